@@ -1,0 +1,62 @@
+"""Per-process resources (opened by the app's lifespan) and the per-request GraphQL context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from broadcaster import Broadcast
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from app.auth import Identity, bearer_token, verify_token
+from app.db import SessionFactory
+from app.events import JobEventsBackend
+from app.queue.producer import JobPublisher
+from app.services.errors import Unauthenticated
+from app.settings import Settings
+
+
+@dataclass(slots=True)
+class Resources:
+    """What one API process shares across requests."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    publisher: JobPublisher
+    broadcast: Broadcast
+    events: JobEventsBackend
+
+
+@dataclass(slots=True)
+class Context:
+    """The GraphQL context: one per HTTP request or websocket connection."""
+
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    resources: Resources
+    connection_params: dict[str, Any] | None = None
+    _identity: Identity | None = field(default=None, repr=False)
+
+    def identity(self) -> Identity:
+        """The verified caller; Unauthenticated when there is no valid token."""
+        if self._identity is None:
+            self._identity = authenticate(self._authorization(), self.resources.settings)
+        return self._identity
+
+    def _authorization(self) -> str | None:
+        if self.connection_params is not None:
+            value = self.connection_params.get("Authorization") or self.connection_params.get("authorization")
+            return value if isinstance(value, str) else None
+        return self.request.headers.get("authorization")
+
+
+def authenticate(authorization: str | None, settings: Settings) -> Identity:
+    """Verify an Authorization value; Unauthenticated when it is missing or bad."""
+    token = bearer_token(authorization)
+    if token is None:
+        raise Unauthenticated("an Authorization: Bearer token is required")
+    return verify_token(token, settings)

@@ -1,0 +1,39 @@
+"""Engine and session factories. Nothing is created at import: entrypoints call `create_engine`."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.settings import Settings
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """DATABASE_URL is a plain libpq URL (asyncpg and psql take it); SQLAlchemy wants its driver named."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql+asyncpg://" + database_url[len(prefix) :]
+    raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+
+def asyncpg_url(database_url: str) -> str:
+    """The same URL in the form asyncpg.connect accepts."""
+    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """A pooled engine for this process; dispose it on shutdown."""
+    return create_async_engine(
+        sqlalchemy_url(settings.database_url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> SessionFactory:
+    """Sessions that keep loaded rows usable after commit (no lazy reloads under asyncio)."""
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)

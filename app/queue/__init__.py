@@ -1,0 +1,1 @@
+"""Kafka: the job message format, the publisher (API) and the priority consumer (worker)."""

@@ -1,0 +1,40 @@
+"""The job message on Kafka: ids only, never image bytes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+
+JOB_TYPES = frozenset({"receipt", "products"})
+PLANS = frozenset({"free", "paid"})
+
+
+class PoisonMessage(ValueError):
+    """A message that can never be processed (not JSON, missing fields, unknown values)."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobMessage:
+    job_id: uuid.UUID
+    job_type: str
+    user_plan: str
+
+    def encode(self) -> bytes:
+        """UTF-8 JSON, the wire form."""
+        return json.dumps(
+            {"job_id": str(self.job_id), "job_type": self.job_type, "user_plan": self.user_plan},
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes | None) -> JobMessage:
+        """Parse and validate a message; raise PoisonMessage when it is not one of ours."""
+        try:
+            data = json.loads(raw or b"")
+            message = cls(uuid.UUID(data["job_id"]), data["job_type"], data["user_plan"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise PoisonMessage(f"not a job message: {exc}") from exc
+        if message.job_type not in JOB_TYPES or message.user_plan not in PLANS:
+            raise PoisonMessage(f"unknown job type or plan: {message.job_type!r}/{message.user_plan!r}")
+        return message

@@ -1,0 +1,37 @@
+"""Builds the recognizer for each job type from settings (RECOGNIZER_RECEIPT, RECOGNIZER_PRODUCTS)."""
+
+from __future__ import annotations
+
+from app.recognition.base import JobType, Recognizer
+from app.recognition.fake import FakeRecognizer
+from app.settings import RecognizerName, Settings
+
+
+def _build(name: RecognizerName, settings: Settings, cache: dict[str, Recognizer]) -> Recognizer:
+    if name in cache:
+        return cache[name]
+    recognizer: Recognizer
+    if name == "fake":
+        recognizer = FakeRecognizer(
+            latency_ms=settings.fake_recognizer_latency_ms,
+            failure_rate=settings.fake_recognizer_failure_rate,
+        )
+    elif name == "local":
+        from app.recognition.local import LocalRecognizer  # heavy: loads ONNX models
+
+        recognizer = LocalRecognizer(settings)
+    else:
+        from app.recognition.openai_compat import OpenAIRecognizer
+
+        recognizer = OpenAIRecognizer(settings)
+    cache[name] = recognizer
+    return recognizer
+
+
+def build_recognizers(settings: Settings) -> dict[JobType, Recognizer]:
+    """One recognizer per job type; a recognizer named twice is built once and shared."""
+    cache: dict[str, Recognizer] = {}
+    return {
+        JobType.RECEIPT: _build(settings.recognizer_receipt, settings, cache),
+        JobType.PRODUCTS: _build(settings.recognizer_products, settings, cache),
+    }

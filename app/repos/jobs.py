@@ -1,0 +1,273 @@
+"""Recognition jobs: insert, read, page, and the guarded status transitions the worker uses.
+
+Every transition is a conditional UPDATE (status only moves forward, and only the worker
+holding the lease may move a processing job), so a late or duplicate worker is a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.models import JobImage, JobStatus, ProductRecognitionJob
+
+Job = ProductRecognitionJob
+NOTIFY_CHANNEL = "product_job_update"
+
+
+@dataclass(frozen=True, slots=True)
+class NewImage:
+    index: int
+    mime: str
+    sha256: str
+    size: int
+    data: bytes
+
+    def meta(self) -> dict[str, Any]:
+        return {"index": self.index, "mime": self.mime, "size": self.size, "sha256": self.sha256}
+
+
+async def insert_job(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    user_plan: str,
+    job_type: str,
+    lang: str,
+    images: Sequence[NewImage],
+    idempotency_key: str | None = None,
+) -> Job | None:
+    """Insert a pending job with its images; None when the idempotency key was already used."""
+    stmt = (
+        insert(Job)
+        .values(
+            user_id=user_id, user_plan=user_plan, job_type=job_type, lang=lang,
+            images=[i.meta() for i in images], idempotency_key=idempotency_key,
+        )
+        .on_conflict_do_nothing(
+            index_elements=[col(Job.user_id), col(Job.idempotency_key)],
+            index_where=col(Job.idempotency_key).isnot(None),
+        )
+        .returning(Job)
+    )
+    job = (await session.execute(select(Job).from_statement(stmt))).scalar_one_or_none()
+    if job is None:
+        return None
+    await session.execute(
+        insert(JobImage),
+        [{"job_id": job.id, "index": i.index, "mime": i.mime, "sha256": i.sha256, "size": i.size,
+          "data": i.data} for i in images],
+    )
+    return job
+
+
+async def get_by_idempotency_key(session: AsyncSession, *, user_id: uuid.UUID, key: str) -> Job | None:
+    """The job this user submitted with this key, if any."""
+    stmt = select(Job).where(Job.user_id == user_id, Job.idempotency_key == key)
+    return (await session.exec(stmt)).one_or_none()
+
+
+async def get_job(session: AsyncSession, *, job_id: uuid.UUID, user_id: uuid.UUID | None = None) -> Job | None:
+    """One job; with `user_id`, only when it belongs to that user. Never loads image bytes."""
+    stmt = select(Job).where(Job.id == job_id).execution_options(populate_existing=True)
+    if user_id is not None:
+        stmt = stmt.where(Job.user_id == user_id)
+    return (await session.exec(stmt)).one_or_none()
+
+
+async def get_jobs(session: AsyncSession, *, job_ids: Sequence[uuid.UUID], user_id: uuid.UUID) -> list[Job]:
+    """Several of the user's jobs at once (order not guaranteed): the batch behind the DataLoader."""
+    stmt = select(Job).where(col(Job.id).in_(job_ids), Job.user_id == user_id)
+    return list(await session.exec(stmt))
+
+
+async def list_recent(session: AsyncSession, *, user_id: uuid.UUID, limit: int) -> list[Job]:
+    """The user's newest jobs first."""
+    stmt = (
+        select(Job).where(Job.user_id == user_id)
+        .order_by(col(Job.created_at).desc(), col(Job.id).desc()).limit(limit)
+    )
+    return list(await session.exec(stmt))
+
+
+async def history_page(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+    job_type: str | None,
+    status: str | None,
+) -> list[Job]:
+    """Keyset page in (created_at, id) descending order, strictly after the cursor position."""
+    stmt = select(Job).where(Job.user_id == user_id)
+    if after is not None:
+        stmt = stmt.where(tuple_(col(Job.created_at), col(Job.id)) < tuple_(*after))
+    if job_type is not None:
+        stmt = stmt.where(Job.job_type == job_type)
+    if status is not None:
+        stmt = stmt.where(Job.status == status)
+    stmt = stmt.order_by(col(Job.created_at).desc(), col(Job.id).desc()).limit(limit)
+    return list(await session.exec(stmt))
+
+
+async def load_images(session: AsyncSession, *, job_id: uuid.UUID) -> list[JobImage]:
+    """The job's stored images, by index: the only query that reads image bytes."""
+    stmt = select(JobImage).where(JobImage.job_id == job_id).order_by(col(JobImage.index))
+    return list(await session.exec(stmt))
+
+
+async def mark_published(session: AsyncSession, *, job_ids: Sequence[uuid.UUID]) -> None:
+    """Record that these pending jobs were handed to Kafka (the outbox's sent mark)."""
+    await session.execute(
+        update(Job).where(col(Job.id).in_(job_ids), Job.status == JobStatus.PENDING.value)
+        .values(published_at=func.now())
+    )
+
+
+async def _guarded_update(session: AsyncSession, where: Any, **values: Any) -> Job | None:
+    stmt = update(Job).where(where).values(**values).returning(Job)
+    result = await session.execute(select(Job).from_statement(stmt).execution_options(populate_existing=True))
+    return result.scalar_one_or_none()
+
+
+async def claim(session: AsyncSession, *, job_id: uuid.UUID, worker_id: str, lease_s: float) -> Job | None:
+    """pending -> processing with a lease; None when another delivery or worker got there first."""
+    return await _guarded_update(
+        session,
+        and_(Job.id == job_id, Job.status == JobStatus.PENDING.value),
+        status=JobStatus.PROCESSING.value,
+        started_at=func.coalesce(col(Job.started_at), func.now()),
+        attempts=col(Job.attempts) + 1,
+        lease_expires_at=func.now() + timedelta(seconds=lease_s),
+        worker_id=worker_id,
+    )
+
+
+def _held_by(job_id: uuid.UUID, worker_id: str) -> Any:
+    return and_(Job.id == job_id, Job.status == JobStatus.PROCESSING.value, Job.worker_id == worker_id)
+
+
+async def extend_leases(
+    session: AsyncSession, *, job_ids: Sequence[uuid.UUID], worker_id: str, lease_s: float
+) -> int:
+    """Heartbeat: push the lease of jobs this worker still holds; returns how many it holds."""
+    result = await session.execute(
+        update(Job)
+        .where(col(Job.id).in_(job_ids), Job.status == JobStatus.PROCESSING.value, Job.worker_id == worker_id)
+        .values(lease_expires_at=func.now() + timedelta(seconds=lease_s))
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def record_progress(
+    session: AsyncSession, *, job_id: uuid.UUID, worker_id: str, images_done: int
+) -> Job | None:
+    """Store how many images are finished; None when the lease was lost."""
+    return await _guarded_update(session, _held_by(job_id, worker_id), images_done=images_done)
+
+
+async def finish(
+    session: AsyncSession,
+    *,
+    job_id: uuid.UUID,
+    worker_id: str,
+    status: JobStatus,
+    result: dict[str, Any] | None,
+    error: str | None,
+    images_done: int,
+) -> Job | None:
+    """processing -> done|failed, once; None when this worker no longer holds the job."""
+    assert status.terminal
+    return await _guarded_update(
+        session, _held_by(job_id, worker_id),
+        status=status.value, result=result, error=error, completed_at=func.now(),
+        lease_expires_at=None, images_done=images_done,
+    )
+
+
+async def release(session: AsyncSession, *, job_id: uuid.UUID, worker_id: str) -> Job | None:
+    """processing -> pending (shutdown or retry later); the attempt still counts."""
+    return await _guarded_update(
+        session, _held_by(job_id, worker_id),
+        status=JobStatus.PENDING.value, worker_id=None, lease_expires_at=None, published_at=None,
+        images_done=0,
+    )
+
+
+async def fail_exhausted(session: AsyncSession, *, max_attempts: int, limit: int = 500) -> list[Job]:
+    """Expired leases with no attempts left end FAILED (a job never stays processing forever)."""
+    expired = and_(
+        Job.status == JobStatus.PROCESSING.value,
+        col(Job.lease_expires_at) < func.now(),
+        col(Job.attempts) >= max_attempts,
+    )
+    ids = select(Job.id).where(expired).limit(limit).with_for_update(skip_locked=True)
+    stmt = (
+        update(Job).where(col(Job.id).in_(ids.scalar_subquery()))
+        .values(status=JobStatus.FAILED.value, completed_at=func.now(), lease_expires_at=None,
+                error="the job did not finish after its last attempt (worker lost or timed out)")
+        .returning(Job)
+    )
+    return list((await session.execute(select(Job).from_statement(stmt))).scalars())
+
+
+async def requeue_expired(session: AsyncSession, *, max_attempts: int, limit: int = 500) -> list[Job]:
+    """Expired leases with attempts left go back to pending, to be published again."""
+    expired = and_(
+        Job.status == JobStatus.PROCESSING.value,
+        col(Job.lease_expires_at) < func.now(),
+        col(Job.attempts) < max_attempts,
+    )
+    ids = select(Job.id).where(expired).limit(limit).with_for_update(skip_locked=True)
+    stmt = (
+        update(Job).where(col(Job.id).in_(ids.scalar_subquery()))
+        .values(status=JobStatus.PENDING.value, worker_id=None, lease_expires_at=None,
+                published_at=None, images_done=0)
+        .returning(Job)
+    )
+    return list((await session.execute(select(Job).from_statement(stmt))).scalars())
+
+
+async def unpublished(session: AsyncSession, *, older_than_s: float, limit: int = 500) -> list[Job]:
+    """Pending jobs never handed to Kafka, or handed over long ago and never claimed.
+
+    Rows are locked (SKIP LOCKED) until the caller's transaction ends, so sweepers in
+    several processes split the work instead of publishing the same job twice.
+    """
+    cutoff = func.now() - timedelta(seconds=older_than_s)
+    stmt = (
+        select(Job)
+        .where(
+            Job.status == JobStatus.PENDING.value,
+            col(Job.created_at) < cutoff,
+            or_(col(Job.published_at).is_(None), col(Job.published_at) < cutoff),
+        )
+        .order_by(col(Job.created_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(await session.exec(stmt))
+
+
+async def set_confirmed(session: AsyncSession, *, job_id: uuid.UUID, items: list[dict[str, Any]]) -> Job:
+    """Store the user's reviewed items on the job (a later confirm replaces an earlier one)."""
+    job = await _guarded_update(session, Job.id == job_id, confirmed_items=items, confirmed_at=func.now())
+    assert job is not None
+    return job
+
+
+async def notify(session: AsyncSession, job: Job) -> None:
+    """NOTIFY listeners of a change, inside the caller's transaction (sent only if it commits)."""
+    payload = json.dumps({"id": str(job.id), "status": job.status, "images_done": job.images_done})
+    await session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": NOTIFY_CHANNEL,
+                                                                        "payload": payload})

@@ -1,0 +1,1 @@
+"""Resolvers: thin, arguments -> service -> type."""

@@ -1,0 +1,69 @@
+"""Confirm: store the user's reviewed item list, and learn their corrections as aliases."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from app.auth import Identity
+from app.db import SessionFactory
+from app.models import JobStatus, ProductRecognitionJob
+from app.recognition.enrich import CATEGORIES, UNITS, Alias, alias_key
+from app.repos import jobs as jobs_repo
+from app.repos import users as users_repo
+from app.services.errors import BadUserInput, NotFound
+
+MAX_CONFIRMED_ITEMS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmedItem:
+    name: str
+    quantity: float
+    unit: str
+    category: str
+    raw_text: str | None = None
+    price: float | None = None
+
+
+def check_item(item: ConfirmedItem, index: int) -> ConfirmedItem:
+    """Refuse an item a pantry cannot hold; trims the name."""
+    field = f"items.{index}"
+    name = item.name.strip()
+    if not 1 <= len(name) <= 200:
+        raise BadUserInput("name must be 1 to 200 characters", field=f"{field}.name")
+    if not (math.isfinite(item.quantity) and 0 < item.quantity <= 1_000_000):
+        raise BadUserInput("quantity must be a positive number", field=f"{field}.quantity")
+    if item.unit not in UNITS:
+        raise BadUserInput(f"unit must be one of {', '.join(UNITS)}", field=f"{field}.unit")
+    if item.category not in CATEGORIES:
+        raise BadUserInput(f"category must be one of {', '.join(CATEGORIES)}", field=f"{field}.category")
+    if item.raw_text is not None and len(item.raw_text) > 500:
+        raise BadUserInput("rawText must be at most 500 characters", field=f"{field}.rawText")
+    if item.price is not None and not (math.isfinite(item.price) and 0 <= item.price <= 1_000_000):
+        raise BadUserInput("price must be a non-negative number", field=f"{field}.price")
+    return ConfirmedItem(name, item.quantity, item.unit, item.category, item.raw_text, item.price)
+
+
+async def confirm_job(
+    sessions: SessionFactory, identity: Identity, job_id: uuid.UUID, items: Sequence[ConfirmedItem]
+) -> ProductRecognitionJob:
+    """Store the reviewed list on a DONE job of the caller's and upsert their aliases, atomically."""
+    if len(items) > MAX_CONFIRMED_ITEMS:
+        raise BadUserInput(f"at most {MAX_CONFIRMED_ITEMS} items", field="items")
+    checked = [check_item(item, i) for i, item in enumerate(items)]
+    async with sessions() as session, session.begin():
+        job = await jobs_repo.get_job(session, job_id=job_id, user_id=identity.user_id)
+        if job is None:
+            raise NotFound("no such job")
+        if job.status != JobStatus.DONE.value:
+            raise BadUserInput("only a DONE job can be confirmed", field="id", status=job.status)
+        await users_repo.upsert_user(session, user_id=identity.user_id, plan=identity.plan)
+        aliases = {
+            alias_key(i.raw_text): Alias(name=i.name, category=i.category, unit=i.unit)
+            for i in checked if i.raw_text and alias_key(i.raw_text)
+        }
+        await users_repo.upsert_aliases(session, user_id=identity.user_id, aliases=aliases.items())
+        return await jobs_repo.set_confirmed(session, job_id=job_id, items=[asdict(i) for i in checked])

@@ -1,0 +1,210 @@
+"""Processing one claimed job: recognize every image in parallel, enrich, store, notify.
+
+The worker claims a job (pending -> processing) before calling this; everything here
+writes through guarded updates that check this worker still holds the lease, so a
+job reclaimed by another worker after a lost lease is never finished twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from app.db import SessionFactory
+from app.models import JobImage, JobStatus, ProductRecognitionJob
+from app.recognition.base import (
+    ImageInput,
+    ImageRecognition,
+    JobType,
+    ReceiptHeader,
+    RecognitionError,
+    Recognizer,
+)
+from app.recognition.enrich import Enricher, PantryItem
+from app.repos import jobs as jobs_repo
+from app.repos import users as users_repo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Bounded retries with exponential backoff for one recognizer call."""
+
+    attempts: int = 3
+    base_delay_s: float = 0.2
+    max_delay_s: float = 5.0
+    timeout_s: float = 90.0
+
+    def delay(self, attempt: int) -> float:
+        return min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
+
+
+@dataclass(slots=True)
+class ImageOutcome:
+    index: int
+    status: str  # done | failed
+    item_count: int = 0
+    duration_ms: int = 0
+    error: str | None = None
+    note: str | None = None
+    recognition: ImageRecognition | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessingDeps:
+    sessions: SessionFactory
+    recognizers: Mapping[JobType, Recognizer]
+    enricher: Enricher
+    retry: RetryPolicy
+    worker_id: str
+
+
+class LeaseLost(Exception):
+    """Another worker owns the job now; stop without writing."""
+
+
+async def recognize_with_retry(
+    recognizer: Recognizer, image: ImageInput, *, job_type: JobType, lang: str, retry: RetryPolicy
+) -> ImageRecognition:
+    """One image through the recognizer: per-call timeout, retries on retryable failures only."""
+    for attempt in range(1, retry.attempts + 1):
+        try:
+            async with asyncio.timeout(retry.timeout_s):
+                return await recognizer.recognize(image, job_type=job_type, lang=lang)
+        except TimeoutError:
+            error = RecognitionError(f"the recognizer timed out after {retry.timeout_s:g} s", retryable=True)
+        except RecognitionError as exc:
+            error = exc
+        if not error.retryable or attempt == retry.attempts:
+            raise error
+        await asyncio.sleep(retry.delay(attempt))
+    raise AssertionError("unreachable")
+
+
+async def _recognize_one(
+    deps: ProcessingDeps, job: ProductRecognitionJob, stored: JobImage, progress: _Progress
+) -> ImageOutcome:
+    job_type = JobType(job.job_type)
+    image = ImageInput(index=stored.index, data=stored.data, mime=stored.mime)
+    started = time.perf_counter()
+    try:
+        recognition = await recognize_with_retry(
+            deps.recognizers[job_type], image, job_type=job_type, lang=job.lang, retry=deps.retry
+        )
+        outcome = ImageOutcome(stored.index, "done", len(recognition.items), note=recognition.note,
+                               recognition=recognition)
+    except RecognitionError as exc:
+        outcome = ImageOutcome(stored.index, "failed", error=str(exc))
+    outcome.duration_ms = round((time.perf_counter() - started) * 1000)
+    await progress.image_finished()
+    return outcome
+
+
+class _Progress:
+    """Stores and announces `images_done` as each image but the last finishes.
+
+    The last image's progress is written by `finish`, together with the terminal status,
+    so a watcher sees one final event rather than "n of n" and then DONE.
+    """
+
+    def __init__(self, deps: ProcessingDeps, job_id: uuid.UUID, total: int) -> None:
+        self._deps, self._job_id, self._total, self._done = deps, job_id, total, 0
+        self._lock = asyncio.Lock()
+
+    async def image_finished(self) -> None:
+        async with self._lock:  # one writer at a time keeps the counter monotonic
+            self._done += 1
+            if self._done >= self._total:
+                return
+            async with self._deps.sessions() as session, session.begin():
+                job = await jobs_repo.record_progress(
+                    session, job_id=self._job_id, worker_id=self._deps.worker_id, images_done=self._done
+                )
+                if job is None:
+                    raise LeaseLost(str(self._job_id))
+                await jobs_repo.notify(session, job)
+
+
+def merge_header(recognitions: list[ImageRecognition]) -> ReceiptHeader | None:
+    """The first value each header field was read with, across the job's images."""
+    headers = [r.header for r in recognitions if r.header is not None]
+    if not headers:
+        return None
+    merged = ReceiptHeader()
+    for name in ("merchant", "purchased_at", "currency", "total"):
+        setattr(merged, name, next((getattr(h, name) for h in headers if getattr(h, name) is not None), None))
+    return merged
+
+
+def build_result(outcomes: list[ImageOutcome], items: list[PantryItem]) -> dict[str, Any]:
+    """The stored result document (snake_case; app.schema.mapping turns it into GraphQL types)."""
+    recognitions = [o.recognition for o in outcomes if o.recognition is not None]
+    header = merge_header(recognitions)
+    receipt: dict[str, Any] | None = None
+    if header is not None:
+        receipt = asdict(header)
+        priced = [i.price for i in items if i.price is not None]
+        receipt["total_matches"] = (
+            header.total is not None and bool(priced)
+            and abs(sum(priced) - header.total) <= 0.01 * max(1, len(priced))
+        )
+    return {
+        "items": [asdict(i) for i in items],
+        "images": [
+            {k: v for k, v in asdict(o).items() if k != "recognition"} for o in outcomes
+        ],
+        "receipt": receipt,
+    }
+
+
+async def process_job(deps: ProcessingDeps, job: ProductRecognitionJob) -> ProductRecognitionJob | None:
+    """Run a claimed job to DONE or FAILED; None when the lease was lost to another worker."""
+    assert job.id is not None
+    async with deps.sessions() as session:
+        stored = await jobs_repo.load_images(session, job_id=job.id)
+        aliases = await users_repo.get_aliases(session, user_id=job.user_id)
+    progress = _Progress(deps, job.id, len(stored))
+    lost = False
+    try:
+        async with asyncio.TaskGroup() as group:  # a lost lease cancels the job's other images
+            tasks = [group.create_task(_recognize_one(deps, job, s, progress)) for s in stored]
+    except* LeaseLost:
+        lost = True
+    if lost:
+        log.warning("job %s: lease lost while processing; leaving it to its new owner", job.id)
+        return None
+    outcomes = [t.result() for t in tasks]
+    raw = [(o.index, item) for o in outcomes if o.recognition for item in o.recognition.items]
+    items = deps.enricher.enrich(raw, lang=job.lang, aliases=aliases)
+    ok = [o for o in outcomes if o.status == "done"]
+    status = JobStatus.DONE if ok else JobStatus.FAILED
+    error = None if ok else "no image could be recognized: " + "; ".join(
+        f"image {o.index}: {o.error}" for o in outcomes
+    )
+    return await finish(deps, job.id, status, build_result(outcomes, items), error, images_done=len(stored))
+
+
+async def finish(
+    deps: ProcessingDeps,
+    job_id: uuid.UUID,
+    status: JobStatus,
+    result: dict[str, Any] | None,
+    error: str | None,
+    *,
+    images_done: int,
+) -> ProductRecognitionJob | None:
+    """Store the terminal state and NOTIFY in one transaction; None when the lease was lost."""
+    async with deps.sessions() as session, session.begin():
+        done = await jobs_repo.finish(
+            session, job_id=job_id, worker_id=deps.worker_id, status=status, result=result, error=error,
+            images_done=images_done,
+        )
+        if done is not None:
+            await jobs_repo.notify(session, done)
+    return done

@@ -1,0 +1,93 @@
+"""Reading jobs: one job, the recent list, and keyset-paginated history, always scoped to the caller."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.auth import Identity
+from app.db import SessionFactory
+from app.models import ProductRecognitionJob, User
+from app.repos import jobs as jobs_repo
+from app.repos import users as users_repo
+from app.services.errors import BadUserInput
+
+MAX_PAGE = 100
+
+
+def parse_job_id(value: str) -> uuid.UUID:
+    """A job id from the client; BadUserInput when it is not a UUID."""
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise BadUserInput("id must be a job id (UUID)", field="id") from exc
+
+
+def encode_cursor(job: ProductRecognitionJob) -> str:
+    """An opaque cursor naming a position in (created_at, id) order."""
+    assert job.created_at is not None
+    raw = json.dumps([job.created_at.isoformat(), str(job.id)], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The position a cursor names; BadUserInput for anything we did not issue."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, job_id = json.loads(raw)
+        position = (datetime.fromisoformat(created), uuid.UUID(job_id))
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise BadUserInput("after is not a cursor from this API", field="after") from exc
+    if position[0].tzinfo is None:
+        raise BadUserInput("after is not a cursor from this API", field="after")
+    return position
+
+
+async def get_job(sessions: SessionFactory, identity: Identity, job_id: uuid.UUID) -> ProductRecognitionJob | None:
+    """The caller's job, or None (another user's job looks exactly like a missing one)."""
+    async with sessions() as session:
+        return await jobs_repo.get_job(session, job_id=job_id, user_id=identity.user_id)
+
+
+async def recent_jobs(sessions: SessionFactory, identity: Identity, limit: int) -> list[ProductRecognitionJob]:
+    """The caller's newest jobs, 1 <= limit <= 100."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadUserInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    async with sessions() as session:
+        return await jobs_repo.list_recent(session, user_id=identity.user_id, limit=limit)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    jobs: list[ProductRecognitionJob]
+    has_next_page: bool
+
+
+async def history(
+    sessions: SessionFactory,
+    identity: Identity,
+    *,
+    first: int,
+    after: str | None,
+    job_type: str | None,
+    status: str | None,
+) -> HistoryPage:
+    """One page after `after`; asks for one row more than `first` to know if another page exists."""
+    if not 1 <= first <= MAX_PAGE:
+        raise BadUserInput(f"first must be between 1 and {MAX_PAGE}", field="first")
+    position = decode_cursor(after) if after is not None else None
+    async with sessions() as session:
+        rows = await jobs_repo.history_page(
+            session, user_id=identity.user_id, limit=first + 1, after=position, job_type=job_type, status=status
+        )
+    return HistoryPage(jobs=rows[:first], has_next_page=len(rows) > first)
+
+
+async def me(sessions: SessionFactory, identity: Identity) -> User:
+    """The caller's row, provisioned on first sight (the token's plan, if any, is stored)."""
+    async with sessions() as session, session.begin():
+        return await users_repo.upsert_user(session, user_id=identity.user_id, plan=identity.plan)

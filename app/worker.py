@@ -1,0 +1,237 @@
+"""The worker process: Kafka consumer loop -> claim -> recognize -> store -> NOTIFY.
+
+Offsets: a record's offset is committed right after its job is claimed in PostgreSQL,
+and the job row is the lease from then on (heartbeat while processing; the sweeper
+requeues jobs whose lease expired). We chose this over "commit after the terminal
+state" because a job can take minutes (a slow model, many images): holding offsets
+that long would stall every later job of the partition behind it after a crash, and
+keeping ordering per partition across concurrent jobs would need contiguous-offset
+bookkeeping. With the lease, a killed worker loses nothing: either the record was not
+committed (it is redelivered, and the claim makes a duplicate a no-op) or the job was
+claimed (its lease expires and the sweeper publishes it again). Polling runs in its own
+task, never waiting for processing, so a 60 s recognizer cannot push this member out
+of its group.
+
+Run it with `python -m app.worker` or `foodai worker`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import uuid
+from collections.abc import Mapping
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.db import SessionFactory, create_engine, create_session_factory
+from app.models import ProductRecognitionJob
+from app.queue.consumer import PriorityConsumer, Record
+from app.queue.messages import JobMessage, PoisonMessage
+from app.queue.producer import JobPublisher, ensure_topics
+from app.recognition.base import JobType, Recognizer
+from app.recognition.enrich import Enricher
+from app.recognition.registry import build_recognizers
+from app.repos import jobs as jobs_repo
+from app.services.processing import ProcessingDeps, RetryPolicy, process_job
+from app.services.sweep import sweep_once
+from app.settings import Settings
+
+log = logging.getLogger("foodai.worker")
+
+
+class WorkerStats:
+    """Counters the worker keeps (exported by the metrics work, read by tests)."""
+
+    def __init__(self) -> None:
+        self.claimed = 0
+        self.duplicates = 0
+        self.poison = 0
+        self.finished = 0
+        self.released = 0
+
+
+class Worker:
+    """One worker process's loop; `run()` returns after a clean shutdown."""
+
+    def __init__(self, settings: Settings, *, recognizers: Mapping[JobType, Recognizer] | None = None) -> None:
+        self.settings = settings
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.stats = WorkerStats()
+        self._recognizers = recognizers
+        self._stop = asyncio.Event()
+        self._inflight: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(settings.worker_concurrency)
+        self._released: list[ProductRecognitionJob] = []
+
+    def request_stop(self) -> None:
+        """Stop taking work; in-flight jobs get the grace period to finish."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Open every resource, serve until stopped or a background task dies, then drain."""
+        engine = create_engine(self.settings)
+        publisher = JobPublisher(self.settings)
+        consumer = PriorityConsumer(self.settings, client_id=self.worker_id)
+        recognizers = dict(self._recognizers or build_recognizers(self.settings))
+        try:
+            await ensure_topics(self.settings)
+            await publisher.start()
+            await consumer.start()
+            deps = ProcessingDeps(
+                sessions=create_session_factory(engine), recognizers=recognizers, enricher=Enricher(),
+                retry=RetryPolicy(timeout_s=self.settings.recognizer_timeout_s), worker_id=self.worker_id,
+            )
+            await self._serve(deps, consumer, publisher)
+        finally:
+            await consumer.stop()
+            await publisher.stop()
+            for recognizer in {id(r): r for r in recognizers.values()}.values():
+                await recognizer.aclose()
+            await engine.dispose()
+        log.info("worker %s stopped", self.worker_id)
+
+    async def _serve(self, deps: ProcessingDeps, consumer: PriorityConsumer, publisher: JobPublisher) -> None:
+        assert consumer.fetcher is not None
+        background = [
+            asyncio.create_task(self._dispatch(deps, consumer), name="dispatch"),
+            asyncio.create_task(self._heartbeat(deps), name="heartbeat"),
+            asyncio.create_task(self._sweep(deps.sessions, publisher), name="sweep"),
+            consumer.fetcher,
+        ]
+        stop = asyncio.create_task(self._stop.wait(), name="stop")
+        log.info("worker %s serving %s", self.worker_id, ", ".join(self.settings.topics))
+        done, _ = await asyncio.wait([stop, *background], return_when=asyncio.FIRST_COMPLETED)
+        for task in done - {stop}:  # a background task ended on its own: that is a failure
+            log.error("worker task %s stopped: %r; shutting down", task.get_name(), task.exception())
+        stop.cancel()
+        for task in background[:3]:
+            task.cancel()
+        await asyncio.gather(*background[:3], return_exceptions=True)
+        await self._drain(deps, publisher)
+        failed = [t for t in done - {stop} if not t.cancelled() and t.exception() is not None]
+        if failed:
+            raise RuntimeError(f"worker task {failed[0].get_name()} failed") from failed[0].exception()
+
+    async def _dispatch(self, deps: ProcessingDeps, consumer: PriorityConsumer) -> None:
+        while True:
+            await self._slots.acquire()
+            try:
+                record = await consumer.get()
+                job = await self._claim_or_skip(deps, record)
+                await consumer.commit(record)
+            except BaseException:
+                self._slots.release()
+                raise
+            if job is None:
+                self._slots.release()
+                continue
+            assert job.id is not None
+            self._inflight[job.id] = asyncio.create_task(self._process(deps, job), name=f"job-{job.id}")
+
+    async def _claim_or_skip(self, deps: ProcessingDeps, record: Record) -> ProductRecognitionJob | None:
+        """The claimed job, or None; a database error skips the record (the sweeper republishes the job)."""
+        try:
+            return await self._claim(deps, record)
+        except (OSError, SQLAlchemyError) as exc:
+            log.error("claim of %s/%d@%d failed: %r", record.topic, record.partition, record.offset, exc)
+            return None
+
+    async def _claim(self, deps: ProcessingDeps, record: Record) -> ProductRecognitionJob | None:
+        try:
+            message = JobMessage.decode(record.value)
+        except PoisonMessage as exc:
+            self.stats.poison += 1
+            log.warning("skipping poison message %s/%d@%d: %s", record.topic, record.partition, record.offset, exc)
+            return None
+        async with deps.sessions() as session, session.begin():
+            job = await jobs_repo.claim(
+                session, job_id=message.job_id, worker_id=self.worker_id, lease_s=self.settings.worker_lease_s
+            )
+            if job is None:
+                self.stats.duplicates += 1
+                log.info("job %s: already claimed, finished or unknown; skipping", message.job_id)
+                return None
+            await jobs_repo.notify(session, job)
+        self.stats.claimed += 1
+        return job
+
+    async def _process(self, deps: ProcessingDeps, job: ProductRecognitionJob) -> None:
+        assert job.id is not None
+        try:
+            if await process_job(deps, job) is not None:
+                self.stats.finished += 1
+        except asyncio.CancelledError:
+            await self._release(deps, job.id)
+            raise
+        except Exception:
+            log.exception("job %s: processing failed unexpectedly; releasing it for another attempt", job.id)
+            await self._release(deps, job.id)
+        finally:
+            self._inflight.pop(job.id, None)
+            self._slots.release()
+
+    async def _release(self, deps: ProcessingDeps, job_id: uuid.UUID) -> None:
+        """Hand the job back (pending, unpublished): the sweeper publishes it again at once."""
+        try:
+            async with deps.sessions() as session, session.begin():
+                job = await jobs_repo.release(session, job_id=job_id, worker_id=self.worker_id)
+                if job is not None:
+                    await jobs_repo.notify(session, job)
+                    self.stats.released += 1
+                    self._released.append(job)
+        except (OSError, SQLAlchemyError) as exc:  # the lease expiry recovers the job instead
+            log.error("job %s: release failed (%r); its lease will expire", job_id, exc)
+
+    async def _drain(self, deps: ProcessingDeps, publisher: JobPublisher) -> None:
+        tasks = list(self._inflight.values())
+        if tasks:
+            log.info("waiting up to %.0f s for %d jobs", self.settings.worker_shutdown_grace_s, len(tasks))
+            _, pending = await asyncio.wait(tasks, timeout=self.settings.worker_shutdown_grace_s)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        # publish released jobs now, not after the sweep threshold; a failed send is left to sweepers
+        for job in self._released:
+            assert job.id is not None
+            await publisher.publish(JobMessage(job.id, job.job_type, job.user_plan))
+
+    async def _heartbeat(self, deps: ProcessingDeps) -> None:
+        while True:
+            await asyncio.sleep(self.settings.worker_heartbeat_s)
+            if self._inflight:
+                async with deps.sessions() as session, session.begin():
+                    await jobs_repo.extend_leases(
+                        session, job_ids=list(self._inflight), worker_id=self.worker_id,
+                        lease_s=self.settings.worker_lease_s,
+                    )
+
+    async def _sweep(self, sessions: SessionFactory, publisher: JobPublisher) -> None:
+        while True:
+            await sweep_once(
+                sessions=sessions, publisher=publisher, max_attempts=self.settings.worker_max_attempts,
+                republish_after_s=self.settings.worker_republish_after_s,
+            )
+            await asyncio.sleep(self.settings.worker_sweep_interval_s)
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run a worker until SIGTERM or SIGINT."""
+    worker = Worker(settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.request_stop)
+    await worker.run()
+
+
+def main() -> None:
+    """`python -m app.worker`: settings from the environment."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(run_worker(Settings()))
+
+
+if __name__ == "__main__":
+    main()

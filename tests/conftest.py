@@ -1,0 +1,141 @@
+"""Session fixtures: a real PostgreSQL and a real Kafka-protocol broker, then the API and a worker
+started from their real entrypoints as separate processes.
+
+PostgreSQL: DATABASE_URL names a server to use (a fresh database is created in it for the
+session and dropped afterwards); without it an embedded PostgreSQL is started in a temp dir.
+Kafka: KAFKA_BOOTSTRAP_SERVERS names a broker; without it an embedded Tansu broker is started.
+Each session uses its own topics and consumer group, so runs never see each other's messages.
+Tests isolate from one another by using users of their own (see tests.support.new_user).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from app.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from app.migrate import migrate
+from app.settings import Settings
+from tests.support import CLEAN_EXIT, Api, ChildProcess, start_child, wait_ready
+
+TEST_SECRET = "test-secret-" + "x" * 32  # noqa: S105 - tests only
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture(scope="session")
+def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("foodai")
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(work_dir: Path) -> Iterator[str]:
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    with EmbeddedPostgres(work_dir / "pg") as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+async def database_url(pg_server_url: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for this session, dropped at the end."""
+    name = f"foodai_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(_with_database(pg_server_url, "postgres"))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(pg_server_url, name)
+    try:
+        await migrate(url)
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(work_dir: Path) -> Iterator[str]:
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        return
+    with EmbeddedBroker(work_dir / "broker") as broker:
+        yield broker.bootstrap_servers
+
+
+def make_settings(database_url: str, kafka_bootstrap: str, **overrides: object) -> Settings:
+    """Settings for a test process: fake recognizer, tight timings, topics of this session."""
+    run = uuid.uuid4().hex[:8]
+    values: dict[str, object] = {
+        "app_env": "test",
+        "database_url": database_url,
+        "kafka_bootstrap_servers": kafka_bootstrap,
+        "kafka_topic_paid": f"test.{run}.paid",
+        "kafka_topic_free": f"test.{run}.free",
+        "kafka_group_id": f"test-{run}",
+        "jwt_secret": TEST_SECRET,
+        "recognizer_receipt": "fake",
+        "recognizer_products": "fake",
+        "worker_heartbeat_s": 1.0,
+        "worker_sweep_interval_s": 1.0,
+        "worker_lease_s": 5.0,
+        "worker_republish_after_s": 5.0,
+        "worker_shutdown_grace_s": 10.0,
+        "data_dir": "/nonexistent",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, kafka_bootstrap: str) -> Settings:
+    return make_settings(database_url, kafka_bootstrap)
+
+
+@pytest.fixture(scope="session")
+async def api_process(settings: Settings, work_dir: Path) -> AsyncIterator[tuple[ChildProcess, str]]:
+    port = free_port()
+    child = start_child("api", ["app.cli", "serve", "--port", str(port)], settings, work_dir)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_ready(child, url)
+        yield child, url
+    finally:
+        assert child.stop() in CLEAN_EXIT, child.log()[-4000:]
+
+
+@pytest.fixture(scope="session")
+def worker_process(settings: Settings, work_dir: Path) -> Iterator[ChildProcess]:
+    child = start_child("worker", ["app.worker"], settings, work_dir)
+    try:
+        yield child
+    finally:
+        assert child.stop() in CLEAN_EXIT, child.log()[-4000:]
+
+
+@pytest.fixture
+async def api(api_process: tuple[ChildProcess, str], worker_process: ChildProcess) -> AsyncIterator[Api]:
+    """A client of the session's API, with the session's worker running behind it."""
+    client = Api(api_process[1])
+    try:
+        yield client
+    finally:
+        await client.client.aclose()
+    assert worker_process.proc.poll() is None, worker_process.log()[-4000:]
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection, for asserting what is (and is not) stored."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()

@@ -1,0 +1,219 @@
+"""Test helpers: real processes, real HTTP and websocket clients, test data factories."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+from PIL import Image
+
+from app.auth import issue_token
+from app.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+# uvicorn exits by re-raising the SIGTERM it handled, after a complete graceful shutdown
+CLEAN_EXIT = (0, -15)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a child process build exactly these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "DATABASE_", "RECOGNIZER_"))}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        env[name.upper()] = str(value.value if hasattr(value, "value") else value)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@dataclass
+class ChildProcess:
+    """A foodai process (API or worker) started from its real entrypoint."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout)
+        return self.proc.returncode
+
+
+def start_child(name: str, args: list[str], settings: Settings, log_dir: Path) -> ChildProcess:
+    log_path = log_dir / f"{name}.log"
+    out = log_path.open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", *args], cwd=ROOT, env=settings_env(settings), stdout=out, stderr=subprocess.STDOUT
+    )
+    out.close()
+    return ChildProcess(name, proc, log_path)
+
+
+async def wait_ready(child: ChildProcess, url: str, deadline_s: float = 60) -> None:
+    """Poll /readyz until it answers 200; fail with the child's log if it dies or the deadline passes."""
+    async with httpx.AsyncClient(timeout=2) as client:
+        async with asyncio.timeout(deadline_s):
+            while True:
+                if child.proc.poll() is not None:
+                    raise RuntimeError(f"{child.name} exited {child.proc.returncode}:\n{child.log()[-4000:]}")
+                try:
+                    if (await client.get(url + "/readyz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+
+
+def png_bytes(payload: str = "", size: tuple[int, int] = (8, 8)) -> bytes:
+    """A small valid PNG; `payload` rides after the image data (the fake recognizer reads it)."""
+    buf = io.BytesIO()
+    Image.new("RGB", size, "white").save(buf, format="PNG")
+    return buf.getvalue() + payload.encode()
+
+
+def scripted_image(items: str) -> bytes:
+    """An image the fake recognizer reads as exactly these lines: 'name*qty*unit*price;...'."""
+    return png_bytes("FOODAI-ITEMS:" + items + "\n")
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@dataclass
+class User:
+    id: uuid.UUID
+    token: str
+    plan: str | None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def new_user(settings: Settings, plan: str | None = "free") -> User:
+    user_id = uuid.uuid4()
+    return User(user_id, issue_token(settings, user_id=user_id, plan=plan), plan)
+
+
+@dataclass
+class Api:
+    """A real HTTP GraphQL client against a running API process."""
+
+    base_url: str
+    client: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30))
+
+    async def gql(self, query: str, variables: dict[str, Any] | None = None, *, user: User | None = None,
+                  headers: dict[str, str] | None = None) -> dict[str, Any]:
+        hdrs = {**(user.headers if user else {}), **(headers or {})}
+        response = await self.client.post(
+            self.base_url + "/graphql", json={"query": query, "variables": variables or {}}, headers=hdrs
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def multipart(self, query: str, variables: dict[str, Any], files: dict[str, tuple[str, bytes, str]],
+                        mapping: dict[str, list[str]], *, user: User) -> dict[str, Any]:
+        """The GraphQL multipart request spec, as Apollo upload clients send it."""
+        data = {"operations": json.dumps({"query": query, "variables": variables}), "map": json.dumps(mapping)}
+        response = await self.client.post(
+            self.base_url + "/graphql", data=data, files=files,
+            headers={**user.headers, "Apollo-Require-Preflight": "true"},
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    @asynccontextmanager
+    async def ws(self, *, user: User | None, subprotocol: str = "graphql-transport-ws",
+                 init_payload: dict[str, Any] | None = None) -> AsyncIterator[WsClient]:
+        url = self.base_url.replace("http://", "ws://") + "/graphql"
+        async with websockets.connect(url, subprotocols=[subprotocol]) as sock:  # type: ignore[list-item]
+            client = WsClient(sock)
+            payload = init_payload if init_payload is not None else (
+                {"Authorization": f"Bearer {user.token}"} if user else {})
+            await client.send({"type": "connection_init", "payload": payload})
+            yield client
+
+
+class WsClient:
+    """graphql-transport-ws, spoken by hand so tests see every frame."""
+
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+        self._next_id = 0
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.sock.send(json.dumps(message))
+
+    async def recv(self, timeout: float = 30) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            while True:
+                message: dict[str, Any] = json.loads(await self.sock.recv())
+                if message["type"] not in ("ping", "pong", "ka"):
+                    return message
+
+    async def subscribe(self, query: str, variables: dict[str, Any]) -> str:
+        self._next_id += 1
+        op_id = str(self._next_id)
+        await self.send({"id": op_id, "type": "subscribe", "payload": {"query": query, "variables": variables}})
+        return op_id
+
+    async def collect(self, op_id: str, timeout: float = 60) -> list[dict[str, Any]]:
+        """Every `next` payload of one operation until its `complete` (or an `error`)."""
+        payloads: list[dict[str, Any]] = []
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await self.recv(timeout)
+                if message.get("id") != op_id:
+                    continue
+                if message["type"] == "next":
+                    payloads.append(message["payload"])
+                elif message["type"] == "complete":
+                    return payloads
+                elif message["type"] == "error":
+                    payloads.append({"errors": message["payload"]})
+                    return payloads
+
+
+JOB_FIELDS = """
+  id jobType status lang userPlan imageCount imagesDone error createdAt startedAt completedAt
+  result {
+    items { name rawText quantity unit category confidence imageIndex price unitPrice storageDays }
+    images { index status itemCount error note }
+    receipt { merchant purchasedAt currency total totalMatches }
+  }
+"""
+SUBMIT_RECEIPT = (
+    "mutation($images: [ImageInput!]!, $lang: String! = \"en\", $key: String) {"
+    " submitReceipt(images: $images, lang: $lang, idempotencyKey: $key) {" + JOB_FIELDS + "} }"
+)
+SUBMIT_PRODUCTS = (
+    "mutation($images: [ImageInput!]!, $lang: String! = \"en\") {"
+    " submitProducts(images: $images, lang: $lang) {" + JOB_FIELDS + "} }"
+)
+GET_JOB = "query($id: ID!) { productJob(id: $id) {" + JOB_FIELDS + "} }"
+WATCH_JOB = "subscription($id: ID!) { productJob(id: $id) { id status imagesDone imageCount error } }"
