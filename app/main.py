@@ -55,7 +55,7 @@ class FoodaiGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         return Context(request=request, response=response, resources=self._resources())
 
-    async def on_ws_connect(self, context: Context) -> UnsetType | None | dict[str, object]:
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate the socket once, from connection_init's payload."""
         params = context.connection_params or {}
         try:

@@ -24,7 +24,7 @@ from app.migrate import migrate
 from app.settings import Settings
 from tests.support import CLEAN_EXIT, Api, ChildProcess, start_child, wait_ready
 
-TEST_SECRET = "test-secret-" + "x" * 32  # noqa: S105 - tests only
+TEST_SECRET = "test-secret-" + "x" * 32
 
 
 def _with_database(url: str, name: str) -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from sqlalchemy import Column, DateTime, text
 from sqlmodel import Field, SQLModel
 
 
-class Plan(str, Enum):
+class Plan(StrEnum):
     FREE = "free"
     PAID = "paid"
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from typing import TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
@@ -20,7 +21,7 @@ from aiokafka.errors import KafkaError
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
-Record = ConsumerRecord[bytes, bytes]
+Record: TypeAlias = ConsumerRecord[bytes, bytes]  # noqa: UP040 - aiokafka's generic is not a PEP 695 target
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -9,11 +9,11 @@ LLM and the local OCR pipeline share one enrichment step.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 
-class JobType(str, Enum):
+class JobType(StrEnum):
     """What the photos show: a shop receipt, or the products themselves."""
 
     RECEIPT = "receipt"

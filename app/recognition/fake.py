@@ -34,7 +34,7 @@ def _parse_script(data: bytes) -> list[RawItem] | None:
     text = data[marker + len(b"FOODAI-ITEMS:") :].split(b"\n", 1)[0].decode("utf-8", "replace")
     items: list[RawItem] = []
     for part in filter(None, text.split(";")):
-        name, qty, unit, price = (part.split("*") + ["", "", ""])[:4]
+        name, qty, unit, price = [*part.split("*"), "", "", ""][:4]
         items.append(
             RawItem(
                 raw_text=name.strip(),
@@ -52,7 +52,7 @@ async def _wait_for_gate(data: bytes) -> None:
     if marker < 0:
         return
     gate = Path(data[marker + len(b"FOODAI-GATE:") :].split(b"\n", 1)[0].decode())
-    while not gate.exists():  # noqa: ASYNC110 - a test aid; the recognizer timeout bounds it
+    while not await asyncio.to_thread(gate.exists):  # noqa: ASYNC110 - a test aid; the timeout bounds it
         await asyncio.sleep(0.02)
 
 

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, func, or_, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
@@ -59,20 +59,21 @@ async def insert_job(
         )
         .returning(Job)
     )
-    job = (await session.execute(select(Job).from_statement(stmt))).scalar_one_or_none()
-    if job is None:
+    rows = await _returning(session, stmt)
+    if not rows:
         return None
-    await session.execute(
+    job = rows[0]
+    await session.exec(
         insert(JobImage),
-        [{"job_id": job.id, "index": i.index, "mime": i.mime, "sha256": i.sha256, "size": i.size,
-          "data": i.data} for i in images],
+        params=[{"job_id": job.id, "index": i.index, "mime": i.mime, "sha256": i.sha256, "size": i.size,
+                 "data": i.data} for i in images],
     )
     return job
 
 
 async def get_by_idempotency_key(session: AsyncSession, *, user_id: uuid.UUID, key: str) -> Job | None:
     """The job this user submitted with this key, if any."""
-    stmt = select(Job).where(Job.user_id == user_id, Job.idempotency_key == key)
+    stmt = select(Job).where(Job.user_id == user_id, col(Job.idempotency_key) == key)
     return (await session.exec(stmt)).one_or_none()
 
 
@@ -86,7 +87,7 @@ async def get_job(session: AsyncSession, *, job_id: uuid.UUID, user_id: uuid.UUI
 
 async def get_jobs(session: AsyncSession, *, job_ids: Sequence[uuid.UUID], user_id: uuid.UUID) -> list[Job]:
     """Several of the user's jobs at once (order not guaranteed): the batch behind the DataLoader."""
-    stmt = select(Job).where(col(Job.id).in_(job_ids), Job.user_id == user_id)
+    stmt = select(Job).where(col(Job.id).in_(job_ids), col(Job.user_id) == user_id)
     return list(await session.exec(stmt))
 
 
@@ -128,23 +129,28 @@ async def load_images(session: AsyncSession, *, job_id: uuid.UUID) -> list[JobIm
 
 async def mark_published(session: AsyncSession, *, job_ids: Sequence[uuid.UUID]) -> None:
     """Record that these pending jobs were handed to Kafka (the outbox's sent mark)."""
-    await session.execute(
-        update(Job).where(col(Job.id).in_(job_ids), Job.status == JobStatus.PENDING.value)
+    await session.exec(
+        update(Job).where(col(Job.id).in_(job_ids), col(Job.status) == JobStatus.PENDING.value)
         .values(published_at=func.now())
     )
 
 
+async def _returning(session: AsyncSession, stmt: Any) -> list[Job]:
+    """Run an INSERT or UPDATE ... RETURNING the job entity; rows come back as fresh Job objects."""
+    result = await session.exec(stmt, execution_options={"populate_existing": True})
+    return cast(list[Job], list(result.scalars()))
+
+
 async def _guarded_update(session: AsyncSession, where: Any, **values: Any) -> Job | None:
-    stmt = update(Job).where(where).values(**values).returning(Job)
-    result = await session.execute(select(Job).from_statement(stmt).execution_options(populate_existing=True))
-    return result.scalar_one_or_none()
+    rows = await _returning(session, update(Job).where(where).values(**values).returning(Job))
+    return rows[0] if rows else None
 
 
 async def claim(session: AsyncSession, *, job_id: uuid.UUID, worker_id: str, lease_s: float) -> Job | None:
     """pending -> processing with a lease; None when another delivery or worker got there first."""
     return await _guarded_update(
         session,
-        and_(Job.id == job_id, Job.status == JobStatus.PENDING.value),
+        and_(col(Job.id) == job_id, col(Job.status) == JobStatus.PENDING.value),
         status=JobStatus.PROCESSING.value,
         started_at=func.coalesce(col(Job.started_at), func.now()),
         attempts=col(Job.attempts) + 1,
@@ -154,19 +160,19 @@ async def claim(session: AsyncSession, *, job_id: uuid.UUID, worker_id: str, lea
 
 
 def _held_by(job_id: uuid.UUID, worker_id: str) -> Any:
-    return and_(Job.id == job_id, Job.status == JobStatus.PROCESSING.value, Job.worker_id == worker_id)
+    return and_(col(Job.id) == job_id, col(Job.status) == JobStatus.PROCESSING.value, col(Job.worker_id) == worker_id)
 
 
 async def extend_leases(
     session: AsyncSession, *, job_ids: Sequence[uuid.UUID], worker_id: str, lease_s: float
 ) -> int:
     """Heartbeat: push the lease of jobs this worker still holds; returns how many it holds."""
-    result = await session.execute(
+    result = await session.exec(
         update(Job)
-        .where(col(Job.id).in_(job_ids), Job.status == JobStatus.PROCESSING.value, Job.worker_id == worker_id)
+        .where(col(Job.id).in_(job_ids), col(Job.status) == JobStatus.PROCESSING.value, col(Job.worker_id) == worker_id)
         .values(lease_expires_at=func.now() + timedelta(seconds=lease_s))
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)
 
 
 async def record_progress(
@@ -207,35 +213,35 @@ async def release(session: AsyncSession, *, job_id: uuid.UUID, worker_id: str) -
 async def fail_exhausted(session: AsyncSession, *, max_attempts: int, limit: int = 500) -> list[Job]:
     """Expired leases with no attempts left end FAILED (a job never stays processing forever)."""
     expired = and_(
-        Job.status == JobStatus.PROCESSING.value,
+        col(Job.status) == JobStatus.PROCESSING.value,
         col(Job.lease_expires_at) < func.now(),
         col(Job.attempts) >= max_attempts,
     )
-    ids = select(Job.id).where(expired).limit(limit).with_for_update(skip_locked=True)
+    ids = select(col(Job.id)).where(expired).limit(limit).with_for_update(skip_locked=True)
     stmt = (
         update(Job).where(col(Job.id).in_(ids.scalar_subquery()))
         .values(status=JobStatus.FAILED.value, completed_at=func.now(), lease_expires_at=None,
                 error="the job did not finish after its last attempt (worker lost or timed out)")
         .returning(Job)
     )
-    return list((await session.execute(select(Job).from_statement(stmt))).scalars())
+    return await _returning(session, stmt)
 
 
 async def requeue_expired(session: AsyncSession, *, max_attempts: int, limit: int = 500) -> list[Job]:
     """Expired leases with attempts left go back to pending, to be published again."""
     expired = and_(
-        Job.status == JobStatus.PROCESSING.value,
+        col(Job.status) == JobStatus.PROCESSING.value,
         col(Job.lease_expires_at) < func.now(),
         col(Job.attempts) < max_attempts,
     )
-    ids = select(Job.id).where(expired).limit(limit).with_for_update(skip_locked=True)
+    ids = select(col(Job.id)).where(expired).limit(limit).with_for_update(skip_locked=True)
     stmt = (
         update(Job).where(col(Job.id).in_(ids.scalar_subquery()))
         .values(status=JobStatus.PENDING.value, worker_id=None, lease_expires_at=None,
                 published_at=None, images_done=0)
         .returning(Job)
     )
-    return list((await session.execute(select(Job).from_statement(stmt))).scalars())
+    return await _returning(session, stmt)
 
 
 async def unpublished(session: AsyncSession, *, older_than_s: float, limit: int = 500) -> list[Job]:
@@ -248,7 +254,7 @@ async def unpublished(session: AsyncSession, *, older_than_s: float, limit: int 
     stmt = (
         select(Job)
         .where(
-            Job.status == JobStatus.PENDING.value,
+            col(Job.status) == JobStatus.PENDING.value,
             col(Job.created_at) < cutoff,
             or_(col(Job.published_at).is_(None), col(Job.published_at) < cutoff),
         )
@@ -261,7 +267,7 @@ async def unpublished(session: AsyncSession, *, older_than_s: float, limit: int 
 
 async def set_confirmed(session: AsyncSession, *, job_id: uuid.UUID, items: list[dict[str, Any]]) -> Job:
     """Store the user's reviewed items on the job (a later confirm replaces an earlier one)."""
-    job = await _guarded_update(session, Job.id == job_id, confirmed_items=items, confirmed_at=func.now())
+    job = await _guarded_update(session, col(Job.id) == job_id, confirmed_items=items, confirmed_at=func.now())
     assert job is not None
     return job
 
@@ -269,5 +275,5 @@ async def set_confirmed(session: AsyncSession, *, job_id: uuid.UUID, items: list
 async def notify(session: AsyncSession, job: Job) -> None:
     """NOTIFY listeners of a change, inside the caller's transaction (sent only if it commits)."""
     payload = json.dumps({"id": str(job.id), "status": job.status, "images_done": job.images_done})
-    await session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": NOTIFY_CHANNEL,
-                                                                        "payload": payload})
+    conn = await session.connection()
+    await conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": NOTIFY_CHANNEL, "payload": payload})

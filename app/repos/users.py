@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from typing import cast
 
 from sqlalchemy import func, literal_column
 from sqlalchemy.dialects.postgresql import insert
@@ -16,13 +17,17 @@ from app.recognition.enrich import Alias
 
 async def upsert_user(session: AsyncSession, *, user_id: uuid.UUID, plan: str | None) -> User:
     """Create the user on first sight; a given plan (from the token) overwrites the stored one."""
-    stmt = insert(User).values(id=user_id, plan=plan or "free")
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[col(User.id)],
-        set_={"plan": func.coalesce(plan, literal_column("users.plan"))},
-    ).returning(User)
-    result = await session.execute(select(User).from_statement(stmt))
-    return result.scalar_one()
+    stmt = (
+        insert(User)
+        .values(id=user_id, plan=plan or "free")
+        .on_conflict_do_update(
+            index_elements=[col(User.id)],
+            set_={"plan": func.coalesce(plan, literal_column("users.plan"))},
+        )
+        .returning(User)
+    )
+    result = await session.exec(stmt, execution_options={"populate_existing": True})
+    return cast(User, result.scalar_one())
 
 
 async def get_user(session: AsyncSession, *, user_id: uuid.UUID) -> User | None:
@@ -32,7 +37,7 @@ async def get_user(session: AsyncSession, *, user_id: uuid.UUID) -> User | None:
 
 async def get_aliases(session: AsyncSession, *, user_id: uuid.UUID) -> dict[str, Alias]:
     """The user's corrections keyed by raw line key."""
-    rows = await session.exec(select(UserItemAlias).where(UserItemAlias.user_id == user_id))
+    rows = await session.exec(select(UserItemAlias).where(col(UserItemAlias.user_id) == user_id))
     return {r.raw_key: Alias(name=r.name, category=r.category, unit=r.unit) for r in rows}
 
 
@@ -56,5 +61,5 @@ async def upsert_aliases(
             "updated_at": func.now(),
         },
     )
-    await session.execute(stmt)
+    await session.exec(stmt)
     return len(values)

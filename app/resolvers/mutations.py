@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
+from starlette.datastructures import UploadFile
 from strawberry.types import Info
 
 from app.context import Context
@@ -23,7 +26,7 @@ async def _read(image: ImageInput, index: int, settings: Settings) -> NewImage:
     if image.base64:
         data = images.decode_base64(image.base64, index=index, max_bytes=limit)
     elif image.upload:
-        data = await image.upload.read(limit + 1)
+        data = await cast(UploadFile, image.upload).read(limit + 1)
     else:
         raise BadUserInput(f"image {index} needs base64 or upload", field=f"images.{index}")
     return images.accept_image(data, index=index, max_bytes=limit)

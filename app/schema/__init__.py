@@ -13,7 +13,7 @@ from app.schema.errors import ErrorCodes
 def build_schema() -> strawberry.Schema:
     """The schema served by the API and exported to schema.graphql."""
     return strawberry.Schema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=[ErrorCodes()]
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=[ErrorCodes]
     )
 
 

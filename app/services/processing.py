@@ -42,7 +42,7 @@ class RetryPolicy:
     timeout_s: float = 90.0
 
     def delay(self, attempt: int) -> float:
-        return min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
+        return min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1))
 
 
 @dataclass(slots=True)

@@ -13,11 +13,11 @@ from app.embedded import free_port
 from app.settings import Settings
 from tests.conftest import make_settings
 from tests.support import (
+    CLEAN_EXIT,
     GET_JOB,
     SUBMIT_PRODUCTS,
     SUBMIT_RECEIPT,
     WATCH_JOB,
-    CLEAN_EXIT,
     Api,
     b64,
     new_user,

@@ -1,0 +1,113 @@
+"""Exactly-once processing: duplicate Kafka deliveries and racing claims leave one result."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import SessionFactory, create_engine, create_session_factory
+from app.queue.messages import JobMessage
+from app.repos import jobs as jobs_repo
+from app.repos.jobs import NewImage
+from app.repos.users import upsert_user
+from app.settings import Settings
+from tests.support import SUBMIT_RECEIPT, WATCH_JOB, Api, b64, new_user, scripted_image
+
+
+@pytest.fixture
+async def sessions(settings: Settings) -> AsyncIterator[SessionFactory]:
+    engine: AsyncEngine = create_engine(settings)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _committed_all(settings: Settings) -> None:
+    """Wait until the worker group has committed every message on both topics.
+
+    A consumer with the group's id but a manual assignment reads the group's committed
+    offsets without joining the group (it does not disturb the worker).
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
+                                group_id=settings.kafka_group_id, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(t, p) for t in settings.topics for p in (consumer.partitions_for_topic(t) or ())]
+        consumer.assign(parts)
+        async with asyncio.timeout(30):
+            while True:
+                ends = {tp: end for tp, end in (await consumer.end_offsets(parts)).items() if end > 0}
+                committed = {tp: await consumer.committed(tp) for tp in ends}
+                if all(committed[tp] is not None and committed[tp] >= end for tp, end in ends.items()):
+                    return
+                await asyncio.sleep(0.05)
+    finally:
+        await consumer.stop()
+
+
+async def test_a_message_delivered_three_times_is_processed_once(
+    api: Api, settings: Settings, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    user = new_user(settings)
+    gate = tmp_path / "gate"
+    image = scripted_image("BREAD*1*pcs*2.10") + f"FOODAI-GATE:{gate}\n".encode()
+    job = (await api.gql(SUBMIT_RECEIPT, {"images": [{"base64": b64(image)}]}, user=user))["data"]["submitReceipt"]
+    async with api.ws(user=user) as ws:
+        assert (await ws.recv())["type"] == "connection_ack"
+        op = await ws.subscribe(WATCH_JOB, {"id": job["id"]})
+        states = [(await ws.recv())["payload"]["data"]["productJob"]["status"]]
+        if states[0] == "PENDING":
+            states.append((await ws.recv())["payload"]["data"]["productJob"]["status"])
+        assert states[-1] == "PROCESSING"
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=False)
+        await producer.start()
+        try:
+            message = JobMessage(uuid.UUID(job["id"]), "receipt", "free").encode()
+            for _ in range(2):
+                await producer.send_and_wait(settings.kafka_topic_free, message, key=job["id"].encode())
+        finally:
+            await producer.stop()
+        await _committed_all(settings)  # both duplicates were consumed while the job was processing
+        gate.touch()
+        final = await ws.collect(op)
+    assert [p["data"]["productJob"]["status"] for p in final] == ["DONE"]
+    row = await db.fetchrow("SELECT status, attempts, result FROM product_recognition_jobs WHERE id = $1",
+                            uuid.UUID(job["id"]))
+    assert (row["status"], row["attempts"]) == ("done", 1)
+
+
+async def test_two_workers_racing_for_one_job_claim_it_once(sessions: SessionFactory) -> None:
+    async with sessions() as session, session.begin():
+        user = await upsert_user(session, user_id=uuid.uuid4(), plan="free")
+        job = await jobs_repo.insert_job(
+            session, user_id=user.id, user_plan="free", job_type="receipt", lang="en",
+            images=[NewImage(0, "image/png", "0" * 64, 3, b"png")],
+        )
+    assert job is not None and job.id is not None
+    job_id = job.id
+
+    async def claim(worker: str) -> str | None:
+        async with sessions() as session, session.begin():
+            claimed = await jobs_repo.claim(session, job_id=job_id, worker_id=worker, lease_s=30)
+            return claimed.worker_id if claimed else None
+
+    winners = [w for w in await asyncio.gather(*(claim(f"w{i}") for i in range(8))) if w]
+    assert len(winners) == 1
+
+    async with sessions() as session, session.begin():
+        loser = await jobs_repo.finish(session, job_id=job_id, worker_id="not-the-owner",
+                                       status=jobs_repo.JobStatus.DONE, result={}, error=None, images_done=1)
+        winner = await jobs_repo.finish(session, job_id=job_id, worker_id=winners[0],
+                                        status=jobs_repo.JobStatus.FAILED, result=None, error="x", images_done=1)
+        again = await jobs_repo.finish(session, job_id=job_id, worker_id=winners[0],
+                                       status=jobs_repo.JobStatus.DONE, result={}, error=None, images_done=1)
+    assert loser is None and again is None
+    assert winner is not None and winner.status == "failed"
