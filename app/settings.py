@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     fake_recognizer_failure_rate: float = Field(0.0, ge=0.0, le=1.0)
     data_dir: Path = Path(".foodai")
 
+    # --- reliability (issue 4) ---
+
+    # --- security (issue 5) ---
+
+    # --- operations: scan page, GraphiQL assets, metrics, logs (issue 7) ---
+
+    # --- recognition (issue 3) ---
+
     @model_validator(mode="after")
     def _refuse_default_secret_outside_dev(self) -> Settings:
         if self.app_env is AppEnv.PRODUCTION:
