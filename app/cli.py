@@ -16,8 +16,12 @@ def _serve(args: argparse.Namespace) -> None:
 
     from app.main import create_app
 
+    from app.observability.logs import configure_logging
+
     settings = Settings()
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", ws="websockets-sansio")
+    configure_logging(settings)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", ws="websockets-sansio",
+                log_config=None, timeout_graceful_shutdown=10)
 
 
 def _worker(_: argparse.Namespace) -> None:

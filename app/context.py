@@ -11,11 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from app.auth import Identity, bearer_token, verify_token
+from app.auth import Identity, TokenVerifier, bearer_token
 from app.db import SessionFactory
 from app.events import JobEventsBackend
+from app.observability.logs import bind_ids
 from app.queue.producer import JobPublisher
 from app.services.errors import Unauthenticated
+from app.services.outbox import OutboxRelay
 from app.settings import Settings
 
 
@@ -27,6 +29,7 @@ class Resources:
     engine: AsyncEngine
     sessions: SessionFactory
     publisher: JobPublisher
+    outbox: OutboxRelay
     broadcast: Broadcast
     events: JobEventsBackend
 
@@ -39,24 +42,27 @@ class Context:
     response: Response | WebSocket | None
     resources: Resources
     connection_params: dict[str, Any] | None = None
+    verifier: TokenVerifier | None = field(default=None, repr=False)  # the process's (JWKS keys cached there)
     _identity: Identity | None = field(default=None, repr=False)
 
     def identity(self) -> Identity:
         """The verified caller; Unauthenticated when there is no valid token."""
         if self._identity is None:
-            self._identity = authenticate(self._authorization(), self.resources.settings)
+            self._identity = authenticate(self.authorization(), self.verifier or TokenVerifier(self.resources.settings))
+            bind_ids(user_id=self._identity.user_id)  # in this request's log lines from here on
         return self._identity
 
-    def _authorization(self) -> str | None:
+    def authorization(self) -> str | None:
+        """The Authorization value: the header, or on a websocket connection_init's payload (either case)."""
         if self.connection_params is not None:
             value = self.connection_params.get("Authorization") or self.connection_params.get("authorization")
             return value if isinstance(value, str) else None
         return self.request.headers.get("authorization")
 
 
-def authenticate(authorization: str | None, settings: Settings) -> Identity:
+def authenticate(authorization: str | None, verifier: TokenVerifier) -> Identity:
     """Verify an Authorization value; Unauthenticated when it is missing or bad."""
     token = bearer_token(authorization)
     if token is None:
         raise Unauthenticated("an Authorization: Bearer token is required")
-    return verify_token(token, settings)
+    return verifier.verify(token)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,10 +26,11 @@ def asyncpg_url(database_url: str) -> str:
     return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, application_name: str = "foodai") -> AsyncEngine:
     """A pooled engine for this process; dispose it on shutdown."""
     return create_async_engine(
         sqlalchemy_url(settings.database_url),
+        connect_args={"server_settings": {"application_name": application_name}},
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
@@ -37,3 +41,14 @@ def create_engine(settings: Settings) -> AsyncEngine:
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     """Sessions that keep loaded rows usable after commit (no lazy reloads under asyncio)."""
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def database_reachable(engine: AsyncEngine) -> bool:
+    """True when a pooled connection answers SELECT 1 within two seconds (for /readyz)."""
+    try:
+        async with asyncio.timeout(2):
+            async with engine.connect() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+    except (OSError, TimeoutError, SQLAlchemyError):
+        return False
+    return True

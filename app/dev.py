@@ -89,10 +89,12 @@ def run_dev(*, host: str, port: int) -> None:
 
     from app.main import create_app
     from app.migrate import migrate
+    from app.observability.logs import configure_logging
 
     settings = Settings()
     if settings.app_env is AppEnv.PRODUCTION:
         sys.exit("foodai dev is for development; use `foodai serve` and `foodai worker` in production")
+    configure_logging(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     secret = settings.jwt_secret.get_secret_value()
     if secret == DEV_SECRET_PLACEHOLDER:
@@ -106,9 +108,11 @@ def run_dev(*, host: str, port: int) -> None:
         threading.Thread(target=_watch_worker, args=(worker, stopping), daemon=True).start()
         try:
             token = issue_token(settings, user_id=DEV_USER, plan="free")
-            print(f"\nfoodai is starting on http://{host}:{port}/graphql (GraphiQL)\n"
+            print(f"\nfoodai is starting on http://{host}:{port}/scan (scan page) and /graphql (GraphiQL)\n"
                   f"dev token (user {DEV_USER}):\n  Authorization: Bearer {token}\n", flush=True)
-            uvicorn.run(create_app(settings), host=host, port=port, log_level="info", ws="websockets-sansio")
+            api_settings = settings.model_copy(update={"dev_token": SecretStr(token)})  # prefilled by the pages
+            uvicorn.run(create_app(api_settings), host=host, port=port, log_level="info", ws="websockets-sansio",
+                        log_config=None, timeout_graceful_shutdown=10)
         finally:
             stopping.set()
             _stop_worker(worker, settings.worker_shutdown_grace_s)

@@ -532,9 +532,8 @@ class EmbeddedBroker(_ChildServer):
             url = f"tcp://{_HOST}:{port}"
             return [binary, "broker", "--listener-url", url, "--advertised-listener-url", url]
 
-        return _Launch(
-            argv, _kafka_metadata_ok, self.log_dir / "tansu.log", self.log_dir, None, self._start_timeout_s
-        )
+        log_path, timeout = self.log_dir / "tansu.log", self._start_timeout_s
+        return _Launch(argv, _kafka_metadata_ok, log_path, cwd=self.log_dir, run_as=None, deadline_s=timeout)
 
 
 async def ensure_topics(bootstrap_servers: str, topics: Sequence[str], partitions: int) -> None:

@@ -16,16 +16,19 @@ import contextlib
 import json
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 from broadcaster import Broadcast, BroadcastBackend, Event
+from broadcaster._base import Subscriber
 
 from app.db import asyncpg_url
 from app.repos.jobs import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
 RESYNC = "resync"
+LISTEN_APPLICATION_NAME = "foodai-listen"  # how operators (and fault tests) find this connection
 
 
 def job_channel(job_id: uuid.UUID) -> str:
@@ -72,11 +75,19 @@ class JobEventsBackend(BroadcastBackend):
     async def publish(self, channel: str, message: Any) -> None:
         raise NotImplementedError("job events are published by the worker's NOTIFY, in its transaction")
 
+    def channel_count(self) -> int:
+        """Jobs watched in this process."""
+        return len(self._channels)
+
+    def queued(self) -> int:
+        """Events received and not yet handed to broadcaster."""
+        return self._queue.qsize()
+
     async def next_published(self) -> Event:
         return await self._queue.get()
 
     async def _open(self) -> None:
-        conn = await asyncpg.connect(self._url)
+        conn = await asyncpg.connect(self._url, server_settings={"application_name": LISTEN_APPLICATION_NAME})
         conn.add_termination_listener(lambda _conn: self._lost.set())
         await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
         self._conn = conn
@@ -128,7 +139,42 @@ class JobEventsBackend(BroadcastBackend):
             self._queue.put_nowait(Event(channel, RESYNC))
 
 
-def create_broadcast(database_url: str) -> tuple[Broadcast, JobEventsBackend]:
+class CoalescingBroadcast(Broadcast):
+    """Broadcaster whose subscriber queues hold at most one pending event.
+
+    Every job event means only "re-read the job", so when a subscriber has not taken
+    the previous event yet, a new one adds nothing: a slow or stuck reader costs one
+    queue slot, never a growing backlog.
+    """
+
+    async def _listener(self) -> None:
+        while True:
+            event = await self._backend.next_published()
+            for queue in list(self._subscribers.get(event.channel, ())):
+                if queue.empty():
+                    queue.put_nowait(event)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[Subscriber]:
+        queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=1)
+        subscribers = self._subscribers.setdefault(channel, set())
+        if not subscribers:
+            await self._backend.subscribe(channel)
+        subscribers.add(queue)
+        try:
+            yield Subscriber(queue)
+        finally:
+            subscribers.discard(queue)
+            if not subscribers:
+                del self._subscribers[channel]
+                await self._backend.unsubscribe(channel)
+
+    def subscriber_count(self) -> int:
+        """Open subscriptions in this process (for metrics and leak tests)."""
+        return sum(len(s) for s in self._subscribers.values())
+
+
+def create_broadcast(database_url: str) -> tuple[CoalescingBroadcast, JobEventsBackend]:
     """A broadcaster on our LISTEN backend; connect it in the app's lifespan."""
     backend = JobEventsBackend(database_url)
-    return Broadcast(backend=backend), backend
+    return CoalescingBroadcast(backend=backend), backend

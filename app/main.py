@@ -20,13 +20,20 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
+from app.auth import TokenVerifier, bearer_token
 from app.context import Context, Resources, authenticate
-from app.db import create_engine, create_session_factory
+from app.db import create_engine, create_session_factory, database_reachable
 from app.events import create_broadcast
-from app.queue.producer import JobPublisher, ensure_topics
+from app.observability.graphql import count_subscriptions
+from app.observability.metrics import metrics_routes
+from app.pages import graphiql_html, page_routes
+from app.queue.producer import JobPublisher
 from app.schema import build_schema
 from app.schema.errors import request_id_var
+from app.security.http import BodyLimit, PreflightRequired
+from app.security.websocket import FoodaiTransportWSHandler
 from app.services.errors import Unauthenticated
+from app.services.outbox import OutboxRelay
 from app.settings import Settings
 
 log = logging.getLogger("foodai.api")
@@ -35,31 +42,42 @@ log = logging.getLogger("foodai.api")
 class FoodaiGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context and websocket authentication."""
 
+    graphql_transport_ws_handler_class = FoodaiTransportWSHandler
+
     def __init__(self, settings: Settings, resources: Callable[[], Resources]) -> None:
         protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]
         if settings.graphql_legacy_ws:
             protocols.append(GRAPHQL_WS_PROTOCOL)
         super().__init__(
-            build_schema(),
+            count_subscriptions(build_schema(settings)),
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
-            allow_queries_via_get=True,
+            allow_queries_via_get=True,  # queries only: strawberry refuses a mutation over GET
             subscription_protocols=protocols,
-            connection_init_wait_timeout=timedelta(seconds=10),
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_s),
+            max_subscriptions_per_connection=settings.ws_max_subscriptions,
             multipart_uploads_enabled=True,
             keep_alive=True,
             keep_alive_interval=15,
         )
         self.settings = settings
+        self.verifier = TokenVerifier(settings)
         self._resources = resources
 
+    @property
+    def graphql_ide_html(self) -> str:
+        return graphiql_html(self.settings)  # CDN or GRAPHIQL_ASSETS_DIR; the dev token prefilled in development
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        return Context(request=request, response=response, resources=self._resources())
+        context = Context(request=request, response=response, resources=self._resources(), verifier=self.verifier)
+        if not isinstance(request, WebSocket):  # fetch the token's JWKS key now: verification itself is sync
+            await self.verifier.prepare(bearer_token(context.authorization()))
+        return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        """Authenticate the socket once, from connection_init's payload."""
-        params = context.connection_params or {}
+        """Authenticate the socket once, from connection_init's payload ("Authorization" or "authorization")."""
         try:
-            context._identity = authenticate(params.get("Authorization"), self.settings)
+            await self.verifier.prepare(bearer_token(context.authorization()))
+            context._identity = authenticate(context.authorization(), self.verifier)
         except Unauthenticated as exc:
             raise ConnectionRejectionError({"message": str(exc)}) from exc
         return await super().on_ws_connect(context)
@@ -93,55 +111,62 @@ class RequestId:
 @contextlib.asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     """Open pool, producer and broadcaster; close them in reverse order."""
-    engine = create_engine(settings)
+    engine = create_engine(settings, application_name="foodai-api")
+    sessions = create_session_factory(engine)
+    publisher = JobPublisher(settings)
+    outbox = OutboxRelay(sessions, publisher)
     try:
-        await ensure_topics(settings)
-        publisher = JobPublisher(settings)
-        await publisher.start()
-        try:
-            broadcast, events = create_broadcast(settings.database_url)
-            async with broadcast:
-                yield Resources(settings, engine, create_session_factory(engine), publisher, broadcast, events)
-        finally:
-            await publisher.stop()
+        await publisher.start()  # returns even while Kafka is down: jobs wait in the outbox
+        outbox.start()
+        broadcast, events = create_broadcast(settings.database_url)
+        async with broadcast:
+            yield Resources(settings, engine, sessions, publisher, outbox, broadcast, events)
     finally:
+        await outbox.stop()
+        await publisher.stop()
         await engine.dispose()
 
 
+async def readiness(resources: Resources) -> dict[str, bool]:
+    """What /readyz reports: database, broker and LISTEN connection, and the outbox relay alive."""
+    relay = resources.outbox.task
+    return {
+        "database": await database_reachable(resources.engine),
+        "broker": resources.publisher.connected.is_set(),
+        "listener": resources.events.connected,
+        "outbox": relay is not None and not relay.done(),
+    }
+
+
 def create_app(settings: Settings) -> Starlette:
-    """The API: /graphql (HTTP and websockets), /healthz, /readyz."""
-    state: dict[str, Resources] = {}
+    """The API: /graphql (HTTP and websockets), /healthz, /readyz.
+
+    The lifespan keeps the open resources in `app.state.resources` (None outside it).
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_resources(settings) as resources:
-            state["resources"] = resources
+            app.state.resources = resources
             log.info("foodai API ready")
             try:
                 yield
             finally:
-                state.clear()
+                app.state.resources = None
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    async def readyz(_: Request) -> Response:
-        resources = state.get("resources")
-        checks = {"listener": bool(resources and resources.events.connected)}
-        if resources is not None:
-            try:
-                async with resources.engine.connect() as conn:
-                    await conn.exec_driver_sql("SELECT 1")
-                checks["database"] = True
-            except Exception:  # noqa: BLE001 - any failure means not ready
-                checks["database"] = False
-        ready = all(checks.values()) and bool(checks)
+    async def readyz(request: Request) -> Response:
+        resources: Resources | None = request.app.state.resources
+        checks = await readiness(resources) if resources else {"started": False}
+        ready = all(checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
     async def root(_: Request) -> Response:
         return RedirectResponse("/graphql")
 
-    graphql = FoodaiGraphQL(settings, lambda: state["resources"])
+    graphql = FoodaiGraphQL(settings, lambda: app.state.resources)
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -149,8 +174,13 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/", root),
+            *page_routes(settings),
+            *metrics_routes(settings),
         ],
         lifespan=lifespan,
     )
+    app.state.resources = None
+    app.add_middleware(PreflightRequired)
+    app.add_middleware(BodyLimit, max_bytes=settings.request_bytes_limit)
     app.add_middleware(RequestId)
     return app

@@ -66,8 +66,67 @@ class Settings(BaseSettings):
     # --- reliability (issue 4) ---
 
     # --- security (issue 5) ---
+    # JWT: HS (jwt_algorithm + jwt_secret) unless a public key or a JWKS URL is set; then jwt_key_algorithm only.
+    jwt_public_key: str | None = None  # PEM (RS*/PS*/ES*/EdDSA public key)
+    jwt_jwks_url: str | None = None  # e.g. https://<project>.supabase.co/auth/v1/.well-known/jwks.json
+    jwt_key_algorithm: Literal["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"] = "RS256"
+    jwt_audience: str | None = None  # enforced when set (Supabase: authenticated; Firebase: the project id)
+    jwt_issuer: str | None = None  # enforced when set
+    jwt_subject: Literal["uuid", "hashed"] = "uuid"  # hashed: any `sub` -> uuid5(iss|sub) (Auth0, Firebase)
+    jwt_plan_claim: str = Field("plan", min_length=1, max_length=200)
+    jwt_jwks_cache_s: float = Field(600.0, gt=0)  # how long fetched keys are trusted
+    jwt_jwks_refresh_s: float = Field(10.0, ge=0)  # at most one refresh per this long for an unknown kid
+    jwt_jwks_timeout_s: float = Field(5.0, gt=0)
+    max_request_bytes: int | None = Field(None, ge=1024)  # default: every image, base64-sized, plus 1 MiB
+    max_image_pixels: int = Field(50_000_000, ge=1)  # width x height, checked before decoding
+    graphql_max_depth: int = Field(10, ge=2, le=100)
+    graphql_max_tokens: int = Field(2000, ge=50)
+    graphql_max_aliases: int = Field(30, ge=0)
+    graphql_introspection: bool | None = None  # default: on outside production
+    ws_max_subscriptions: int = Field(20, ge=1, le=1000)  # operations in flight on one socket
+    ws_connection_init_timeout_s: float = Field(10.0, gt=0)
+    quota_free_per_minute: int = Field(10, ge=0)  # submissions per user; 0 refuses every submission
+    quota_free_per_day: int = Field(100, ge=0)
+    quota_paid_per_minute: int = Field(60, ge=0)
+    quota_paid_per_day: int = Field(2000, ge=0)
+
+    @model_validator(mode="after")
+    def _check_security(self) -> Settings:
+        if self.jwt_public_key and self.jwt_jwks_url:
+            raise ValueError("set JWT_PUBLIC_KEY or JWT_JWKS_URL, not both")
+        if self.app_env is AppEnv.PRODUCTION and self.jwt_jwks_url and not self.jwt_jwks_url.startswith("https://"):
+            raise ValueError("JWT_JWKS_URL must be https:// in production")
+        return self
+
+    @property
+    def jwt_asymmetric(self) -> bool:
+        """Tokens are verified with a public key (PEM or JWKS), never with JWT_SECRET."""
+        return bool(self.jwt_public_key or self.jwt_jwks_url)
+
+    @property
+    def request_bytes_limit(self) -> int:
+        """The largest HTTP request body accepted: every image as base64, plus 1 MiB for the rest."""
+        if self.max_request_bytes is not None:
+            return self.max_request_bytes
+        return self.max_images_per_job * (self.max_image_bytes * 4 // 3 + 4) + 1024 * 1024
+
+    @property
+    def introspection_enabled(self) -> bool:
+        if self.graphql_introspection is not None:
+            return self.graphql_introspection
+        return self.app_env is not AppEnv.PRODUCTION
 
     # --- operations: scan page, GraphiQL assets, metrics, logs (issue 7) ---
+    scan_page: bool | None = None  # default: on outside production (see scan_page_enabled)
+    dev_token: SecretStr | None = None  # prefilled by the scan page and GraphiQL; honoured only in development
+    graphiql_assets_dir: Path | None = None  # serve GraphiQL's JS/CSS from here instead of the CDN
+    metrics_enabled: bool = True  # /metrics on the API
+    worker_metrics_port: int = Field(0, ge=0, le=65535)  # worker's /metrics, /healthz, /readyz; 0 = off
+    worker_metrics_host: str = "127.0.0.1"
+    log_format: Literal["auto", "json", "console"] = "auto"  # auto: json in production, console otherwise
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    otel_enabled: bool = False  # OpenTelemetry tracing (needs the `tracing` extra); OTEL_EXPORTER_OTLP_* apply
+    otel_service_name: str = "foodai"
 
     # --- recognition (issue 3) ---
 

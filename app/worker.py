@@ -18,17 +18,24 @@ Run it with `python -m app.worker` or `foodai worker`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import socket
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 
+from aiokafka.errors import KafkaError
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import SessionFactory, create_engine, create_session_factory
+from app.db import SessionFactory, create_engine, create_session_factory, database_reachable
 from app.models import ProductRecognitionJob
+from app.observability import metrics
+from app.observability.logs import bind_ids, bind_record, configure_logging
+from app.observability.server import ops_server
 from app.queue.consumer import PriorityConsumer, Record
 from app.queue.messages import JobMessage, PoisonMessage
 from app.queue.producer import JobPublisher, ensure_topics
@@ -43,15 +50,18 @@ from app.settings import Settings
 log = logging.getLogger("foodai.worker")
 
 
+@dataclass(slots=True)
 class WorkerStats:
-    """Counters the worker keeps (exported by the metrics work, read by tests)."""
+    """What this worker did, logged when it stops (tests read the line)."""
 
-    def __init__(self) -> None:
-        self.claimed = 0
-        self.duplicates = 0
-        self.poison = 0
-        self.finished = 0
-        self.released = 0
+    claimed: int = 0
+    duplicates: int = 0
+    poison: int = 0
+    finished: int = 0
+    released: int = 0
+
+    def __str__(self) -> str:
+        return " ".join(f"{name}={getattr(self, name)}" for name in self.__slots__)
 
 
 class Worker:
@@ -66,21 +76,33 @@ class Worker:
         self._inflight: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
         self._released: list[ProductRecognitionJob] = []
+        self._engine: AsyncEngine | None = None
+        self._consumer: PriorityConsumer | None = None
 
     def request_stop(self) -> None:
         """Stop taking work; in-flight jobs get the grace period to finish."""
         self._stop.set()
 
+    async def readiness(self) -> dict[str, bool]:
+        """What the worker's /readyz reports: the database answers and the consumer can work."""
+        if self._engine is None or self._consumer is None:
+            return {"started": False}
+        return {
+            "database": await database_reachable(self._engine),
+            "broker": await self._consumer.probe(),
+        }
+
     async def run(self) -> None:
         """Open every resource, serve until stopped or a background task dies, then drain."""
-        engine = create_engine(self.settings)
+        self._engine = engine = create_engine(self.settings, application_name="foodai-worker")
         publisher = JobPublisher(self.settings)
-        consumer = PriorityConsumer(self.settings, client_id=self.worker_id)
+        self._consumer = consumer = PriorityConsumer(self.settings, client_id=self.worker_id)
+        metrics.watch_consumer_lag(consumer.lag)
         recognizers = dict(self._recognizers or build_recognizers(self.settings))
         try:
-            await ensure_topics(self.settings)
             await publisher.start()
-            await consumer.start()
+            if not await self._start_consumer(consumer):
+                return
             deps = ProcessingDeps(
                 sessions=create_session_factory(engine), recognizers=recognizers, enricher=Enricher(),
                 retry=RetryPolicy(timeout_s=self.settings.recognizer_timeout_s), worker_id=self.worker_id,
@@ -92,7 +114,24 @@ class Worker:
             for recognizer in {id(r): r for r in recognizers.values()}.values():
                 await recognizer.aclose()
             await engine.dispose()
-        log.info("worker %s stopped", self.worker_id)
+        log.info("worker %s stopped; stats: %s", self.worker_id, self.stats)
+
+    async def _start_consumer(self, consumer: PriorityConsumer) -> bool:
+        """Join the group, retrying while the broker is unreachable; False when stopped first."""
+        delay = 0.5
+        while not self._stop.is_set():
+            try:
+                await ensure_topics(self.settings)
+                await consumer.start()
+            except (KafkaError, OSError) as exc:
+                log.warning("kafka unreachable (%r); retrying in %.1f s", exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._stop.wait()
+                delay = min(delay * 2, 10.0)
+            else:
+                return True
+        return False
 
     async def _serve(self, deps: ProcessingDeps, consumer: PriorityConsumer, publisher: JobPublisher) -> None:
         assert consumer.fetcher is not None
@@ -141,6 +180,7 @@ class Worker:
             return None
 
     async def _claim(self, deps: ProcessingDeps, record: Record) -> ProductRecognitionJob | None:
+        bind_record(record.headers)  # this record's request id in every log line until the next record
         try:
             message = JobMessage.decode(record.value)
         except PoisonMessage as exc:
@@ -149,7 +189,8 @@ class Worker:
             return None
         async with deps.sessions() as session, session.begin():
             job = await jobs_repo.claim(
-                session, job_id=message.job_id, worker_id=self.worker_id, lease_s=self.settings.worker_lease_s
+                session, job_id=message.job_id, job_type=message.job_type, worker_id=self.worker_id,
+                lease_s=self.settings.worker_lease_s,
             )
             if job is None:
                 self.stats.duplicates += 1
@@ -157,6 +198,8 @@ class Worker:
                 return None
             await jobs_repo.notify(session, job)
         self.stats.claimed += 1
+        bind_ids(job_id=job.id, user_id=job.user_id)  # the job's task, created next, inherits them
+        metrics.job_claimed(job)
         return job
 
     async def _process(self, deps: ProcessingDeps, job: ProductRecognitionJob) -> None:
@@ -211,10 +254,10 @@ class Worker:
 
     async def _sweep(self, sessions: SessionFactory, publisher: JobPublisher) -> None:
         while True:
-            await sweep_once(
+            metrics.sweep_report(await sweep_once(
                 sessions=sessions, publisher=publisher, max_attempts=self.settings.worker_max_attempts,
                 republish_after_s=self.settings.worker_republish_after_s,
-            )
+            ))
             await asyncio.sleep(self.settings.worker_sweep_interval_s)
 
 
@@ -224,13 +267,15 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.request_stop)
-    await worker.run()
+    async with ops_server(settings.worker_metrics_host, settings.worker_metrics_port, worker.readiness):
+        await worker.run()
 
 
 def main() -> None:
     """`python -m app.worker`: settings from the environment."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(run_worker(Settings()))
+    settings = Settings()
+    configure_logging(settings)
+    asyncio.run(run_worker(settings))
 
 
 if __name__ == "__main__":

@@ -89,6 +89,11 @@ def make_settings(database_url: str, kafka_bootstrap: str, **overrides: object) 
         "worker_republish_after_s": 5.0,
         "worker_shutdown_grace_s": 10.0,
         "data_dir": "/nonexistent",
+        # quotas far above what any test submits; tests/integration/test_security_quota.py sets its own
+        "quota_free_per_minute": 100_000,
+        "quota_free_per_day": 100_000,
+        "quota_paid_per_minute": 100_000,
+        "quota_paid_per_day": 100_000,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from aiokafka.errors import KafkaError
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
-Record: TypeAlias = ConsumerRecord[bytes, bytes]  # noqa: UP040 - aiokafka's generic is not a PEP 695 target
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -45,21 +45,48 @@ class PriorityConsumer:
         self._available = asyncio.Event()
         self._fetcher: asyncio.Task[None] | None = None
         self.last_poll_ok: float = 0.0
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            group_id=settings.kafka_group_id,
-            client_id=client_id,
+        self._next: dict[TopicPartition, int] = {}  # first offset not yet committed (the lag metric)
+        self._settings = settings
+        self._client_id = client_id
+        self._consumer = self._new_consumer()
+
+    def _new_consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            group_id=self._settings.kafka_group_id,
+            client_id=self._client_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+            fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
             isolation_level="read_committed",
+            metadata_max_age_ms=10_000,  # notice re-created topics soon (a broker restarted empty)
         )
 
     async def start(self) -> None:
-        """Join the group and start polling."""
+        """Join the group and start polling; on failure the consumer is reset and may be started again."""
         self._consumer.subscribe(list(self._topics), listener=_Rebalance(self))
-        await self._consumer.start()
+        try:
+            await self._consumer.start()
+        except BaseException:
+            await self._consumer.stop()
+            self._consumer = self._new_consumer()
+            raise
         self._fetcher = asyncio.create_task(self._fetch_loop(), name="kafka-fetch")
+
+    async def probe(self, timeout_s: float = 2.0) -> bool:
+        """Ready to work: polling, holding partitions, and the broker answering a metadata request.
+
+        A member left without partitions after a broker restart (or one of more members
+        than partitions) shows as not ready: it does no work.
+        """
+        if self._fetcher is None or self._fetcher.done() or not self._consumer.assignment():
+            return False
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._consumer.topics()
+        except (KafkaError, OSError, TimeoutError):
+            return False
+        return True
 
     @property
     def fetcher(self) -> asyncio.Task[None] | None:
@@ -83,6 +110,7 @@ class PriorityConsumer:
             self.last_poll_ok = loop.time()
             for tp, records in batch.items():
                 self._buffers[tp.topic].extend(records)
+                self._next.setdefault(tp, records[0].offset)
             if any(self._buffers.values()):
                 self._available.set()
             self._apply_backpressure()
@@ -120,5 +148,15 @@ class PriorityConsumer:
         tp = TopicPartition(record.topic, record.partition)
         try:
             await self._consumer.commit({tp: record.offset + 1})
+            self._next[tp] = record.offset + 1
         except KafkaError as exc:
             log.warning("commit of %s@%d failed: %r; a redelivery will be skipped", tp, record.offset, exc)
+
+    def lag(self) -> dict[TopicPartition, int]:
+        """Per assigned partition: records between our last commit and the high watermark (for /metrics)."""
+        lags: dict[TopicPartition, int] = {}
+        for tp in self._consumer.assignment():
+            high = self._consumer.highwater(tp)
+            if high is not None:
+                lags[tp] = max(0, high - self._next.get(tp, high))
+        return lags

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 JOB_TYPES = frozenset({"receipt", "products"})
 PLANS = frozenset({"free", "paid"})
+
+
+def _context_headers() -> tuple[tuple[str, bytes], ...]:
+    from app.observability.logs import message_headers
+
+    return tuple(message_headers())
 
 
 class PoisonMessage(ValueError):
@@ -19,6 +25,8 @@ class JobMessage:
     job_id: uuid.UUID
     job_type: str
     user_plan: str
+    # Kafka headers: the request id (and trace context) of the task that built the message, for logs
+    headers: tuple[tuple[str, bytes], ...] = field(default_factory=_context_headers, compare=False, repr=False)
 
     def encode(self) -> bytes:
         """UTF-8 JSON, the wire form."""

@@ -33,23 +33,59 @@ async def ensure_topics(settings: Settings) -> None:
 
 
 class JobPublisher:
-    """Sends job messages; a failed send is reported, never retried here (the sweeper re-publishes)."""
+    """Sends job messages. Never blocks a caller on a broker that is down: until the producer
+    has connected, `publish` answers False at once and the sweeper publishes the job later.
+
+    `start()` returns even when the broker is unreachable; a background task keeps trying
+    to connect (the API must accept jobs while Kafka is down: the job row is the outbox).
+    """
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            enable_idempotence=settings.kafka_enable_idempotence,
+        self._producer: AIOKafkaProducer | None = None
+        self._connector: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            enable_idempotence=self._settings.kafka_enable_idempotence,
             acks="all",
             linger_ms=0,
-            request_timeout_ms=int(settings.kafka_send_timeout_s * 1000),
+            request_timeout_ms=int(self._settings.kafka_send_timeout_s * 1000),
         )
 
     async def start(self) -> None:
-        await self._producer.start()
+        """Connect now if the broker answers, else keep trying in the background."""
+        if not await self._try_connect():
+            self._connector = asyncio.create_task(self._connect_forever(), name="kafka-producer-connect")
+
+    async def _try_connect(self) -> bool:
+        producer = self._new_producer()
+        try:
+            await producer.start()
+            await ensure_topics(self._settings)
+        except (KafkaError, OSError) as exc:
+            log.warning("kafka unreachable (%r); jobs are stored and will be published later", exc)
+            await producer.stop()
+            return False
+        self._producer = producer
+        self.connected.set()
+        return True
+
+    async def _connect_forever(self) -> None:
+        delay = 0.5
+        while not await self._try_connect():
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+        log.info("kafka producer connected")
 
     async def stop(self) -> None:
-        await self._producer.stop()
+        if self._connector is not None:
+            self._connector.cancel()
+            await asyncio.gather(self._connector, return_exceptions=True)
+        if self._producer is not None:
+            await self._producer.stop()
 
     def topic_for(self, plan: str) -> str:
         """Paid users' jobs go to the topic workers serve first."""
@@ -57,10 +93,13 @@ class JobPublisher:
 
     async def publish(self, message: JobMessage) -> bool:
         """True when the broker acknowledged the message within the send timeout."""
+        if self._producer is None:
+            return False
         try:
             async with asyncio.timeout(self._settings.kafka_send_timeout_s):
                 await self._producer.send_and_wait(
-                    self.topic_for(message.user_plan), message.encode(), key=str(message.job_id).encode()
+                    self.topic_for(message.user_plan), message.encode(), key=str(message.job_id).encode(),
+                    headers=list(message.headers) or None,
                 )
         except (KafkaError, TimeoutError) as exc:
             log.warning("kafka publish of job %s failed: %r; the sweeper will retry", message.job_id, exc)

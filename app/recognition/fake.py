@@ -2,6 +2,9 @@
 
 What it "reads" depends only on the image bytes, so a test knows the answer:
 - bytes containing `FOODAI-FAIL` raise a non-retryable RecognitionError;
+- bytes containing `FOODAI-FLAKY` raise a retryable RecognitionError every time;
+- bytes containing `FOODAI-HANG` never answer (the worker's timeout must end the call);
+- bytes containing `FOODAI-GARBAGE` answer with an item no real recognizer may return;
 - bytes containing `FOODAI-EMPTY` give no items and a note;
 - bytes containing `FOODAI-ITEMS:` followed by `name*qty*unit*price;...` give exactly those lines;
 - bytes containing `FOODAI-GATE:<path>` wait until that file exists (tests use it to step a job);
@@ -73,6 +76,12 @@ class FakeRecognizer:
         digest = hashlib.sha256(image.data).digest()
         if b"FOODAI-FAIL" in image.data:
             raise RecognitionError("the image could not be read (scripted failure)")
+        if b"FOODAI-FLAKY" in image.data:
+            raise RecognitionError("the recognizer is unavailable (scripted)", retryable=True)
+        if b"FOODAI-HANG" in image.data:
+            await asyncio.Event().wait()
+        if b"FOODAI-GARBAGE" in image.data:
+            return ImageRecognition(items=[RawItem(raw_text="", confidence=7.0, quantity=float("nan"))])
         if int.from_bytes(digest[:4], "big") / 2**32 < self._failure_rate:
             raise RecognitionError("simulated recognizer failure", retryable=True)
         if b"FOODAI-EMPTY" in image.data:

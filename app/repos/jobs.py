@@ -146,11 +146,14 @@ async def _guarded_update(session: AsyncSession, where: Any, **values: Any) -> J
     return rows[0] if rows else None
 
 
-async def claim(session: AsyncSession, *, job_id: uuid.UUID, worker_id: str, lease_s: float) -> Job | None:
-    """pending -> processing with a lease; None when another delivery or worker got there first."""
+async def claim(
+    session: AsyncSession, *, job_id: uuid.UUID, job_type: str, worker_id: str, lease_s: float
+) -> Job | None:
+    """pending -> processing with a lease; None when another delivery or worker got there first,
+    or when no pending job of that id and type exists (a message that names the wrong type)."""
     return await _guarded_update(
         session,
-        and_(col(Job.id) == job_id, col(Job.status) == JobStatus.PENDING.value),
+        and_(col(Job.id) == job_id, col(Job.job_type) == job_type, col(Job.status) == JobStatus.PENDING.value),
         status=JobStatus.PROCESSING.value,
         started_at=func.coalesce(col(Job.started_at), func.now()),
         attempts=col(Job.attempts) + 1,

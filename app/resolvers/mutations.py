@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+import asyncio
 
 import strawberry
 from starlette.datastructures import UploadFile
@@ -16,6 +16,7 @@ from app.schema.mapping import job_to_type
 from app.schema.types import ProductJob
 from app.services import confirm, images, queries, submit
 from app.services.errors import BadUserInput
+from app.services.quotas import QuotaPolicy
 from app.settings import Settings
 
 CtxInfo = Info[Context, None]
@@ -25,11 +26,16 @@ async def _read(image: ImageInput, index: int, settings: Settings) -> NewImage:
     limit = settings.max_image_bytes
     if image.base64:
         data = images.decode_base64(image.base64, index=index, max_bytes=limit)
+    elif isinstance(image.upload, UploadFile):
+        data = await image.upload.read(limit + 1)
     elif image.upload:
-        data = await cast(UploadFile, image.upload).read(limit + 1)
+        raise BadUserInput(f"image {index}: upload must be a file of a multipart request", field=f"images.{index}")
     else:
         raise BadUserInput(f"image {index} needs base64 or upload", field=f"images.{index}")
-    return images.accept_image(data, index=index, max_bytes=limit)
+    # Pillow's header and structure checks take milliseconds per image: off the event loop
+    return await asyncio.to_thread(
+        images.accept_image, data, index=index, max_bytes=limit, max_pixels=settings.max_image_pixels
+    )
 
 
 async def _submit(
@@ -43,8 +49,9 @@ async def _submit(
     key = submit.check_idempotency_key(idempotency_key)
     accepted = [await _read(image, i, settings) for i, image in enumerate(image_inputs)]
     job = await submit.submit_job(
-        sessions=ctx.resources.sessions, publisher=ctx.resources.publisher, identity=identity,
+        sessions=ctx.resources.sessions, outbox=ctx.resources.outbox, identity=identity,
         job_type=job_type, lang=lang, images=accepted, idempotency_key=key,
+        quota=QuotaPolicy.from_settings(settings),
     )
     return job_to_type(job)
 

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
 
 from app.resolvers.mutations import Mutation
 from app.resolvers.queries import Query
 from app.resolvers.subscriptions import Subscription
 from app.schema.errors import ErrorCodes
+from app.security.graphql_limits import security_extensions
+from app.settings import AppEnv, Settings
 
 
-def build_schema() -> strawberry.Schema:
-    """The schema served by the API and exported to schema.graphql."""
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The schema served by the API (limits from `settings`) and exported to schema.graphql (no settings)."""
+    if settings is None:
+        return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=[ErrorCodes])
+    production = settings.app_env is AppEnv.PRODUCTION
+
+    def error_codes() -> SchemaExtension:
+        return ErrorCodes(hide_suggestions=production)
+
     return strawberry.Schema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=[ErrorCodes]
+        query=Query, mutation=Mutation, subscription=Subscription,
+        extensions=[*security_extensions(settings), error_codes],
+        config=StrawberryConfig(disable_field_suggestions=production, batching_config=None),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from contextvars import ContextVar
 
@@ -13,6 +14,7 @@ from app.services.errors import ServiceError
 
 log = logging.getLogger("foodai.errors")
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+_SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
@@ -21,10 +23,15 @@ def _is_unexpected(error: GraphQLError) -> bool:
 
 
 class ErrorCodes(MaskErrors):
-    """Masks unexpected exceptions as INTERNAL; tags the rest (validation, coercion) BAD_USER_INPUT."""
+    """Masks unexpected exceptions as INTERNAL; tags the rest (validation, coercion) BAD_USER_INPUT.
 
-    def __init__(self) -> None:
+    With `hide_suggestions` (production) "Did you mean ...?" hints are cut from every message,
+    so field, argument and enum names cannot be guessed one typo at a time.
+    """
+
+    def __init__(self, *, hide_suggestions: bool = False) -> None:
         super().__init__(should_mask_error=_is_unexpected, error_message="internal error")
+        self.hide_suggestions = hide_suggestions
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         request_id = request_id_var.get() or uuid.uuid4().hex
@@ -38,6 +45,8 @@ class ErrorCodes(MaskErrors):
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         processed = super()._process_errors(errors)
         for error in processed:
+            if self.hide_suggestions:
+                error.message = _SUGGESTION.sub("", error.message)
             if not (error.extensions or {}).get("code"):
                 error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
         return processed

@@ -1,13 +1,29 @@
-"""Image intake: decode, size-check and identify uploaded images by their content."""
+"""Image intake: decode, size-check and identify uploaded images by their content.
+
+The type comes from the file's bytes, never from the client's filename or content type.
+JPEG, PNG and WebP are opened with Pillow: the header gives the dimensions (checked
+against MAX_IMAGE_PIXELS before any pixel is decoded, so a decompression bomb costs
+nothing) and `verify()` walks the file's structure, refusing truncated or corrupt ones.
+HEIC is accepted by its signature only: Pillow cannot read it without a plugin.
+"""
 
 from __future__ import annotations
 
 import binascii
 import hashlib
+import io
+import re
+import struct
+import warnings
 from base64 import b64decode
+
+from PIL import Image, UnidentifiedImageError
 
 from app.repos.jobs import NewImage
 from app.services.errors import BadUserInput
+
+_PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+_BASE64_SPACE = re.compile(r"\s+")
 
 
 def sniff_mime(data: bytes) -> str | None:
@@ -24,26 +40,80 @@ def sniff_mime(data: bytes) -> str | None:
 
 
 def decode_base64(value: str, *, index: int, max_bytes: int) -> bytes:
-    """Standard base64 (a data: URL prefix is tolerated) -> bytes, refusing oversize input early."""
+    """Standard base64 (a data: URL prefix and line breaks are tolerated) -> bytes, refusing oversize input early."""
     if value.startswith("data:"):
         value = value.partition(",")[2]
-    if len(value) > (max_bytes * 4) // 3 + 8:
-        raise BadUserInput(f"image {index} is larger than {max_bytes} bytes", field=f"images.{index}")
+    if len(value) > (max_bytes * 4) // 3 + 8 + len(value) // 76 * 2:
+        raise BadUserInput(f"image {index} is larger than {max_bytes} bytes", field=f"images.{index}", max=max_bytes)
+    value = _BASE64_SPACE.sub("", value)
     try:
-        return b64decode(value, validate=True)
+        data = b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise BadUserInput(f"image {index} is not valid base64", field=f"images.{index}") from exc
+    if len(data) > max_bytes:
+        raise BadUserInput(f"image {index} is larger than {max_bytes} bytes", field=f"images.{index}", max=max_bytes)
+    return data
 
 
-def accept_image(data: bytes, *, index: int, max_bytes: int) -> NewImage:
+def check_decodable(data: bytes, mime: str, *, index: int, max_pixels: int) -> tuple[int, int] | None:
+    """The (width, height) of a JPEG, PNG or WebP after checking its size and structure; None for HEIC."""
+    expected = _PILLOW_FORMATS.get(mime)
+    if expected is None:
+        return None
+    field = f"images.{index}"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=[expected]) as image:
+                width, height = image.size
+                _check_pixels(width, height, index=index, max_pixels=max_pixels)
+                _check_structure(image, data, expected)
+    except BadUserInput:
+        raise
+    except Image.DecompressionBombError as exc:  # Pillow's own ceiling, far above ours: the same answer
+        raise BadUserInput(
+            f"image {index} has more than {max_pixels} pixels", field=field, maxPixels=max_pixels
+        ) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
+            IndexError, TypeError, struct.error) as exc:
+        raise BadUserInput(f"image {index} is corrupt or truncated", field=field) from exc
+    return width, height
+
+
+def _check_pixels(width: int, height: int, *, index: int, max_pixels: int) -> None:
+    if width <= 0 or height <= 0 or width * height > max_pixels:
+        raise BadUserInput(
+            f"image {index} has more than {max_pixels} pixels ({width}x{height})",
+            field=f"images.{index}", maxPixels=max_pixels,
+        )
+
+
+def _check_structure(image: Image.Image, data: bytes, kind: str) -> None:
+    """Raise when the file is truncated or corrupt, without decoding it at full size.
+
+    JPEG: decoded in draft mode (1/8 scale: all the entropy-coded data is read, a 64th of
+    the pixels is kept), so a truncated scan fails. PNG: every chunk's CRC up to IEND.
+    WebP: the RIFF length must match the bytes received.
+    """
+    if kind == "JPEG":
+        image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
+        image.load()
+    elif kind == "PNG":
+        image.verify()
+    elif kind == "WEBP" and int.from_bytes(data[4:8], "little") + 8 > len(data):
+        raise EOFError("truncated RIFF container")
+
+
+def accept_image(data: bytes, *, index: int, max_bytes: int, max_pixels: int = 50_000_000) -> NewImage:
     """Check one image and describe it for storage; BadUserInput when it is refused."""
     if not data:
         raise BadUserInput(f"image {index} is empty", field=f"images.{index}")
     if len(data) > max_bytes:
-        raise BadUserInput(f"image {index} is larger than {max_bytes} bytes", field=f"images.{index}")
+        raise BadUserInput(f"image {index} is larger than {max_bytes} bytes", field=f"images.{index}", max=max_bytes)
     mime = sniff_mime(data)
     if mime is None:
         raise BadUserInput(
             f"image {index} is not a JPEG, PNG, WebP or HEIC image", field=f"images.{index}"
         )
+    check_decodable(data, mime, index=index, max_pixels=max_pixels)
     return NewImage(index=index, mime=mime, sha256=hashlib.sha256(data).hexdigest(), size=len(data), data=data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import uuid
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from typing import Any
 
 from app.db import SessionFactory
 from app.models import JobImage, JobStatus, ProductRecognitionJob
+from app.observability import metrics
 from app.recognition.base import (
     ImageInput,
     ImageRecognition,
@@ -69,6 +71,22 @@ class LeaseLost(Exception):
     """Another worker owns the job now; stop without writing."""
 
 
+def check_recognition(result: object) -> ImageRecognition:
+    """A recognizer's answer, refused (as a retryable failure) when it is not a sane result."""
+    if not isinstance(result, ImageRecognition):
+        raise RecognitionError(f"the recognizer returned {type(result).__name__}, not a result", retryable=True)
+    for item in result.items:
+        numbers = [item.confidence, *(v for v in (item.quantity, item.price, item.unit_price) if v is not None)]
+        if (
+            not isinstance(item.raw_text, str) or not item.raw_text.strip()
+            or not all(isinstance(n, int | float) and math.isfinite(n) for n in numbers)
+            or not 0.0 <= item.confidence <= 1.0
+            or (item.quantity is not None and item.quantity <= 0)
+        ):
+            raise RecognitionError(f"the recognizer returned an invalid item: {item.raw_text!r:.80}", retryable=True)
+    return result
+
+
 async def recognize_with_retry(
     recognizer: Recognizer, image: ImageInput, *, job_type: JobType, lang: str, retry: RetryPolicy
 ) -> ImageRecognition:
@@ -76,11 +94,13 @@ async def recognize_with_retry(
     for attempt in range(1, retry.attempts + 1):
         try:
             async with asyncio.timeout(retry.timeout_s):
-                return await recognizer.recognize(image, job_type=job_type, lang=lang)
+                return check_recognition(await recognizer.recognize(image, job_type=job_type, lang=lang))
         except TimeoutError:
             error = RecognitionError(f"the recognizer timed out after {retry.timeout_s:g} s", retryable=True)
+            metrics.recognizer_error(error, timed_out=True)
         except RecognitionError as exc:
             error = exc
+            metrics.recognizer_error(error)
         if not error.retryable or attempt == retry.attempts:
             raise error
         await asyncio.sleep(retry.delay(attempt))
@@ -102,6 +122,7 @@ async def _recognize_one(
     except RecognitionError as exc:
         outcome = ImageOutcome(stored.index, "failed", error=str(exc))
     outcome.duration_ms = round((time.perf_counter() - started) * 1000)
+    metrics.image_finished(job.job_type, outcome.status, outcome.duration_ms)
     await progress.image_finished()
     return outcome
 
@@ -207,4 +228,6 @@ async def finish(
         )
         if done is not None:
             await jobs_repo.notify(session, done)
+    if done is not None:
+        metrics.job_finished(done)
     return done

@@ -8,13 +8,15 @@ from collections.abc import Sequence
 from app.auth import Identity
 from app.db import SessionFactory
 from app.models import ProductRecognitionJob
+from app.observability import metrics
 from app.queue.messages import JobMessage
-from app.queue.producer import JobPublisher
 from app.recognition.base import JobType
 from app.repos import jobs as jobs_repo
 from app.repos import users as users_repo
 from app.repos.jobs import NewImage
 from app.services.errors import BadUserInput
+from app.services.outbox import OutboxRelay
+from app.services.quotas import QuotaPolicy
 from app.settings import Settings
 
 _LANG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
@@ -49,20 +51,29 @@ def check_idempotency_key(key: str | None) -> str | None:
 async def submit_job(
     *,
     sessions: SessionFactory,
-    publisher: JobPublisher,
+    outbox: OutboxRelay,
     identity: Identity,
     job_type: JobType,
     lang: str,
     images: Sequence[NewImage],
     idempotency_key: str | None,
+    quota: QuotaPolicy | None = None,
 ) -> ProductRecognitionJob:
-    """Store a pending job and publish it; a retried key returns the first job, unpublished again.
+    """Store a pending job and queue it for Kafka; a retried key returns the first job.
 
-    The job is committed before the Kafka send: if the send fails, the job is still
-    accepted, and the worker's sweeper publishes it later (the row is the outbox).
+    The job is committed before any Kafka send, and the answer does not wait for the
+    send: the outbox relay publishes it, or the worker's sweeper does if that fails
+    (the row is the outbox). With `quota`, the submission is counted in the same
+    transaction, so a refused one stores nothing.
     """
     async with sessions() as session, session.begin():
         user = await users_repo.upsert_user(session, user_id=identity.user_id, plan=identity.plan)
+        if idempotency_key is not None:  # a retry is answered with the first job and costs no quota
+            existing = await jobs_repo.get_by_idempotency_key(session, user_id=user.id, key=idempotency_key)
+            if existing is not None:
+                return existing
+        if quota is not None:  # raises QuotaExceeded, rolling back the user row and the count with it
+            await quota.consume(session, user_id=user.id, plan=user.plan)
         job = await jobs_repo.insert_job(
             session, user_id=user.id, user_plan=user.plan, job_type=job_type.value, lang=lang,
             images=images, idempotency_key=idempotency_key,
@@ -73,7 +84,6 @@ async def submit_job(
             assert existing is not None
             return existing
     assert job.id is not None
-    if await publisher.publish(JobMessage(job.id, job.job_type, job.user_plan)):
-        async with sessions() as session, session.begin():
-            await jobs_repo.mark_published(session, job_ids=[job.id])
+    outbox.submit(JobMessage(job.id, job.job_type, job.user_plan))
+    metrics.job_submitted(job)
     return job

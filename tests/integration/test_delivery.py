@@ -96,7 +96,8 @@ async def test_two_workers_racing_for_one_job_claim_it_once(sessions: SessionFac
 
     async def claim(worker: str) -> str | None:
         async with sessions() as session, session.begin():
-            claimed = await jobs_repo.claim(session, job_id=job_id, worker_id=worker, lease_s=30)
+            claimed = await jobs_repo.claim(session, job_id=job_id, job_type="receipt", worker_id=worker,
+                                            lease_s=30)
             return claimed.worker_id if claimed else None
 
     winners = [w for w in await asyncio.gather(*(claim(f"w{i}") for i in range(8))) if w]

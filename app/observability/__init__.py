@@ -1,0 +1,1 @@
+"""What operators see: Prometheus metrics, structured logs carrying ids, optional tracing, a small ops server."""

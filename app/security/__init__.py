@@ -1,0 +1,1 @@
+"""Request hardening: token keys, body and CSRF guards, GraphQL limits, websocket policy."""

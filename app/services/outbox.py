@@ -1,0 +1,85 @@
+"""The outbox relay: publishes committed jobs to Kafka after the submit has answered.
+
+A submit commits the job (the row is the outbox) and hands it here; the mutation never
+waits for Kafka. The relay sends in batches and marks what the broker acknowledged
+(`published_at`) in one UPDATE per batch. Whatever it could not send — broker down,
+process killed with jobs still queued here — stays unmarked, and the worker's sweeper
+publishes it after WORKER_REPUBLISH_AFTER_S.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.db import SessionFactory
+from app.queue.messages import JobMessage
+from app.queue.producer import JobPublisher
+from app.repos import jobs as jobs_repo
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    """A bounded in-process queue of jobs to publish, drained by one task."""
+
+    def __init__(self, sessions: SessionFactory, publisher: JobPublisher, *, capacity: int = 10_000,
+                 batch: int = 200) -> None:
+        self._sessions = sessions
+        self._publisher = publisher
+        self._queue: asyncio.Queue[JobMessage] = asyncio.Queue(capacity)
+        self._batch = batch
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        return self._task
+
+    def submit(self, message: JobMessage) -> None:
+        """Queue a committed job for publishing; when full, leave it to the sweeper."""
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            log.warning("outbox relay full; job %s will be published by the sweeper", message.job_id)
+
+    async def stop(self, deadline_s: float = 5.0) -> None:
+        """Publish what is queued, within the deadline; the rest is left to the sweeper."""
+        if self._task is None:
+            return
+        try:
+            async with asyncio.timeout(deadline_s):
+                await self._queue.join()
+        except TimeoutError:
+            log.warning("outbox relay stopped with %d jobs unsent", self._queue.qsize())
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._publish(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _publish(self, batch: list[JobMessage]) -> None:
+        results = await asyncio.gather(*(self._publisher.publish(m) for m in batch))
+        sent: list[uuid.UUID] = [m.job_id for m, ok in zip(batch, results, strict=True) if ok]
+        if not sent:
+            return
+        try:
+            async with self._sessions() as session, session.begin():
+                await jobs_repo.mark_published(session, job_ids=sent)
+        except (OSError, SQLAlchemyError) as exc:  # unmarked jobs are only republished: harmless
+            log.warning("could not mark %d jobs published (%r); they may be published twice", len(sent), exc)

@@ -1,0 +1,117 @@
+"""Load scenarios (issue 4: 9 and 10): membership changes under a burst, and a soak with failures."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import time
+import uuid
+
+import asyncpg
+import psutil
+import pytest
+
+from tests.fault.conftest import terminate, wait_statuses, worker_stats
+from tests.support import new_user, scripted_image
+
+
+async def _count_done(db: asyncpg.Connection, ids: list[uuid.UUID]) -> int:
+    return int(await db.fetchval(
+        "SELECT count(*) FROM product_recognition_jobs WHERE id = ANY($1) AND status IN ('done', 'failed')", ids))
+
+
+async def _wait_done_at_least(db: asyncpg.Connection, ids: list[uuid.UUID], n: int) -> None:
+    async with asyncio.timeout(120):
+        while await _count_done(db, ids) < n:
+            await asyncio.sleep(0.1)
+
+
+async def test_9_a_consumer_joins_and_one_leaves_during_a_burst_of_500_jobs(
+    stack_factory, db_conn: asyncpg.Connection
+) -> None:
+    stack = stack_factory(fake_recognizer_latency_ms=20, worker_concurrency=10)
+    await stack.start_api()
+    user = new_user(stack.settings)
+    first = stack.start_worker()
+    semaphore = asyncio.Semaphore(20)
+
+    async def submit(i: int) -> str:
+        async with semaphore:
+            return str((await stack.submit(user, scripted_image(f"ITEM{i}*1*pcs*1")))["id"])
+
+    ids = await asyncio.gather(*(submit(i) for i in range(500)))
+    uuids = [uuid.UUID(i) for i in ids]
+    await _wait_done_at_least(db_conn, uuids, 100)
+    second = stack.start_worker()
+    await _wait_done_at_least(db_conn, uuids, 300)
+    assert terminate(first) == 0
+    assert await wait_statuses(db_conn, ids, {"done", "failed"}, deadline_s=180) == dict.fromkeys(ids, "done")
+    assert terminate(second) == 0
+    stats = [worker_stats(first), worker_stats(second)]
+    rows = await db_conn.fetch(
+        "SELECT attempts, jsonb_array_length(result->'items') AS n FROM product_recognition_jobs WHERE id = ANY($1)",
+        uuids)
+    assert {r["n"] for r in rows} == {1}
+    assert sum(s["finished"] for s in stats) == 500
+    # a job is claimed once, plus once more for each release by the leaving worker
+    assert sum(s["claimed"] for s in stats) == 500 + stats[0]["released"]
+    assert sum(r["attempts"] for r in rows) == 500 + stats[0]["released"]
+
+
+def _fails(image: bytes, rate: float) -> bool:
+    """The fake recognizer's failure rule (app.recognition.fake): decided by the image's hash."""
+    return int.from_bytes(hashlib.sha256(image).digest()[:4], "big") / 2**32 < rate
+
+
+def _api_fds(pid: int) -> int:
+    return psutil.Process(pid).num_fds()
+
+
+async def _connections(db: asyncpg.Connection) -> int:
+    return int(await db.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'foodai%'"))
+
+
+@pytest.mark.slow
+async def test_10_soak_20_submitters_with_10_percent_recognizer_failures(
+    stack_factory, db_conn: asyncpg.Connection
+) -> None:
+    duration_s = float(os.environ.get("FOODAI_SOAK_S", "60"))
+    stack = stack_factory(fake_recognizer_failure_rate=0.1, worker_concurrency=20)
+    await stack.start_api()
+    worker = stack.start_worker()
+    assert stack.api_child is not None
+    users = [new_user(stack.settings) for _ in range(20)]
+    accepted: dict[str, bytes] = {}
+    baseline: tuple[int, int] | None = None
+    deadline = time.monotonic() + duration_s
+
+    async def submitter(n: int) -> None:
+        i = 0
+        while time.monotonic() < deadline:
+            image = scripted_image(f"U{n}I{i}*1*pcs*1")
+            job = await stack.submit(users[n], image)
+            accepted[job["id"]] = image
+            i += 1
+
+    async def sample_baseline() -> None:
+        nonlocal baseline
+        await asyncio.sleep(min(10.0, duration_s / 3))  # warmed up: pools and sockets open
+        baseline = (_api_fds(stack.api_child.proc.pid), await _connections(db_conn))
+
+    await asyncio.gather(*(submitter(n) for n in range(20)), sample_baseline())
+    ids = list(accepted)
+    final = await wait_statuses(db_conn, ids, {"done", "failed"}, deadline_s=300)
+    expected = {job_id: "failed" if _fails(image, 0.1) else "done" for job_id, image in accepted.items()}
+    assert final == expected
+    counts = await db_conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE status = 'done') AS done, count(*) FILTER (WHERE status = 'failed') AS failed"
+        " FROM product_recognition_jobs WHERE id = ANY($1)", [uuid.UUID(i) for i in ids])
+    assert counts["done"] + counts["failed"] == len(ids)
+    assert baseline is not None
+    fds, conns = _api_fds(stack.api_child.proc.pid), await _connections(db_conn)
+    assert fds <= baseline[0] + 5, (baseline, fds)
+    assert conns <= baseline[1], (baseline, conns)
+    assert terminate(worker) == 0
+    print(f"soak: {len(ids)} jobs accepted in {duration_s:.0f} s, {counts['failed']} failed as predicted")

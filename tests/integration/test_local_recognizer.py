@@ -1,0 +1,73 @@
+"""The local recognizer end to end: a rendered receipt through the real OCR, parser and enricher."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator
+
+import pytest
+from PIL import Image
+
+from app.recognition.base import ImageInput, JobType, RecognitionError
+from app.recognition.enrich import Enricher
+from app.recognition.local import NOTE_NO_TEXT, LocalRecognizer
+from bench.corpus import Receipt, generate
+
+
+@pytest.fixture(scope="module")
+async def recognizer() -> AsyncIterator[LocalRecognizer]:
+    local = LocalRecognizer()
+    yield local
+    await local.aclose()
+
+
+def _expected(receipt: Receipt) -> list[tuple[str, float, str, float]]:
+    return sorted((t.key, round(t.quantity, 3), t.unit, t.price) for t in receipt.items)
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def test_a_rendered_receipt_comes_back_item_for_item(recognizer: LocalRecognizer) -> None:
+    data, mime, receipt = generate(2)  # German, quantity lines below items, pack sizes
+    result = await recognizer.recognize(ImageInput(0, data, mime), job_type=JobType.RECEIPT, lang="de")
+    items = Enricher().enrich([(0, raw) for raw in result.items], lang="de")
+    assert sorted((i.catalog_key or "", round(i.quantity, 3), i.unit, i.price or 0.0) for i in items) == (
+        _expected(receipt))
+    assert result.header is not None
+    assert (result.header.merchant, result.header.purchased_at, result.header.currency, result.header.total) == (
+        receipt.merchant, receipt.purchased_at, receipt.currency, receipt.total)
+    assert all(raw.box is not None and len(raw.box) == 4 for raw in result.items)
+
+
+async def test_a_blank_photo_gives_no_items_and_a_note(recognizer: LocalRecognizer) -> None:
+    blank = _png(Image.new("RGB", (640, 480), (235, 235, 230)))
+    result = await recognizer.recognize(ImageInput(0, blank, "image/png"), job_type=JobType.RECEIPT, lang="en")
+    assert (result.items, result.note) == ([], NOTE_NO_TEXT)
+
+
+async def test_corrupt_bytes_raise_a_non_retryable_error(recognizer: LocalRecognizer) -> None:
+    with pytest.raises(RecognitionError) as caught:
+        await recognizer.recognize(ImageInput(0, b"\x89PNG\r\n\x1a\nnot really", "image/png"),
+                                   job_type=JobType.RECEIPT, lang="en")
+    assert caught.value.retryable is False
+
+
+async def test_ocr_runs_off_the_event_loop(recognizer: LocalRecognizer) -> None:
+    data, mime, _ = generate(3)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await recognizer.recognize(ImageInput(0, data, mime), job_type=JobType.RECEIPT, lang="fr")
+    task.cancel()
+    assert ticks > 100  # the loop kept running while OCR worked

@@ -1,0 +1,224 @@
+"""The receipt parser on plain text: items, quantity lines, skipped lines and header fields."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.recognition.receipt_parser import Kind, classify, parse_quantity, parse_text, split_price
+
+
+def _items(text: str) -> list[tuple[str, float | None, str | None, float | None, float | None]]:
+    return [(i.raw_text, i.quantity, i.unit, i.price, i.unit_price) for i in parse_text(text).items]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("VOLLMILCH 3,5% 1L      1,19 A", ("VOLLMILCH 3,5% 1L", 1.19, False)),
+        ("MILK 2.49", ("MILK", 2.49, False)),
+        ("BREAD $ 3.10", ("BREAD", 3.10, False)),
+        ("BREAD 3,10 €", ("BREAD", 3.10, False)),
+        ("KASE 1.234,50 B", ("KASE", 1234.50, False)),
+        ("Rabatt -0,50", ("Rabatt", 0.50, True)),
+        ("Leergut 0,25-", ("Leergut", 0.25, True)),
+        ("Forellenfilet 9,181", ("Forellenfilet", 9.18, False)),
+        ("CHEESE 4.99*", ("CHEESE", 4.99, False)),
+        ("SER ZOLTY 12,50 zł", ("SER ZOLTY", 12.50, False)),
+    ],
+)
+def test_split_price_reads_the_amount_at_the_right_edge(line: str, expected: tuple[str, float, bool]) -> None:
+    assert split_price(line) == expected
+
+
+@pytest.mark.parametrize("line", ["Tel. 030 1234567", "12.03.2024 14:31", "Bon-Nr 1234", "EIER 10ER"])
+def test_split_price_ignores_lines_without_a_price(line: str) -> None:
+    assert split_price(line) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "quantity", "unit", "unit_price", "total"),
+    [
+        ("2 x 1,29", 2.0, "pcs", 1.29, None),
+        ("  2 Stk x 1,19", 2.0, "pcs", 1.19, None),
+        ("1,235 kg x 1,99 EUR/kg", 1.235, "kg", 1.99, None),
+        ("0.456 kg @ 3.49/kg", 0.456, "kg", 3.49, None),
+        ("3 @ 0.99", 3.0, "pcs", 0.99, None),
+        ("2 x 7,92   15,84", 2.0, "pcs", 7.92, 15.84),
+        ("1,816kgx 12,47 EUR/kg", 1.816, "kg", 12.47, None),
+        ("X 5,97 11,94 *", 2.0, "pcs", 5.97, 11.94),
+    ],
+)
+def test_parse_quantity_forms(line: str, quantity: float, unit: str, unit_price: float, total: float | None,
+                              ) -> None:
+    qty = parse_quantity(line)
+    assert qty is not None
+    assert (qty.quantity, qty.unit, qty.unit_price, qty.total) == (quantity, unit, unit_price, total)
+
+
+@pytest.mark.parametrize("line", ["2 x MILK 2,38", "MILK 1,19", "SUMME 12,34", "12.03.2024"])
+def test_parse_quantity_rejects_other_lines(line: str) -> None:
+    assert parse_quantity(line) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        ("SUMME EUR 12,34", Kind.TOTAL),
+        ("TOTAL TTC 23,10", Kind.TOTAL),
+        ("TOTALUSD 97.21", Kind.TOTAL),
+        ("Zwischensumme 10,00", Kind.SUBTOTAL),
+        ("SUBTOTAL 9.99", Kind.SUBTOTAL),
+        ("MwSt 19% 1,90", Kind.TAX),
+        ("IVA 21% 2,10", Kind.TAX),
+        ("Geg. BAR 20,00", Kind.PAYMENT),
+        ("Rückgeld 7,66", Kind.PAYMENT),
+        ("VISA 12.00", Kind.PAYMENT),
+        ("Rabatt Aktion -0,50", Kind.DISCOUNT),
+        ("Clubcard savings -1.00", Kind.DISCOUNT),
+        ("Pfand 0,25", Kind.DEPOSIT),
+        ("BARILLA SPAGHETTI 1,29", Kind.OTHER),
+        ("SPINACH 2.00", Kind.OTHER),
+        ("MUSTARD 0.99", Kind.OTHER),
+    ],
+)
+def test_classify_by_keywords_without_false_hits_inside_words(line: str, kind: Kind) -> None:
+    assert classify(line) is kind
+
+
+GERMAN = """REWE Markt GmbH
+Hauptstr. 5, 10115 Berlin
+VOLLMILCH 3,5% 1L      1,19 A
+BANANEN               2,46 A
+  1,235 kg x 1,99 EUR/kg
+JA! H-MILCH 1,5%   2,38 B
+  2 Stk x 1,19
+Pfand 0,25  0,25 A
+Rabatt Aktion -0,50
+Crème fraîche 200g     0,99 B
+--------------------------
+SUMME EUR             6,77
+Geg. BAR  20,00
+Rückgeld  13,23
+MwSt 7% 0,44
+12.03.2024 14:31 Bon 1234
+"""
+
+
+def test_german_receipt_items_with_quantity_lines_below() -> None:
+    assert _items(GERMAN) == [
+        ("VOLLMILCH 3,5% 1L", None, None, 1.19, None),
+        ("BANANEN", 1.235, "kg", 2.46, 1.99),
+        ("JA! H-MILCH 1,5%", 2.0, "pcs", 2.38, 1.19),
+        ("Crème fraîche 200g", None, None, 0.99, None),
+    ]
+
+
+def test_german_receipt_header() -> None:
+    header = parse_text(GERMAN).header
+    assert (header.merchant, header.purchased_at, header.currency, header.total) == (
+        "REWE Markt GmbH", "2024-03-12T14:31:00", "EUR", 6.77,
+    )
+
+
+def test_us_receipt_quantity_lines_above_and_month_first_dates() -> None:
+    parsed = parse_text("""FRESH MART
+455 Main St, Springfield
+03/04/2025 10:12
+  2 @ 1.29
+MILK 1 GAL                2.58
+  0.456 kg @ 3.49/kg
+BANANAS                   1.59
+BREAD                     3.10
+SUBTOTAL                  7.27
+SALES TAX 0.58
+TOTAL USD                 7.85
+VISA                      7.85
+""")
+    assert [(i.raw_text, i.quantity, i.unit, i.price) for i in parsed.items] == [
+        ("MILK 1 GAL", 2.0, "pcs", 2.58),
+        ("BANANAS", 0.456, "kg", 1.59),
+        ("BREAD", None, None, 3.10),
+    ]
+    assert (parsed.header.purchased_at, parsed.header.currency, parsed.header.total) == ("2025-03-04T10:12:00", "USD", 7.85)
+
+
+def test_inline_counts_and_quantity_lines_carrying_the_total() -> None:
+    assert _items("""MARCHE CENTRAL
+2 x LAIT DEMI-ECREME 1L   2,18 A
+3X YAOURT NATURE   1,50 *
+JUS D'ORANGE
+  2 x 1,99   3,98 A
+TOTAL EUR 7,66
+""") == [
+        ("LAIT DEMI-ECREME 1L", 2.0, "pcs", 2.18, 1.09),
+        ("YAOURT NATURE", 3.0, "pcs", 1.50, 0.5),
+        ("JUS D'ORANGE", 2.0, "pcs", 3.98, 1.99),
+    ]
+
+
+def test_lines_after_the_total_are_never_items() -> None:
+    assert _items("""SHOP
+APPLES 1.20
+TOTAL 1.20
+CASH 5.00
+CHANGE 3.80
+THANK YOU 0.00 A
+""") == [("APPLES", None, None, 1.20, None)]
+
+
+def test_polish_receipt_with_decimal_commas_and_pln() -> None:
+    parsed = parse_text("""Sklep Spozywczy Ania
+ul. Dluga 7, Krakow
+2025-02-14 09:05
+MLEKO 3,2% 1L 3,49 A
+CHLEB ZYTNI 5,99 C
+PTU A 8% 0,26
+SUMA PLN 9,48
+GOTOWKA 10,00
+RESZTA 0,52
+""")
+    assert [(i.raw_text, i.price) for i in parsed.items] == [("MLEKO 3,2% 1L", 3.49), ("CHLEB ZYTNI", 5.99)]
+    assert (parsed.header.merchant, parsed.header.purchased_at, parsed.header.currency, parsed.header.total) == (
+        "Sklep Spozywczy Ania", "2025-02-14T09:05:00", "PLN", 9.48,
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "iso"),
+    [
+        ("Datum: 27.03.2024", "2024-03-27"),
+        ("27.03.24", "2024-03-27"),
+        ("15/04/2024 13:30", "2024-04-15T13:30:00"),
+        ("01-07-2025", "2025-07-01"),
+        ("2024-11-30 08:01:59", "2024-11-30T08:01:59"),
+        ("27.03.202420:10", "2024-03-27"),
+        ("12 mars 2024", "2024-03-12"),
+        ("3 Okt 2024", "2024-10-03"),
+    ],
+)
+def test_dates_in_common_formats(line: str, iso: str) -> None:
+    assert parse_text(f"SHOP\n{line}\nMILK 1,00\n").header.purchased_at == iso
+
+
+@pytest.mark.parametrize(
+    ("text", "currency"),
+    [("TOTAL £ 3.00", "GBP"), ("TOTAL 3,00 €", "EUR"), ("TOTAL $3.00", "USD"), ("Summe CHF 3.00", "CHF"),
+     ("RAZEM 3,00 zł", "PLN"), ("TVA 5,5% 0,20\nTOTAL 3,00", "EUR"), ("VAT 20% 0.50\nTOTAL 3.00", "GBP")],
+)
+def test_currency_from_symbols_codes_or_tax_words(text: str, currency: str) -> None:
+    assert parse_text(f"SHOP\nMILK 3,00\n{text}\n").header.currency == currency
+
+
+def test_a_photo_that_is_not_a_receipt_gives_nothing() -> None:
+    parsed = parse_text("Once upon a time\nthere was a cat\n")
+    assert parsed.items == []
+    assert parsed.looks_like_receipt is False
+    assert parsed.header.total is None
+
+
+def test_ocr_punctuation_and_boxes_carry_through() -> None:
+    from app.recognition.receipt_parser import TextLine, parse_receipt
+
+    box = [(0.0, 0.0), (10.0, 0.0), (10.0, 5.0), (0.0, 5.0)]
+    parsed = parse_receipt([TextLine("SHOP"), TextLine("KAFFEE 500G 4，99 A", 0.9, box)])
+    assert [(i.raw_text, i.price, i.confidence, i.box) for i in parsed.items] == [("KAFFEE 500G", 4.99, 0.9, box)]
