@@ -1,4 +1,4 @@
-"""The `foodai` command: dev, serve, worker, migrate, token, export-schema."""
+"""The `foodai` command: dev, serve, worker, migrate, token, export-schema, scan."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from app.main import create_app
-
     from app.observability.logs import configure_logging
 
     settings = Settings()
@@ -43,6 +42,8 @@ def _token(args: argparse.Namespace) -> None:
     settings = Settings()
     if settings.app_env is AppEnv.PRODUCTION:
         sys.exit("foodai token: refusing to mint tokens when APP_ENV=production")
+    if settings.jwt_asymmetric:
+        sys.exit("foodai token: tokens are verified with a public key here; mint them with your identity provider")
     print(issue_token(settings, user_id=args.user or uuid.uuid4(), plan=args.plan, ttl_s=args.ttl))
 
 
@@ -52,10 +53,22 @@ def _export_schema(_: argparse.Namespace) -> None:
     sys.stdout.write(export_sdl())
 
 
+def _scan(args: argparse.Namespace) -> None:
+    from app.scan import run
+
+    sys.exit(run(args))
+
+
 def _dev(args: argparse.Namespace) -> None:
     from app.dev import run_dev
 
     run_dev(host=args.host, port=args.port)
+
+
+def _scan_arguments(parser: argparse.ArgumentParser) -> None:
+    from app.scan import add_arguments
+
+    add_arguments(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="seconds until it expires")
     token.set_defaults(func=_token)
     sub.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(func=_export_schema)
+    scan = sub.add_parser("scan", help="submit photos to a running foodai, watch the job, print the items")
+    _scan_arguments(scan)
+    scan.set_defaults(func=_scan)
     return parser
 
 

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     kafka_enable_idempotence: bool = False
     kafka_fetch_max_wait_ms: int = Field(20, ge=0, le=10_000)
     kafka_send_timeout_s: float = Field(5.0, gt=0)
+    kafka_max_poll_interval_ms: int = Field(300_000, ge=1000)  # polling never waits for jobs (app/queue/consumer.py)
     jwt_secret: SecretStr = SecretStr(DEV_SECRET_PLACEHOLDER)
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_leeway_s: int = Field(30, ge=0, le=300)
@@ -117,7 +118,7 @@ class Settings(BaseSettings):
         return self.app_env is not AppEnv.PRODUCTION
 
     # --- operations: scan page, GraphiQL assets, metrics, logs (issue 7) ---
-    scan_page: bool | None = None  # default: on outside production (see scan_page_enabled)
+    scan_page: bool | None = None  # /scan; default: on outside production (app.pages.scan_page_enabled)
     dev_token: SecretStr | None = None  # prefilled by the scan page and GraphiQL; honoured only in development
     graphiql_assets_dir: Path | None = None  # serve GraphiQL's JS/CSS from here instead of the CDN
     metrics_enabled: bool = True  # /metrics on the API
@@ -125,10 +126,11 @@ class Settings(BaseSettings):
     worker_metrics_host: str = "127.0.0.1"
     log_format: Literal["auto", "json", "console"] = "auto"  # auto: json in production, console otherwise
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    otel_enabled: bool = False  # OpenTelemetry tracing (needs the `tracing` extra); OTEL_EXPORTER_OTLP_* apply
-    otel_service_name: str = "foodai"
 
     # --- recognition (issue 3) ---
+    ocr_threads: int = Field(1, ge=1, le=64)  # onnxruntime intra-op threads per OCR call
+    ocr_parallel: int = Field(2, ge=1, le=64)  # images OCR'd at once per worker process
+    ocr_angle_classifier: bool = False  # handles upside-down photos, at some CPU cost
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_dev(self) -> Settings:

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from app.recognition.catalog import CatalogItem, load_catalog
@@ -242,10 +243,8 @@ def render(receipt: Receipt, seed: int) -> Image.Image:
 
 def degrade(image: Image.Image, seed: int) -> Image.Image:
     """A phone photo of a worn receipt: faded print, blur, noise, a slight rotation, JPEG artefacts."""
-    import numpy as np
-
     rng = random.Random(seed * 104729 + 3)
-    pixels = np.asarray(image, dtype=np.float32)
+    pixels = np.asarray(image, dtype=np.float64)
     fade = np.linspace(rng.uniform(0.55, 0.8), rng.uniform(0.8, 1.0), pixels.shape[0])[:, None]
     pixels = 255 - (255 - pixels) * fade  # thermal print fading towards one end
     noise = np.random.default_rng(seed).normal(0, rng.uniform(6, 14), pixels.shape)

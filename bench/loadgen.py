@@ -260,7 +260,10 @@ async def e2e_load(host: str, port: int, users: list[dict[str, Any]], rate: floa
                 break
             await _sleep_until(due)
             tasks.append(asyncio.create_task(one(n)))
-        await asyncio.gather(*tasks)
+        _, late = await asyncio.wait(tasks, timeout=max(1.0, stop_at + timeout_s - time.monotonic()))
+        for task in late:  # bounded: what has not finished by then counts as failed
+            task.cancel()
+        failures += [f"unfinished {timeout_s:g} s after the last submit"] * len(late)
     wall = time.monotonic() - start_at
     for sock in sockets:
         await sock.close()

@@ -101,15 +101,15 @@ def run(stack: Stack, *, quick: bool, profile: bool = False) -> dict[str, Any]:
         with LoadGen(2) as gen:
             users = users_for(settings, image, 8)
             e2e(gen, port, users[:1], rate=0, jobs=20, seconds=10, procs=1, cpu=cpu)  # warm-up
-            out["serial"] = e2e(gen, port, users[:1], rate=0, jobs=60 if quick else 400, seconds=60, procs=1,
+            out["serial"] = e2e(gen, port, users[:1], rate=0, jobs=30 if quick else 300, seconds=40, procs=1,
                                 cpu=cpu)
             print(f"  1 at a time: {out['serial']['total_ms']}")
-            out["rate_100"] = e2e(gen, port, users, rate=100, jobs=100_000, seconds=3 if quick else 15, procs=2,
+            out["rate_100"] = e2e(gen, port, users, rate=100, jobs=100_000, seconds=2 if quick else 10, procs=2,
                                   cpu=cpu)
             print(f"  100/s: {out['rate_100']['per_s']}/s {out['rate_100']['total_ms']}")
             if profile:
                 with profiled(worker.proc.pid, "s2-worker", True), profiled(api.proc.pid, "s2-api", True):
-                    e2e(gen, port, users, rate=100, jobs=100_000, seconds=5 if quick else 15, procs=2, cpu=cpu)
+                    e2e(gen, port, users, rate=100, jobs=100_000, seconds=5 if quick else 10, procs=2, cpu=cpu)
                 out["profile_worker"] = summarize_profile("s2-worker")
                 out["profile_api"] = summarize_profile("s2-api")
         floor_b = asyncio.run(floor(settings, n_floor // 2))

@@ -125,7 +125,7 @@ def run(stack: Stack, *, quick: bool, profile: bool = False) -> dict[str, Any]:
 
     db, settings = asyncio.run(prepare())
     image = jpeg_bytes(5_000)
-    n = 400 if quick else 3000
+    n = 150 if quick else 1200
     out: dict[str, Any] = {"jobs_per_run": n, "concurrency": CONCURRENCY, "image_bytes": len(image)}
     floor_ids = asyncio.run(_new_batch(settings, n, image))
     floor_a = bare_floor(settings, stack, floor_ids, 1)
@@ -143,7 +143,7 @@ def run(stack: Stack, *, quick: bool, profile: bool = False) -> dict[str, Any]:
     out["ratio_one_to_floor"] = round(out["one"]["jobs_per_s"] / floor, 3)
     out["scaling_two_over_one"] = round(out["two"]["jobs_per_s"] / out["one"]["jobs_per_s"], 2)
     if profile:
-        worker_run(stack, db, n, image, 1, profile="s3-worker")
+        worker_run(stack, db, n // 2, image, 1, profile="s3-worker")
         out["profile"] = summarize_profile("s3-worker")
     return out
 

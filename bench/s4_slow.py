@@ -53,7 +53,7 @@ def rss_slope(samples: list[tuple[float, float]]) -> float:
 
 
 def run(stack: Stack, *, quick: bool, profile: bool = False, **overrides: Any) -> dict[str, Any]:
-    n = 800 if quick else 4000
+    n = 300 if quick else 2500
     image = jpeg_bytes(5_000)
 
     async def prepare() -> tuple[Any, list[uuid.UUID]]:

@@ -14,6 +14,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -22,6 +23,7 @@ import pytest
 from app.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from app.migrate import migrate
 from app.settings import Settings
+from tests.stack import Stack
 from tests.support import CLEAN_EXIT, Api, ChildProcess, start_child, wait_ready
 
 TEST_SECRET = "test-secret-" + "x" * 32
@@ -86,7 +88,7 @@ def make_settings(database_url: str, kafka_bootstrap: str, **overrides: object) 
         "worker_heartbeat_s": 1.0,
         "worker_sweep_interval_s": 1.0,
         "worker_lease_s": 5.0,
-        "worker_republish_after_s": 5.0,
+        "worker_republish_after_s": 60.0,  # scenarios that need republishing set their own
         "worker_shutdown_grace_s": 10.0,
         "data_dir": "/nonexistent",
         # quotas far above what any test submits; tests/integration/test_security_quota.py sets its own
@@ -134,6 +136,23 @@ async def api(api_process: tuple[ChildProcess, str], worker_process: ChildProces
     finally:
         await client.client.aclose()
     assert worker_process.proc.poll() is None, worker_process.log()[-4000:]
+
+
+@pytest.fixture
+def stack_factory(database_url: str, kafka_bootstrap: str, tmp_path: Path) -> Iterator[Any]:
+    stacks: list[Stack] = []
+
+    def make(*, database: str | None = None, kafka: str | None = None, **overrides: Any) -> Stack:
+        """A stack over the session's servers, or the `database` / `kafka` given."""
+        settings = make_settings(database or database_url, kafka or kafka_bootstrap, **overrides)
+        stack = Stack(settings, tmp_path / f"stack{len(stacks)}")
+        stack.log_dir.mkdir()
+        stacks.append(stack)
+        return stack
+
+    yield make
+    for stack in stacks:
+        stack.stop_all()
 
 
 @pytest.fixture

@@ -1,1 +1,1 @@
-"""What operators see: Prometheus metrics, structured logs carrying ids, optional tracing, a small ops server."""
+"""What operators see: Prometheus metrics, structured logs carrying ids, a small ops server for the worker."""

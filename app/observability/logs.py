@@ -65,7 +65,8 @@ def configure_logging(settings: Settings, *, stream: Any = None) -> None:
         final.append(structlog.processors.dict_tracebacks)
     final.append(_renderer(settings))
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final))
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()], processors=final))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -97,11 +98,8 @@ def current_ids() -> dict[str, str]:
 
 
 def message_headers() -> list[tuple[str, bytes]]:
-    """Kafka headers carrying this task's request and user ids (and a W3C traceparent when tracing)."""
-    from app.observability.tracing import inject_trace
-
-    headers = [(k, v.encode()) for k, v in current_ids().items() if k in ("request_id", "user_id")]
-    return headers + inject_trace()
+    """Kafka headers carrying this task's request and user ids."""
+    return [(k, v.encode()) for k, v in current_ids().items() if k in ("request_id", "user_id")]
 
 
 def ids_from_headers(headers: Iterable[tuple[str, bytes]] | None) -> dict[str, str]:

@@ -6,6 +6,7 @@ topic/partition), never ids. Durations are seconds.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.settings import Settings
 
+log = logging.getLogger("foodai.jobs")
 REGISTRY = CollectorRegistry(auto_describe=True)
 _JOB_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600)
 
@@ -79,19 +81,21 @@ def job_submitted(job: JobRow) -> None:
 
 
 def job_claimed(job: JobRow) -> None:
-    """Observe how long the job waited between submit and this claim."""
+    """Observe (and log) how long the job waited between submit and this claim."""
     wait = _seconds(job.created_at, job.started_at)
     if wait is not None:
         QUEUE_WAIT.labels(job.job_type, job.user_plan).observe(wait)
+    log.info("job claimed", extra={"queue_wait_s": wait})
 
 
 def job_finished(job: JobRow) -> None:
-    """Count a terminal job and observe its processing time."""
+    """Count a terminal job, observe its processing time, and log it (one line per job)."""
     status = _status(job)
     JOBS_FINISHED.labels(job.job_type, job.user_plan, status).inc()
     took = _seconds(job.started_at, job.completed_at)
     if took is not None:
         PROCESSING.labels(job.job_type, job.user_plan, status).observe(took)
+    log.info("job %s", status, extra={"processing_s": took})
 
 
 def image_finished(job_type: str, status: str, duration_ms: int) -> None:

@@ -59,7 +59,8 @@ class PriorityConsumer:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
             isolation_level="read_committed",
-            metadata_max_age_ms=10_000,  # notice re-created topics soon (a broker restarted empty)
+            metadata_max_age_ms=10_000,
+            max_poll_interval_ms=self._settings.kafka_max_poll_interval_ms,  # notice re-created topics soon (a broker restarted empty)
         )
 
     async def start(self) -> None:

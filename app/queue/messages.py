@@ -43,6 +43,7 @@ class JobMessage:
             message = cls(uuid.UUID(data["job_id"]), data["job_type"], data["user_plan"])
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise PoisonMessage(f"not a job message: {exc}") from exc
-        if message.job_type not in JOB_TYPES or message.user_plan not in PLANS:
+        if not (isinstance(message.job_type, str) and message.job_type in JOB_TYPES
+                and isinstance(message.user_plan, str) and message.user_plan in PLANS):
             raise PoisonMessage(f"unknown job type or plan: {message.job_type!r}/{message.user_plan!r}")
         return message

@@ -39,6 +39,11 @@ if TYPE_CHECKING:
     from app.settings import Settings
 
 MAX_SIDE = 2000  # larger photos are scaled down before OCR; receipts stay legible
+# Detection upscales images whose short side is below this (RapidOCR's default is 736).
+DET_MIN_SIDE = 736
+# Recognition pads every text crop to at least this width at 48 px height; RapidOCR's 320
+# doubles the work for the many short crops of a receipt (prices, tax letters).
+REC_MIN_WIDTH = 96
 NOTE_NO_TEXT = "no text found in this image"
 NOTE_NOT_RECEIPT = "no receipt lines with prices found in this image"
 NOTE_NO_PRODUCTS = "no known product names found in the text on this image"
@@ -121,9 +126,12 @@ class LocalRecognizer:
     name = "local"
 
     def __init__(self, settings: Settings | None = None, *, ocr_threads: int = 1, max_parallel: int = 2,
-                 engine: OcrEngine | None = None, use_angle_classifier: bool = False) -> None:
+                 engine: OcrEngine | None = None, use_angle_classifier: bool = False,
+                 det_min_side: int = DET_MIN_SIDE, rec_min_width: int = REC_MIN_WIDTH) -> None:
         self._settings = settings
         self._ocr_threads = ocr_threads
+        self._det_min_side = det_min_side
+        self._rec_min_width = rec_min_width
         self._use_cls = use_angle_classifier
         self._engine = engine
         self._lock = threading.Lock()
@@ -135,7 +143,10 @@ class LocalRecognizer:
             if self._engine is None:
                 from rapidocr_onnxruntime import RapidOCR
 
-                self._engine = RapidOCR(intra_op_num_threads=self._ocr_threads, inter_op_num_threads=1)
+                self._engine = RapidOCR(
+                    intra_op_num_threads=self._ocr_threads, inter_op_num_threads=1,
+                    det_limit_side_len=self._det_min_side, rec_img_shape=[3, 48, self._rec_min_width],
+                )
             return self._engine
 
     def ocr(self, data: bytes) -> list[OcrBox]:

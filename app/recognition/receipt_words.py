@@ -35,8 +35,8 @@ PAYMENT_PARTS = ("ruckgeld", "rueckgeld", "wisselgeld", "mastercard", "girocard"
                  "eckarte", "cartebancaire", "bezahlung")
 DISCOUNT_WORDS = frozenset({
     "rabatt", "discount", "savings", "saving", "saved", "remise", "reduction", "descuento", "sconto",
-    "korting", "desconto", "rabat", "coupon", "gutschein", "bonus", "payback", "clubcard", "promo",
-    "promocja", "aktion", "nachlass", "ahorro", "risparmio", "voordeel", "oszczednosc", "voucher",
+    "korting", "desconto", "rabat", "coupon", "bonus", "payback", "clubcard", "promo",
+    "promocja", "aktion", "nachlass", "ahorro", "risparmio", "voordeel", "oszczednosc",
     "promotion", "offerta", "oferta", "kortingsbon", "loyalty", "punkte", "points", "punti", "puntos",
 })
 DISCOUNT_PARTS = ("preisvorteil", "yousaved", "sietsparen", "ihrevorteil", "rabatt", "discount")

@@ -19,7 +19,10 @@ def _build(name: RecognizerName, settings: Settings, cache: dict[str, Recognizer
     elif name == "local":
         from app.recognition.local import LocalRecognizer  # heavy: loads ONNX models
 
-        recognizer = LocalRecognizer(settings)
+        recognizer = LocalRecognizer(
+            settings, ocr_threads=settings.ocr_threads, max_parallel=settings.ocr_parallel,
+            use_angle_classifier=settings.ocr_angle_classifier,
+        )
     else:
         from app.recognition.openai_compat import OpenAIRecognizer
 

@@ -29,7 +29,7 @@ async def _read(image: ImageInput, index: int, settings: Settings) -> NewImage:
     elif isinstance(image.upload, UploadFile):
         data = await image.upload.read(limit + 1)
     elif image.upload:
-        raise BadUserInput(f"image {index}: upload must be a file of a multipart request", field=f"images.{index}")
+        raise BadUserInput(f"image {index} is not a multipart file upload", field=f"images.{index}")
     else:
         raise BadUserInput(f"image {index} needs base64 or upload", field=f"images.{index}")
     # Pillow's header and structure checks take milliseconds per image: off the event loop

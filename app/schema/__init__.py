@@ -9,7 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 from app.resolvers.mutations import Mutation
 from app.resolvers.queries import Query
 from app.resolvers.subscriptions import Subscription
-from app.schema.errors import ErrorCodes
+from app.schema.errors import ErrorCodes, FoodaiSchema
 from app.security.graphql_limits import security_extensions
 from app.settings import AppEnv, Settings
 
@@ -23,7 +23,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     def error_codes() -> SchemaExtension:
         return ErrorCodes(hide_suggestions=production)
 
-    return strawberry.Schema(
+    return FoodaiSchema(
         query=Query, mutation=Mutation, subscription=Subscription,
         extensions=[*security_extensions(settings), error_codes],
         config=StrawberryConfig(disable_field_suggestions=production, batching_config=None),

@@ -7,8 +7,10 @@ import re
 import uuid
 from contextvars import ContextVar
 
+import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.types import ExecutionContext
 
 from app.services.errors import ServiceError
 
@@ -50,3 +52,18 @@ class ErrorCodes(MaskErrors):
             if not (error.extensions or {}).get("code"):
                 error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
         return processed
+
+
+class FoodaiSchema(strawberry.Schema):
+    """strawberry.Schema logging a refused request as one short line, not an error with a traceback.
+
+    strawberry logs every GraphQL error with its traceback; for a client's mistake that is
+    noise, and the traceback's locals can hold the request's images and token. Unexpected
+    errors are logged (with their traceback and the request id) by ErrorCodes.
+    """
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        for error in errors:
+            if not _is_unexpected(error):
+                code = (error.extensions or {}).get("code", "BAD_USER_INPUT")
+                log.info("refused (%s): %s", code, error.message[:300])

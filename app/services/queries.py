@@ -7,7 +7,7 @@ import binascii
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from app.auth import Identity
 from app.db import SessionFactory
@@ -39,11 +39,17 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created, job_id = json.loads(raw)
+        if not (isinstance(created, str) and isinstance(job_id, str)):
+            raise TypeError("a cursor holds two strings")
         position = (datetime.fromisoformat(created), uuid.UUID(job_id))
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError) as exc:
         raise BadUserInput("after is not a cursor from this API", field="after") from exc
     if position[0].tzinfo is None:
         raise BadUserInput("after is not a cursor from this API", field="after")
+    try:  # year 1 east of UTC or year 9999 west of it has no UTC instant: the database could not take it
+        position[0].astimezone(UTC)
+    except OverflowError as exc:
+        raise BadUserInput("after is not a cursor from this API", field="after") from exc
     return position
 
 

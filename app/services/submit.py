@@ -25,7 +25,7 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 
 def check_lang(lang: str, settings: Settings) -> str:
     """A BCP 47-like language tag, at most MAX_LANG_LENGTH characters, normalised to lower case."""
-    if len(lang) > settings.max_lang_length or not _LANG.match(lang):
+    if len(lang) > settings.max_lang_length or not _LANG.fullmatch(lang):
         raise BadUserInput("lang must be a language tag such as 'en' or 'de-CH'", field="lang")
     return lang.lower().replace("_", "-")
 
@@ -43,7 +43,7 @@ def check_image_count(count: int, settings: Settings) -> None:
 
 def check_idempotency_key(key: str | None) -> str | None:
     """1 to 128 printable ASCII characters, or None."""
-    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
         raise BadUserInput("idempotencyKey must be 1 to 128 printable ASCII characters", field="idempotencyKey")
     return key
 

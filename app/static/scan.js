@@ -226,7 +226,10 @@ async function submit() {
 function watch(jobId) {
   if (state.socket) state.socket();
   state.socket = subscribe(Q.watch, { id: jobId }, {
-    next: (data) => { if (state.job && state.job.id === jobId) showJob(data.productJob, state.photos); },
+    next: (data) => {
+      if (state.job && state.job.id === jobId) showJob(data.productJob, state.photos);
+      updateHistoryEntry(data.productJob);
+    },
     error: (err) => showBanner("Live progress stopped: " + err.message),
     complete: () => { state.socket = null; updateHistoryEntry(state.job); },
   });

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
-import pytest
 
-from app.embedded import free_port
 from app.settings import Settings
-from tests.conftest import make_settings
 from tests.support import (
     CLEAN_EXIT,
     GET_JOB,
@@ -23,30 +19,13 @@ from tests.support import (
     new_user,
     png_bytes,
     scripted_image,
-    start_child,
-    wait_ready,
 )
 
 
-@pytest.fixture
-async def private_stack(database_url: str, kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[tuple[Api, Settings]]:
-    """An API of its own topics, with no worker yet: the test starts one when it wants jobs to run."""
-    settings = make_settings(database_url, kafka_bootstrap)
-    port = free_port()
-    child = start_child("private-api", ["app.cli", "serve", "--port", str(port)], settings, tmp_path)
-    api = Api(f"http://127.0.0.1:{port}")
-    try:
-        await wait_ready(child, api.base_url)
-        yield api, settings
-    finally:
-        await api.client.aclose()
-        assert child.stop() in CLEAN_EXIT, child.log()[-3000:]
-
-
-async def test_receipt_goes_pending_processing_done_on_the_subscription(
-    private_stack: tuple[Api, Settings], tmp_path: Path
-) -> None:
-    api, settings = private_stack
+async def test_receipt_goes_pending_processing_done_on_the_subscription(stack_factory, tmp_path: Path) -> None:
+    stack = stack_factory()  # its own topics, and no worker until the test starts one
+    api = await stack.start_api()
+    settings = stack.settings
     user = new_user(settings, plan="paid")
     gate_a, gate_b = tmp_path / "gate-a", tmp_path / "gate-b"
     images = [
@@ -66,7 +45,7 @@ async def test_receipt_goes_pending_processing_done_on_the_subscription(
         first = await ws.recv()
         assert first["payload"]["data"]["productJob"]["status"] == "PENDING"
 
-        worker = start_child("private-worker", ["app.worker"], settings, tmp_path)
+        worker = stack.start_worker()
         try:
             second = await ws.recv()
             assert (second["payload"]["data"]["productJob"]["status"],

@@ -11,12 +11,12 @@ import asyncpg
 from app.embedded import EmbeddedBroker, EmbeddedPostgres, ensure_database
 from app.events import LISTEN_APPLICATION_NAME
 from app.migrate import migrate
-from tests.fault.conftest import terminate, wait_statuses
+from tests.stack import terminate, wait_statuses
 from tests.support import WATCH_JOB, new_user, scripted_image
 
 
 async def test_2_broker_stopped_while_100_jobs_are_submitted_then_restarted_empty(
-    stack_factory, db_conn: asyncpg.Connection, tmp_path: Path
+    stack_factory, db: asyncpg.Connection, tmp_path: Path
 ) -> None:
     with EmbeddedBroker(tmp_path / "broker") as broker:
         stack = stack_factory(kafka=broker.bootstrap_servers, worker_republish_after_s=2.0)
@@ -28,7 +28,7 @@ async def test_2_broker_stopped_while_100_jobs_are_submitted_then_restarted_empt
         assert {j["status"] for j in jobs} == {"PENDING"}
         await asyncio.to_thread(broker.start)  # same port, no topics, no messages, no group
         ids = [j["id"] for j in jobs]
-        assert await wait_statuses(db_conn, ids, {"done", "failed"}, deadline_s=120) == dict.fromkeys(ids, "done")
+        assert await wait_statuses(db, ids, {"done", "failed"}, deadline_s=120) == dict.fromkeys(ids, "done")
         assert terminate(worker) == 0
 
 
@@ -49,7 +49,7 @@ async def _wait_subscribed(db: asyncpg.Connection, job_ids: list[str], api_log) 
 
 
 async def test_6a_listen_connection_terminated_with_50_subscriptions_open(
-    stack_factory, db_conn: asyncpg.Connection, tmp_path: Path
+    stack_factory, db: asyncpg.Connection, tmp_path: Path
 ) -> None:
     stack = stack_factory()
     api = await stack.start_api()
@@ -59,8 +59,8 @@ async def test_6a_listen_connection_terminated_with_50_subscriptions_open(
             for _ in range(50)]
     ids = [j["id"] for j in jobs]
     watchers = asyncio.create_task(_watch_all(api, user, ids))
-    await _wait_subscribed(db_conn, ids, stack.api_child.log)
-    killed = await db_conn.fetchval(
+    await _wait_subscribed(db, ids, stack.api_child.log)
+    killed = await db.fetchval(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1"
         " AND datname = current_database()", LISTEN_APPLICATION_NAME)
     assert killed == 1

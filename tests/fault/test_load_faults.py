@@ -12,7 +12,7 @@ import asyncpg
 import psutil
 import pytest
 
-from tests.fault.conftest import terminate, wait_statuses, worker_stats
+from tests.stack import terminate, wait_statuses, worker_stats
 from tests.support import new_user, scripted_image
 
 
@@ -28,7 +28,7 @@ async def _wait_done_at_least(db: asyncpg.Connection, ids: list[uuid.UUID], n: i
 
 
 async def test_9_a_consumer_joins_and_one_leaves_during_a_burst_of_500_jobs(
-    stack_factory, db_conn: asyncpg.Connection
+    stack_factory, db: asyncpg.Connection
 ) -> None:
     stack = stack_factory(fake_recognizer_latency_ms=20, worker_concurrency=10)
     await stack.start_api()
@@ -42,14 +42,14 @@ async def test_9_a_consumer_joins_and_one_leaves_during_a_burst_of_500_jobs(
 
     ids = await asyncio.gather(*(submit(i) for i in range(500)))
     uuids = [uuid.UUID(i) for i in ids]
-    await _wait_done_at_least(db_conn, uuids, 100)
+    await _wait_done_at_least(db, uuids, 100)
     second = stack.start_worker()
-    await _wait_done_at_least(db_conn, uuids, 300)
+    await _wait_done_at_least(db, uuids, 300)
     assert terminate(first) == 0
-    assert await wait_statuses(db_conn, ids, {"done", "failed"}, deadline_s=180) == dict.fromkeys(ids, "done")
+    assert await wait_statuses(db, ids, {"done", "failed"}, deadline_s=180) == dict.fromkeys(ids, "done")
     assert terminate(second) == 0
     stats = [worker_stats(first), worker_stats(second)]
-    rows = await db_conn.fetch(
+    rows = await db.fetch(
         "SELECT attempts, jsonb_array_length(result->'items') AS n FROM product_recognition_jobs WHERE id = ANY($1)",
         uuids)
     assert {r["n"] for r in rows} == {1}
@@ -75,7 +75,7 @@ async def _connections(db: asyncpg.Connection) -> int:
 
 @pytest.mark.slow
 async def test_10_soak_20_submitters_with_10_percent_recognizer_failures(
-    stack_factory, db_conn: asyncpg.Connection
+    stack_factory, db: asyncpg.Connection
 ) -> None:
     duration_s = float(os.environ.get("FOODAI_SOAK_S", "60"))
     stack = stack_factory(fake_recognizer_failure_rate=0.1, worker_concurrency=20)
@@ -98,19 +98,19 @@ async def test_10_soak_20_submitters_with_10_percent_recognizer_failures(
     async def sample_baseline() -> None:
         nonlocal baseline
         await asyncio.sleep(min(10.0, duration_s / 3))  # warmed up: pools and sockets open
-        baseline = (_api_fds(stack.api_child.proc.pid), await _connections(db_conn))
+        baseline = (_api_fds(stack.api_child.proc.pid), await _connections(db))
 
     await asyncio.gather(*(submitter(n) for n in range(20)), sample_baseline())
     ids = list(accepted)
-    final = await wait_statuses(db_conn, ids, {"done", "failed"}, deadline_s=300)
+    final = await wait_statuses(db, ids, {"done", "failed"}, deadline_s=300)
     expected = {job_id: "failed" if _fails(image, 0.1) else "done" for job_id, image in accepted.items()}
     assert final == expected
-    counts = await db_conn.fetchrow(
+    counts = await db.fetchrow(
         "SELECT count(*) FILTER (WHERE status = 'done') AS done, count(*) FILTER (WHERE status = 'failed') AS failed"
         " FROM product_recognition_jobs WHERE id = ANY($1)", [uuid.UUID(i) for i in ids])
     assert counts["done"] + counts["failed"] == len(ids)
     assert baseline is not None
-    fds, conns = _api_fds(stack.api_child.proc.pid), await _connections(db_conn)
+    fds, conns = _api_fds(stack.api_child.proc.pid), await _connections(db)
     assert fds <= baseline[0] + 5, (baseline, fds)
     assert conns <= baseline[1], (baseline, conns)
     assert terminate(worker) == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,7 +18,7 @@ import uvicorn
 import websockets
 
 from app.embedded import free_port
-from app.events import CoalescingBroadcast, JobEventsBackend
+from app.events import CoalescingBroadcast, JobEventsBackend, job_channel
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import make_settings
@@ -90,12 +91,8 @@ async def test_subscriptions_are_released_on_disconnect_after_many_cycles(inproc
 
 
 async def test_a_reader_that_never_reads_holds_at_most_one_pending_event(inprocess_api) -> None:
-    base, settings, app = inprocess_api
+    _, _, app = inprocess_api
     broadcast, events = _resources(app)
-    import uuid
-
-    from app.events import job_channel
-
     channel = job_channel(uuid.uuid4())
     async with broadcast.subscribe(channel) as subscriber:
         payload = json.dumps({"id": channel.split(":", 1)[1], "status": "processing", "images_done": 0})

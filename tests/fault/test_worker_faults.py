@@ -12,8 +12,8 @@ from app.db import create_engine, create_session_factory
 from app.repos import jobs as jobs_repo
 from app.repos.jobs import NewImage
 from app.repos.users import upsert_user
-from tests.fault.conftest import CLEAN_EXIT, kill9, terminate, wait_statuses, worker_stats
-from tests.support import new_user, png_bytes, scripted_image
+from tests.stack import kill9, terminate, wait_statuses, worker_stats
+from tests.support import CLEAN_EXIT, new_user, png_bytes, scripted_image
 
 
 def gated(items: str, gate: Path) -> bytes:
@@ -21,7 +21,7 @@ def gated(items: str, gate: Path) -> bytes:
 
 
 async def test_1_worker_killed_mid_job_jobs_finish_exactly_once_after_the_lease(
-    stack_factory, db_conn: asyncpg.Connection, tmp_path: Path
+    stack_factory, db: asyncpg.Connection, tmp_path: Path
 ) -> None:
     stack = stack_factory(worker_lease_s=3.0, worker_heartbeat_s=1.0)
     await stack.start_api()
@@ -30,12 +30,12 @@ async def test_1_worker_killed_mid_job_jobs_finish_exactly_once_after_the_lease(
     jobs = [await stack.submit(user, gated(f"ITEM{i}*1*pcs*1.00", gate)) for i in range(3)]
     ids = [j["id"] for j in jobs]
     doomed = stack.start_worker()
-    await wait_statuses(db_conn, ids, {"processing"})
+    await wait_statuses(db, ids, {"processing"})
     kill9(doomed)
     survivor = stack.start_worker()
     gate.touch()
-    assert await wait_statuses(db_conn, ids, {"done", "failed"}) == dict.fromkeys(ids, "done")
-    rows = await db_conn.fetch(
+    assert await wait_statuses(db, ids, {"done", "failed"}) == dict.fromkeys(ids, "done")
+    rows = await db.fetch(
         "SELECT attempts, jsonb_array_length(result->'items') AS n FROM product_recognition_jobs WHERE id = ANY($1)",
         [uuid.UUID(i) for i in ids])
     assert sorted((r["attempts"], r["n"]) for r in rows) == [(2, 1)] * 3
@@ -44,7 +44,7 @@ async def test_1_worker_killed_mid_job_jobs_finish_exactly_once_after_the_lease(
 
 
 async def test_3_crash_between_commit_and_kafka_send_still_finishes(
-    stack_factory, db_conn: asyncpg.Connection
+    stack_factory, db: asyncpg.Connection
 ) -> None:
     """A job committed but never published (the API died right after its commit)."""
     stack = stack_factory(worker_republish_after_s=1.0)
@@ -59,12 +59,12 @@ async def test_3_crash_between_commit_and_kafka_send_still_finishes(
         await engine.dispose()
     assert job is not None
     worker = stack.start_worker()
-    assert await wait_statuses(db_conn, [str(job.id)], {"done", "failed"}) == {str(job.id): "done"}
+    assert await wait_statuses(db, [str(job.id)], {"done", "failed"}) == {str(job.id): "done"}
     assert terminate(worker) == 0
 
 
 async def test_5_hanging_failing_and_garbage_recognizers_end_failed_while_others_flow(
-    stack_factory, db_conn: asyncpg.Connection
+    stack_factory, db: asyncpg.Connection
 ) -> None:
     stack = stack_factory(recognizer_timeout_s=0.5)
     await stack.start_api()
@@ -73,8 +73,8 @@ async def test_5_hanging_failing_and_garbage_recognizers_end_failed_while_others
     good = [await stack.submit(user, scripted_image(f"OK{i}*1*pcs*1")) for i in range(5)]
     worker = stack.start_worker()
     all_ids = [j["id"] for j in (*bad.values(), *good)]
-    await wait_statuses(db_conn, all_ids, {"done", "failed"})
-    rows = {str(r["id"]): r for r in await db_conn.fetch(
+    await wait_statuses(db, all_ids, {"done", "failed"})
+    rows = {str(r["id"]): r for r in await db.fetch(
         "SELECT id, status, error, attempts FROM product_recognition_jobs WHERE id = ANY($1)",
         [uuid.UUID(i) for i in all_ids])}
     assert [rows[j["id"]]["status"] for j in good] == ["done"] * 5
@@ -87,7 +87,7 @@ async def test_5_hanging_failing_and_garbage_recognizers_end_failed_while_others
 
 
 async def test_7_poison_messages_on_both_topics_are_skipped_and_counted(
-    stack_factory, db_conn: asyncpg.Connection
+    stack_factory, db: asyncpg.Connection
 ) -> None:
     stack = stack_factory()
     await stack.start_api()
@@ -102,17 +102,18 @@ async def test_7_poison_messages_on_both_topics_are_skipped_and_counted(
     finally:
         await producer.stop()
     paid, free = new_user(stack.settings, plan="paid"), new_user(stack.settings, plan="free")
-    jobs = [await stack.submit(paid, scripted_image("A*1*pcs*1")), await stack.submit(free, scripted_image("B*1*pcs*1"))]
+    jobs = [await stack.submit(paid, scripted_image("A*1*pcs*1")),
+            await stack.submit(free, scripted_image("B*1*pcs*1"))]
     worker = stack.start_worker()
     ids = [j["id"] for j in jobs]
-    assert await wait_statuses(db_conn, ids, {"done", "failed"}) == dict.fromkeys(ids, "done")
+    assert await wait_statuses(db, ids, {"done", "failed"}) == dict.fromkeys(ids, "done")
     assert terminate(worker) == 0
     stats = worker_stats(worker)
     assert (stats["poison"], stats["claimed"], stats["finished"]) == (8, 2, 2)
 
 
 async def test_8_sigterm_mid_job_releases_it_and_another_worker_finishes_it_once(
-    stack_factory, db_conn: asyncpg.Connection, tmp_path: Path
+    stack_factory, db: asyncpg.Connection, tmp_path: Path
 ) -> None:
     stack = stack_factory(worker_shutdown_grace_s=0.5)
     await stack.start_api()
@@ -120,29 +121,48 @@ async def test_8_sigterm_mid_job_releases_it_and_another_worker_finishes_it_once
     gate = tmp_path / "gate"
     job = await stack.submit(user, gated("MILK*1*l*1.19", gate))
     first = stack.start_worker()
-    await wait_statuses(db_conn, [job["id"]], {"processing"})
+    await wait_statuses(db, [job["id"]], {"processing"})
     assert terminate(first) in CLEAN_EXIT
     assert worker_stats(first) == {"claimed": 1, "duplicates": 0, "poison": 0, "finished": 0, "released": 1}
-    assert await wait_statuses(db_conn, [job["id"]], {"pending", "processing"}, deadline_s=5)
+    assert await wait_statuses(db, [job["id"]], {"pending", "processing"}, deadline_s=5)
     gate.touch()
     second = stack.start_worker()
-    assert await wait_statuses(db_conn, [job["id"]], {"done", "failed"}) == {job["id"]: "done"}
-    row = await db_conn.fetchrow("SELECT attempts FROM product_recognition_jobs WHERE id = $1", uuid.UUID(job["id"]))
+    assert await wait_statuses(db, [job["id"]], {"done", "failed"}) == {job["id"]: "done"}
+    row = await db.fetchrow("SELECT attempts FROM product_recognition_jobs WHERE id = $1", uuid.UUID(job["id"]))
     assert row["attempts"] == 2
     assert terminate(second) == 0
     assert worker_stats(second)["finished"] == 1
 
 
 async def test_8b_sigterm_lets_a_job_that_finishes_within_the_grace_period_finish(
-    stack_factory, db_conn: asyncpg.Connection
+    stack_factory, db: asyncpg.Connection
 ) -> None:
     stack = stack_factory(worker_shutdown_grace_s=30, fake_recognizer_latency_ms=1500)
     await stack.start_api()
     job = await stack.submit(new_user(stack.settings), scripted_image("MILK*1*l*1.19"))
     worker = stack.start_worker()
-    await wait_statuses(db_conn, [job["id"]], {"processing"})
+    await wait_statuses(db, [job["id"]], {"processing"})
     assert terminate(worker) == 0
-    row = await db_conn.fetchrow("SELECT status, attempts FROM product_recognition_jobs WHERE id = $1",
+    row = await db.fetchrow("SELECT status, attempts FROM product_recognition_jobs WHERE id = $1",
                                  uuid.UUID(job["id"]))
     assert (row["status"], row["attempts"]) == ("done", 1)
     assert worker_stats(worker) == {"claimed": 1, "duplicates": 0, "poison": 0, "finished": 1, "released": 0}
+
+
+async def test_a_recognizer_slower_than_max_poll_interval_keeps_the_worker_in_its_group(
+    stack_factory, db: asyncpg.Connection
+) -> None:
+    """aiokafka's max_poll_interval trap: polling runs apart from processing, so an 8 s
+    recognizer under a 3 s poll interval causes no rebalance and no second delivery."""
+    # no republishing during the test: a second delivery here could only come from a rebalance
+    stack = stack_factory(kafka_max_poll_interval_ms=3000, fake_recognizer_latency_ms=8000,
+                          worker_republish_after_s=600)
+    await stack.start_api()
+    user = new_user(stack.settings)
+    jobs = [await stack.submit(user, scripted_image(f"SLOW{i}*1*pcs*1")) for i in range(2)]
+    worker = stack.start_worker()
+    ids = [j["id"] for j in jobs]
+    assert await wait_statuses(db, ids, {"done", "failed"}) == dict.fromkeys(ids, "done")
+    assert terminate(worker) == 0
+    assert worker_stats(worker) == {"claimed": 2, "duplicates": 0, "poison": 0, "finished": 2, "released": 0}
+    assert "rebalanc" not in worker.log().lower().replace("rebalancelistener", "")

@@ -71,3 +71,19 @@ async def test_ocr_runs_off_the_event_loop(recognizer: LocalRecognizer) -> None:
     await recognizer.recognize(ImageInput(0, data, mime), job_type=JobType.RECEIPT, lang="fr")
     task.cancel()
     assert ticks > 100  # the loop kept running while OCR worked
+
+
+async def test_product_photo_text_is_matched_to_the_catalog(recognizer: LocalRecognizer) -> None:
+    from PIL import ImageDraw, ImageFont
+
+    image = Image.new("RGB", (900, 500), (250, 250, 245))
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=56)
+    draw.text((60, 60), "Frische Vollmilch", font=font, fill=(20, 40, 160))
+    draw.text((60, 150), "3,5% Fett  1 L", font=font, fill=(20, 40, 160))
+    draw.text((60, 320), "SPAGHETTI  500 g", font=font, fill=(0, 0, 0))
+    result = await recognizer.recognize(ImageInput(0, _png(image), "image/png"), job_type=JobType.PRODUCTS,
+                                        lang="en")
+    items = Enricher().enrich([(0, raw) for raw in result.items], lang="en")
+    assert sorted((i.catalog_key, i.name, i.category) for i in items) == [
+        ("milk", "Milk", "dairy"), ("spaghetti", "Spaghetti", "pantry")]

@@ -139,7 +139,8 @@ VISA                      7.85
         ("BANANAS", 0.456, "kg", 1.59),
         ("BREAD", None, None, 3.10),
     ]
-    assert (parsed.header.purchased_at, parsed.header.currency, parsed.header.total) == ("2025-03-04T10:12:00", "USD", 7.85)
+    header = parsed.header
+    assert (header.purchased_at, header.currency, header.total) == ("2025-03-04T10:12:00", "USD", 7.85)
 
 
 def test_inline_counts_and_quantity_lines_carrying_the_total() -> None:
@@ -220,5 +221,5 @@ def test_ocr_punctuation_and_boxes_carry_through() -> None:
     from app.recognition.receipt_parser import TextLine, parse_receipt
 
     box = [(0.0, 0.0), (10.0, 0.0), (10.0, 5.0), (0.0, 5.0)]
-    parsed = parse_receipt([TextLine("SHOP"), TextLine("KAFFEE 500G 4，99 A", 0.9, box)])
+    parsed = parse_receipt([TextLine("SHOP"), TextLine("KAFFEE 500G 4\uff0c99 A", 0.9, box)])
     assert [(i.raw_text, i.price, i.confidence, i.box) for i in parsed.items] == [("KAFFEE 500G", 4.99, 0.9, box)]

@@ -1,5 +1,6 @@
-"""A private stack per fault test: its own topics and group, API and workers it starts,
-kills and restarts at will, and (where the scenario needs it) its own broker or PostgreSQL."""
+"""A private stack for a test: its own topics and consumer group, an API and workers it starts,
+kills and restarts at will, over the session's servers or (where a scenario needs it) its own
+broker or PostgreSQL. Built by the `stack_factory` fixture in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -7,18 +8,15 @@ import asyncio
 import re
 import signal
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import pytest
 
 from app.embedded import free_port
 from app.settings import Settings
-from tests.conftest import make_settings
-from tests.support import CLEAN_EXIT, SUBMIT_RECEIPT, Api, ChildProcess, User, b64, start_child, wait_ready
+from tests.support import SUBMIT_RECEIPT, Api, ChildProcess, User, b64, start_child, wait_ready
 
 
 @dataclass
@@ -42,9 +40,10 @@ class Stack:
         self.workers.append(child)
         return child
 
-    async def submit(self, user: User, image: bytes) -> dict[str, Any]:
+    async def submit(self, user: User, image: bytes, lang: str = "en") -> dict[str, Any]:
+        """submitReceipt with one image; the test fails on any error."""
         assert self.api is not None
-        body = await self.api.gql(SUBMIT_RECEIPT, {"images": [{"base64": b64(image)}]}, user=user)
+        body = await self.api.gql(SUBMIT_RECEIPT, {"images": [{"base64": b64(image)}], "lang": lang}, user=user)
         assert "errors" not in body, body
         job: dict[str, Any] = body["data"]["submitReceipt"]
         return job
@@ -58,7 +57,7 @@ class Stack:
 
 def worker_stats(child: ChildProcess) -> dict[str, int]:
     """The stats line a worker logs when it stops."""
-    match = re.search(r"stats: (.*)$", child.log(), re.MULTILINE)
+    match = re.search(r"stats: ((?:\w+=\d+ ?)+)", child.log())
     assert match, child.log()[-3000:]
     return {k: int(v) for k, v in (pair.split("=") for pair in match.group(1).split())}
 
@@ -84,31 +83,3 @@ async def wait_statuses(db: asyncpg.Connection, job_ids: list[str], statuses: se
             if len(current) == len(ids) and all(s in statuses for s in current.values()):
                 return current
             await asyncio.sleep(0.1)
-
-
-@pytest.fixture
-def stack_factory(database_url: str, kafka_bootstrap: str, tmp_path: Path) -> Iterator[Any]:
-    stacks: list[Stack] = []
-
-    def make(*, database: str | None = None, kafka: str | None = None, **overrides: Any) -> Stack:
-        settings = make_settings(database or database_url, kafka or kafka_bootstrap, **overrides)
-        stack = Stack(settings, tmp_path / f"stack{len(stacks)}")
-        stack.log_dir.mkdir()
-        stacks.append(stack)
-        return stack
-
-    yield make
-    for stack in stacks:
-        stack.stop_all()
-
-
-@pytest.fixture
-async def db_conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
-__all__ = ["CLEAN_EXIT", "Stack", "kill9", "terminate", "wait_statuses", "worker_stats"]

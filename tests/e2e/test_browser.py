@@ -1,0 +1,177 @@
+"""The scan page and GraphiQL in a real headless Chromium (Debian's package), driven by Playwright.
+
+Skipped, with the reason, where Chromium or Playwright is missing; GraphiQL's test also
+needs its assets in .foodai/graphiql (scripts/fetch-graphiql.sh). .ci/run provides all three.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import urllib.parse
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image, ImageDraw
+
+from app.embedded import free_port
+from app.settings import Settings
+from tests.conftest import make_settings
+from tests.support import CLEAN_EXIT, ROOT, SUBMIT_RECEIPT, Api, User, b64, new_user, start_child, wait_ready
+
+playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is missing: pip install -e '.[dev]'")
+CHROMIUM = os.environ.get("FOODAI_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    pytest.skip("no Chromium: apt-get install chromium chromium-driver (.ci/run does)", allow_module_level=True)
+ASSETS = ROOT / ".foodai" / "graphiql"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+expect = playwright_api.expect
+expect.set_options(timeout=30_000)  # a job's DONE on a busy CI machine
+
+
+@dataclass
+class Stack:
+    api: Api
+    settings: Settings
+    dev_user: User
+
+
+@pytest.fixture(scope="module")
+async def stack(database_url: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+                ) -> AsyncIterator[Stack]:
+    """An API in development mode (dev token prefilled, GraphiQL from local assets) and its worker."""
+    logs = tmp_path_factory.mktemp("browser")
+    base = make_settings(database_url, kafka_bootstrap)
+    dev_user = new_user(base)
+    settings = make_settings(database_url, kafka_bootstrap, app_env="development", dev_token=dev_user.token,
+                             graphiql_assets_dir=str(ASSETS), kafka_topic_paid=base.kafka_topic_paid,
+                             kafka_topic_free=base.kafka_topic_free, kafka_group_id=base.kafka_group_id)
+    port = free_port()
+    api_child = start_child("browser-api", ["app.cli", "serve", "--port", str(port)], settings, logs)
+    worker_child = start_child("browser-worker", ["app.worker"], settings, logs)
+    api = Api(f"http://127.0.0.1:{port}")
+    try:
+        await wait_ready(api_child, api.base_url)
+        yield Stack(api, settings, dev_user)
+    finally:
+        await api.client.aclose()
+        assert worker_child.stop() in CLEAN_EXIT, worker_child.log()[-3000:]
+        assert api_child.stop() in CLEAN_EXIT, api_child.log()[-3000:]
+
+
+@pytest.fixture
+async def page(tmp_path: Path) -> AsyncIterator[Any]:
+    """A page in a fresh Chromium profile; JavaScript errors fail the test."""
+    errors: list[str] = []
+    async with playwright_api.async_playwright() as p:
+        context = await p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
+            viewport={"width": 1280, "height": 900},
+        )
+        try:
+            page = context.pages[0] if context.pages else await context.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            yield page
+        finally:
+            await context.close()
+    assert errors == []
+
+
+def receipt_png(lines: list[tuple[str, float]], items: str) -> bytes:
+    """A drawn receipt; the fake recognizer reads the `items` script riding after the image data."""
+    image = Image.new("RGB", (360, 60 + 28 * len(lines)), "white")
+    draw = ImageDraw.Draw(image)
+    for i, (name, price) in enumerate(lines):
+        draw.text((20, 30 + 28 * i), name, fill="black")
+        draw.text((290, 30 + 28 * i), f"{price:.2f}", fill="black")
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue() + f"FOODAI-ITEMS:{items}\n".encode()
+
+
+async def test_the_scan_page_submits_a_receipt_shows_its_items_and_confirms_them(
+    stack: Stack, page: Any, tmp_path: Path
+) -> None:
+    await page.goto(stack.api.base_url + "/scan")
+    await expect(page.locator("#who")).to_contain_text("dev token")  # prefilled in development mode
+
+    user = new_user(stack.settings)  # a token pasted by hand replaces the dev token
+    await page.click("#token-toggle")
+    await page.fill("#token-input", user.token)
+    await page.click("#token-save")
+    await expect(page.locator("#who")).to_have_text(f"user {str(user.id)[:8]}… · free plan")
+    await expect(page.locator("#history-empty")).to_be_visible()
+
+    photo = tmp_path / "receipt.png"
+    photo.write_bytes(receipt_png([("MILK 1L", 1.19), ("BREAD", 2.10)], "MILK 1L*1*l*1.19;BREAD*1*pcs*2.10"))
+    await page.set_input_files("#file-input", str(photo))
+    await expect(page.locator("#thumbs li")).to_have_count(1)
+    await page.click("#submit")
+
+    await expect(page.locator("#job-status")).to_have_text("DONE")
+    await expect(page.locator("#image-states li")).to_have_text(re.compile(r"Photo 1\s*2 items"))
+    rows = page.locator("#items tbody tr")
+    await expect(rows).to_have_count(2)
+    read = [(await rows.nth(i).get_attribute("data-raw"), await rows.nth(i).locator(".qty").input_value(),
+             await rows.nth(i).locator(".unit").input_value(), await rows.nth(i).locator(".price").input_value())
+            for i in range(2)]
+    assert sorted(read) == [("BREAD", "1", "pcs", "2.10"), ("MILK 1L", "1", "l", "1.19")]
+    await expect(page.locator("#photo img")).to_be_visible()
+    await expect(page.locator("#history-list li")).to_have_count(1)
+    await expect(page.locator("#history-list li .pill")).to_have_text("DONE")
+
+    await page.locator('#items tbody tr[data-raw="MILK 1L"] .name').fill("Oat milk")
+    await page.click("#confirm")
+    await expect(page.locator("#confirmed")).to_contain_text("Confirmed")
+    job_id = await page.locator("#result").get_attribute("data-job")
+    stored = await stack.api.gql("query($id: ID!) { productJob(id: $id) { confirmedItems { name rawText } } }",
+                                 {"id": job_id}, user=user)
+    assert sorted((i["rawText"], i["name"]) for i in stored["data"]["productJob"]["confirmedItems"]) == [
+        ("BREAD", "Bread"), ("MILK 1L", "Oat milk")]
+
+
+async def test_history_loads_more_pages(stack: Stack, page: Any) -> None:
+    user = new_user(stack.settings)
+    for _ in range(12):
+        body = await stack.api.gql(SUBMIT_RECEIPT, {"images": [{"base64": b64(receipt_png([], "EGGS*1*pcs*1"))}]},
+                                   user=user)
+        assert "errors" not in body, body
+    await page.goto(stack.api.base_url + "/scan")
+    await page.click("#token-toggle")
+    await page.fill("#token-input", user.token)
+    await page.click("#token-save")
+    await expect(page.locator("#history-list li")).to_have_count(10)
+    await page.click("#load-more")
+    await expect(page.locator("#history-list li")).to_have_count(12)
+    await expect(page.locator("#load-more")).to_be_hidden()
+
+
+@pytest.mark.skipif(not (ASSETS / "graphiql.min.js").exists(),
+                    reason="GraphiQL assets missing: run scripts/fetch-graphiql.sh (.ci/run does)")
+async def test_graphiql_from_local_assets_runs_a_mutation_and_a_subscription(
+    stack: Stack, page: Any, tmp_path: Path
+) -> None:
+    gate = tmp_path / f"gate-{uuid.uuid4().hex}"
+    image = b64(receipt_png([], "BREAD*1*pcs*2.10") + f"FOODAI-GATE:{gate}\n".encode())
+    mutation = 'mutation { submitReceipt(images: [{base64: "' + image + '"}]) { id status } }'
+    await page.goto(stack.api.base_url + "/graphql?q=" + urllib.parse.quote(mutation))
+    await page.click(".graphiql-execute-button")
+    response = page.locator(".graphiql-response")
+    await expect(response).to_contain_text('"status": "PENDING"')
+    match = re.search(r'"id": "([0-9a-f-]{36})"', await response.inner_text())
+    assert match, await response.inner_text()
+
+    subscription = 'subscription { productJob(id: "' + match[1] + '") { status imagesDone } }'
+    await page.goto(stack.api.base_url + "/graphql?q=" + urllib.parse.quote(subscription))
+    await page.click(".graphiql-execute-button")
+    await expect(response).to_contain_text('"status": "PROCESSING"')  # held at the gate: the socket is live
+    gate.touch()
+    await expect(response).to_contain_text('"status": "DONE"')
+    await expect(response).to_contain_text('"imagesDone": 1')

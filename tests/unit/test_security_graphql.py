@@ -1,0 +1,98 @@
+"""GraphQL hardening in-process: linear depth/alias counting, masking of unexpected errors, hidden suggestions."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import strawberry
+from graphql import parse
+
+from app.schema import build_schema
+from app.schema.errors import ErrorCodes, FoodaiSchema, request_id_var
+from app.security.graphql_limits import DocumentCost
+from app.settings import Settings
+
+
+def _bomb(levels: int) -> str:
+    fragments = " ".join(f"fragment F{i} on Me {{ ...F{i + 1} ...F{i + 1} me {{ id }} }}" for i in range(levels))
+    return "query Q { me { ...F0 } } " + fragments + f" fragment F{levels} on Me {{ a: id }}"
+
+
+def _cost(query: str) -> tuple[int, int]:
+    document = parse(query)
+    op = document.definitions[0]
+    found = DocumentCost(document).of(op.selection_set)  # type: ignore[attr-defined]
+    return found.depth, found.aliases
+
+
+def test_depth_and_aliases_count_through_fragments() -> None:
+    assert _cost("{ me { id } }") == (2, 0)
+    assert _cost("{ a: me { b: id } c: me { ... on Me { d: id } } }") == (2, 4)
+    assert _cost("{ me { ...F ...F } } fragment F on Me { x: id y: plan }") == (2, 4)
+    assert _cost("{ me { __typename } __schema { types { fields { name } } } }") == (1, 0)
+
+
+def test_fragment_cycles_count_as_nothing() -> None:
+    assert _cost("{ me { ...A } } fragment A on Me { a: id ...B } fragment B on Me { b: id ...A }") == (2, 2)
+
+
+def test_an_exponential_fragment_chain_is_counted_in_linear_time() -> None:
+    started = time.monotonic()
+    depth, aliases = _cost(_bomb(60))
+    assert time.monotonic() - started < 0.5
+    assert aliases == 2**60
+    assert depth == 3  # spreads add no depth; each fragment nests one field
+
+
+def _schema(settings: Settings) -> strawberry.Schema:
+    return build_schema(settings)
+
+
+async def test_production_schema_refuses_the_bomb_quickly() -> None:
+    schema = _schema(Settings(app_env="test"))  # type: ignore[arg-type]
+    started = time.monotonic()
+    result = await schema.execute(_bomb(40))
+    assert time.monotonic() - started < 1
+    assert result.errors is not None
+    assert "Q uses 1099511627776 aliases; at most 30 are allowed" in [e.message for e in result.errors]
+
+
+@strawberry.type
+class Broken:
+    @strawberry.field
+    def boom(self) -> str:
+        raise RuntimeError('duplicate key value violates unique constraint "users_pkey" in SELECT * FROM users')
+
+    @strawberry.field
+    def fine(self) -> str:
+        return "ok"
+
+
+@pytest.mark.parametrize("hide", [False, True])
+async def test_unexpected_errors_are_masked_with_a_request_id(hide: bool, caplog: pytest.LogCaptureFixture) -> None:
+    schema = FoodaiSchema(query=Broken, extensions=[lambda: ErrorCodes(hide_suggestions=hide)])
+    token = request_id_var.set("req-123")
+    try:
+        result = await schema.execute("{ boom fine }")
+    finally:
+        request_id_var.reset(token)
+    assert result.data is None
+    assert result.errors is not None
+    [error] = result.errors
+    assert error.formatted == {
+        "message": "internal error (request id req-123)", "locations": [{"line": 1, "column": 3}], "path": ["boom"],
+        "extensions": {"code": "INTERNAL", "requestId": "req-123"},
+    }
+    assert "SELECT" not in str(error.formatted) and "users_pkey" not in str(error.formatted)
+    # the log has what the response does not: the request id and the original exception
+    logged = [r for r in caplog.records if r.name == "foodai.errors"]
+    assert len(logged) == 1 and "req-123" in logged[0].getMessage()
+    assert logged[0].exc_info is not None and "users_pkey" in str(logged[0].exc_info[1])
+
+
+async def test_suggestions_are_cut_only_when_asked() -> None:
+    shown = FoodaiSchema(query=Broken, extensions=[lambda: ErrorCodes(hide_suggestions=False)])
+    hidden = FoodaiSchema(query=Broken, extensions=[lambda: ErrorCodes(hide_suggestions=True)])
+    assert "Did you mean 'fine'?" in (await shown.execute("{ fin }")).errors[0].message  # type: ignore[index]
+    assert (await hidden.execute("{ fin }")).errors[0].message == "Cannot query field 'fin' on type 'Broken'."  # type: ignore[index]
