@@ -33,7 +33,8 @@ def create_engine(settings: Settings, *, application_name: str = "foodai") -> As
         connect_args={"server_settings": {"application_name": application_name}},
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
+        # no pre-ping (a round trip per checkout): connections older than this are replaced, and a
+        # connection that died with its server fails one statement, which callers retry or recover from
         pool_recycle=1800,
     )
 

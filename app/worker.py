@@ -26,6 +26,7 @@ import socket
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka.errors import KafkaError
 from sqlalchemy.exc import SQLAlchemyError
@@ -73,7 +74,8 @@ class Worker:
         self.stats = WorkerStats()
         self._recognizers = recognizers
         self._stop = asyncio.Event()
-        self._inflight: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._inflight: dict[uuid.UUID, asyncio.Task[Any]] = {}  # claimed jobs, for heartbeats
+        self._handlers: set[asyncio.Task[None]] = set()  # every record being claimed or processed
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
         self._released: list[ProductRecognitionJob] = []
         self._engine: AsyncEngine | None = None
@@ -134,12 +136,13 @@ class Worker:
         return False
 
     async def _serve(self, deps: ProcessingDeps, consumer: PriorityConsumer, publisher: JobPublisher) -> None:
-        assert consumer.fetcher is not None
+        assert consumer.fetcher is not None and consumer.committer is not None
         background = [
             asyncio.create_task(self._dispatch(deps, consumer), name="dispatch"),
             asyncio.create_task(self._heartbeat(deps), name="heartbeat"),
             asyncio.create_task(self._sweep(deps.sessions, publisher), name="sweep"),
             consumer.fetcher,
+            consumer.committer,
         ]
         stop = asyncio.create_task(self._stop.wait(), name="stop")
         log.info("worker %s serving %s", self.worker_id, ", ".join(self.settings.topics))
@@ -156,20 +159,30 @@ class Worker:
             raise RuntimeError(f"worker task {failed[0].get_name()} failed") from failed[0].exception()
 
     async def _dispatch(self, deps: ProcessingDeps, consumer: PriorityConsumer) -> None:
+        """Hand each record to a task of its own (claim, then process), WORKER_CONCURRENCY at once."""
         while True:
             await self._slots.acquire()
             try:
                 record = await consumer.get()
-                job = await self._claim_or_skip(deps, record)
-                await consumer.commit(record)
             except BaseException:
                 self._slots.release()
                 raise
-            if job is None:
-                self._slots.release()
-                continue
-            assert job.id is not None
-            self._inflight[job.id] = asyncio.create_task(self._process(deps, job), name=f"job-{job.id}")
+            task = asyncio.create_task(self._handle(deps, consumer, record))
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
+
+    async def _handle(self, deps: ProcessingDeps, consumer: PriorityConsumer, record: Record) -> None:
+        try:
+            job = await self._claim_or_skip(deps, record)
+        except BaseException:
+            self._slots.release()
+            raise
+        finally:
+            consumer.settle(record)  # claimed or skipped: either way its offset may be committed
+        if job is None:
+            self._slots.release()
+            return
+        await self._process(deps, job)
 
     async def _claim_or_skip(self, deps: ProcessingDeps, record: Record) -> ProductRecognitionJob | None:
         """The claimed job, or None; a database error skips the record (the sweeper republishes the job)."""
@@ -203,7 +216,11 @@ class Worker:
         return job
 
     async def _process(self, deps: ProcessingDeps, job: ProductRecognitionJob) -> None:
+        """Run a claimed job; owns one slot, given back when done."""
         assert job.id is not None
+        task = asyncio.current_task()
+        assert task is not None
+        self._inflight[job.id] = task
         try:
             if await process_job(deps, job) is not None:
                 self.stats.finished += 1
@@ -230,7 +247,7 @@ class Worker:
             log.error("job %s: release failed (%r); its lease will expire", job_id, exc)
 
     async def _drain(self, deps: ProcessingDeps, publisher: JobPublisher) -> None:
-        tasks = list(self._inflight.values())
+        tasks = list(self._handlers)
         if tasks:
             log.info("waiting up to %.0f s for %d jobs", self.settings.worker_shutdown_grace_s, len(tasks))
             _, pending = await asyncio.wait(tasks, timeout=self.settings.worker_shutdown_grace_s)

@@ -46,6 +46,10 @@ class PriorityConsumer:
         self._fetcher: asyncio.Task[None] | None = None
         self.last_poll_ok: float = 0.0
         self._next: dict[TopicPartition, int] = {}  # first offset not yet committed (the lag metric)
+        self._unsettled: dict[TopicPartition, set[int]] = {}  # handed out by get(), not yet settled
+        self._settled: dict[TopicPartition, int] = {}  # one past the highest settled offset
+        self._to_commit = asyncio.Event()
+        self._committer: asyncio.Task[None] | None = None
         self._settings = settings
         self._client_id = client_id
         self._consumer = self._new_consumer()
@@ -59,8 +63,8 @@ class PriorityConsumer:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
             isolation_level="read_committed",
-            metadata_max_age_ms=10_000,
-            max_poll_interval_ms=self._settings.kafka_max_poll_interval_ms,  # notice re-created topics soon (a broker restarted empty)
+            metadata_max_age_ms=10_000,  # notice re-created topics soon (a broker restarted empty)
+            max_poll_interval_ms=self._settings.kafka_max_poll_interval_ms,
         )
 
     async def start(self) -> None:
@@ -73,6 +77,7 @@ class PriorityConsumer:
             self._consumer = self._new_consumer()
             raise
         self._fetcher = asyncio.create_task(self._fetch_loop(), name="kafka-fetch")
+        self._committer = asyncio.create_task(self._commit_loop(), name="kafka-commit")
 
     async def probe(self, timeout_s: float = 2.0) -> bool:
         """Ready to work: polling, holding partitions, and the broker answering a metadata request.
@@ -94,11 +99,19 @@ class PriorityConsumer:
         """The polling task, for the worker's monitor: if it dies the worker must stop."""
         return self._fetcher
 
+    @property
+    def committer(self) -> asyncio.Task[None] | None:
+        """The committing task, watched by the worker's monitor like the fetcher."""
+        return self._committer
+
     async def stop(self) -> None:
-        """Stop polling and leave the group (uncommitted records go to other members)."""
+        """Commit what is settled, stop polling and leave the group (the rest goes to other members)."""
+        for task in (self._fetcher, self._committer):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self._fetcher is not None:
-            self._fetcher.cancel()
-            await asyncio.gather(self._fetcher, return_exceptions=True)
+            await self._commit_settled()
         await self._consumer.stop()
 
     def buffered(self) -> int:
@@ -128,6 +141,9 @@ class PriorityConsumer:
 
     def drop_partitions(self, revoked: set[TopicPartition]) -> None:
         """Forget buffered records of partitions this member lost; their new owner reads them."""
+        for tp in revoked:
+            self._unsettled.pop(tp, None)
+            self._settled.pop(tp, None)
         for topic, buffer in self._buffers.items():
             kept = [r for r in buffer if TopicPartition(topic, r.partition) not in revoked]
             buffer.clear()
@@ -139,19 +155,53 @@ class PriorityConsumer:
             for topic in self._topics:
                 if self._buffers[topic]:
                     record = self._buffers[topic].popleft()
+                    tp = TopicPartition(record.topic, record.partition)
+                    self._unsettled.setdefault(tp, set()).add(record.offset)
                     self._apply_backpressure()
                     return record
             self._available.clear()
             await self._available.wait()
 
-    async def commit(self, record: Record) -> None:
-        """Mark the record consumed. A failure (rebalance) only means a harmless redelivery."""
+    def settle(self, record: Record) -> None:
+        """The record is dealt with (its job claimed, or skipped): its offset may be committed.
+
+        Records are settled out of order (claims run concurrently); what is committed per
+        partition is the lowest offset still unsettled, so no unsettled record is ever
+        committed past. A crash replays only unsettled records, and their claims are no-ops.
+        """
         tp = TopicPartition(record.topic, record.partition)
+        unsettled = self._unsettled.get(tp)
+        if unsettled is None or record.offset not in unsettled:
+            return  # the partition was revoked meanwhile
+        unsettled.discard(record.offset)
+        self._settled[tp] = max(self._settled.get(tp, 0), record.offset + 1)
+        self._to_commit.set()
+
+    def _committable(self) -> dict[TopicPartition, int]:
+        offsets: dict[TopicPartition, int] = {}
+        for tp, high in self._settled.items():
+            unsettled = self._unsettled.get(tp)
+            target = min(unsettled) if unsettled else high
+            if target > self._next.get(tp, 0):
+                offsets[tp] = target
+        return offsets
+
+    async def _commit_settled(self) -> None:
+        offsets = self._committable()
+        if not offsets:
+            return
         try:
-            await self._consumer.commit({tp: record.offset + 1})
-            self._next[tp] = record.offset + 1
+            await self._consumer.commit(offsets)
+            self._next.update(offsets)
         except KafkaError as exc:
-            log.warning("commit of %s@%d failed: %r; a redelivery will be skipped", tp, record.offset, exc)
+            log.warning("commit of %s failed: %r; redeliveries will be skipped", offsets, exc)
+
+    async def _commit_loop(self) -> None:
+        """One commit for whatever settled meanwhile: under load, many records per round trip."""
+        while True:
+            await self._to_commit.wait()
+            self._to_commit.clear()
+            await self._commit_settled()
 
     def lag(self) -> dict[TopicPartition, int]:
         """Per assigned partition: records between our last commit and the high watermark (for /metrics)."""

@@ -34,14 +34,18 @@ def encode_cursor(job: ProductRecognitionJob) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("a cursor holds two strings")
+    return value
+
+
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     """The position a cursor names; BadUserInput for anything we did not issue."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created, job_id = json.loads(raw)
-        if not (isinstance(created, str) and isinstance(job_id, str)):
-            raise TypeError("a cursor holds two strings")
-        position = (datetime.fromisoformat(created), uuid.UUID(job_id))
+        position = (datetime.fromisoformat(_text(created)), uuid.UUID(_text(job_id)))
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError) as exc:
         raise BadUserInput("after is not a cursor from this API", field="after") from exc
     if position[0].tzinfo is None:

@@ -4,7 +4,7 @@ Events only say "look again": every state sent is re-read from the database, so 
 lost NOTIFY (LISTEN reconnect), a duplicate, or a burst of them never yields a wrong
 or stale state. A re-read that fails because PostgreSQL is briefly away is retried
 with backoff instead of ending the subscription, and a quiet job is re-read every
-RECHECK_S as a last safety net.
+about every RECHECK_S as a last safety net.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import uuid
 from collections.abc import AsyncIterator
 
@@ -26,7 +27,7 @@ from app.services import queries
 from app.services.errors import NotFound
 
 log = logging.getLogger(__name__)
-RECHECK_S = 30.0
+RECHECK_S = 300.0  # jittered per subscription; resync events after a LISTEN loss are the main path
 
 
 async def _read(sessions: SessionFactory, identity: Identity, job_id: uuid.UUID) -> ProductRecognitionJob:
@@ -55,7 +56,7 @@ async def watch_job(
         seen = (job.status, job.images_done)
         while not JobStatus(job.status).terminal:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(RECHECK_S):
+                async with asyncio.timeout(RECHECK_S * random.uniform(0.5, 1.5)):
                     await subscriber.get()  # a change or a resync: either way, re-read the row
             job = await _read(sessions, identity, job_id)
             if (job.status, job.images_done) != seen:
