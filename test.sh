@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # ./test.sh [pytest args]: bootstrap .venv, then the whole test suite against real servers:
 # embedded PostgreSQL and Tansu by default, or the ones DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS name.
+# Tests run in FOODAI_TEST_PROCESSES pytest-xdist processes (default 3: most scenarios wait on
+# process start-up and consumer-group joins, not on CPU), each with its own servers; pass -n 0
+# (or -n N) to choose.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/bootstrap.sh
-exec "$VENV/bin/python" -m pytest "$@"
+parallel=(-n "${FOODAI_TEST_PROCESSES:-3}" --dist load)
+for arg in "$@"; do
+  case "$arg" in -n|-n*|--numprocesses*) parallel=() ;; esac
+done
+exec "$VENV/bin/python" -m pytest "${parallel[@]}" "$@"

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -28,7 +29,7 @@ from app.repos.jobs import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
 RESYNC = "resync"
-LISTEN_APPLICATION_NAME = "foodai-listen"  # how operators (and fault tests) find this connection
+LISTEN_APPLICATION_NAME = "foodai-listen"  # plus ":<pid>": how operators (and fault tests) find it
 
 
 def job_channel(job_id: uuid.UUID) -> str:
@@ -87,7 +88,9 @@ class JobEventsBackend(BroadcastBackend):
         return await self._queue.get()
 
     async def _open(self) -> None:
-        conn = await asyncpg.connect(self._url, server_settings={"application_name": LISTEN_APPLICATION_NAME})
+        conn = await asyncpg.connect(
+            self._url, server_settings={"application_name": f"{LISTEN_APPLICATION_NAME}:{os.getpid()}"}
+        )
         conn.add_termination_listener(lambda _conn: self._lost.set())
         await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
         self._conn = conn

@@ -135,9 +135,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_default_secret_outside_dev(self) -> Settings:
         if self.app_env is AppEnv.PRODUCTION:
-            if self.jwt_secret.get_secret_value() == DEV_SECRET_PLACEHOLDER:
+            secret = self.jwt_secret.get_secret_value()
+            if not self.jwt_asymmetric and secret == DEV_SECRET_PLACEHOLDER:  # with public keys it is unused
                 raise ValueError("JWT_SECRET must be set when APP_ENV=production")
-            if len(self.jwt_secret.get_secret_value()) < 32:
+            if not self.jwt_asymmetric and len(secret) < 32:
                 raise ValueError("JWT_SECRET must be at least 32 characters in production")
             if "fake" in (self.recognizer_receipt, self.recognizer_products):
                 raise ValueError("the fake recognizer is for tests and benchmarks, not production")

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 import structlog
+import structlog.tracebacks
 from structlog.typing import EventDict, Processor
 
 from app.settings import AppEnv, Settings
@@ -41,7 +42,9 @@ def _renderer(settings: Settings) -> Processor:
         fmt = "json" if settings.app_env is AppEnv.PRODUCTION else "console"
     if fmt == "json":
         return structlog.processors.JSONRenderer()
-    return structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty(), sort_keys=False)
+    # plain tracebacks: rich's formatter shows local variables, which can hold tokens and image bytes
+    return structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty(), sort_keys=False,
+                                         exception_formatter=structlog.dev.plain_traceback)
 
 
 def configure_logging(settings: Settings, *, stream: Any = None) -> None:
@@ -62,7 +65,9 @@ def configure_logging(settings: Settings, *, stream: Any = None) -> None:
     )
     final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
     if settings.log_format == "json" or (settings.log_format == "auto" and settings.app_env is AppEnv.PRODUCTION):
-        final.append(structlog.processors.dict_tracebacks)
+        # structured tracebacks without local variables (they can hold tokens and image bytes)
+        final.append(structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False)))
     final.append(_renderer(settings))
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(

@@ -25,7 +25,7 @@ class JobMessage:
     job_id: uuid.UUID
     job_type: str
     user_plan: str
-    # Kafka headers: the request id (and trace context) of the task that built the message, for logs
+    # Kafka headers: the request and user ids of the task that built the message, for the worker's logs
     headers: tuple[tuple[str, bytes], ...] = field(default_factory=_context_headers, compare=False, repr=False)
 
     def encode(self) -> bytes:

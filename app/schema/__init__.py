@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from app.resolvers.mutations import Mutation
 from app.resolvers.queries import Query
 from app.resolvers.subscriptions import Subscription
-from app.schema.errors import ErrorCodes, FoodaiSchema
+from app.schema.errors import CodedParserCache, ErrorCodes, FoodaiSchema
 from app.security.graphql_limits import security_extensions
 from app.settings import AppEnv, Settings
 
@@ -26,7 +26,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return FoodaiSchema(
         query=Query, mutation=Mutation, subscription=Subscription,
         # parsing and validating the same operation again costs ~5 ms (measured in bench/): cache both
-        extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512),
+        extensions=[lambda: CodedParserCache(maxsize=512), lambda: ValidationCache(maxsize=512),
                     *security_extensions(settings), error_codes],
         config=StrawberryConfig(disable_field_suggestions=production, batching_config=None),
     )

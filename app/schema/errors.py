@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Iterator
 from contextvars import ContextVar
 
 import strawberry
 from graphql.error import GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, ParserCache
 from strawberry.types import ExecutionContext
 
 from app.services.errors import ServiceError
@@ -67,3 +68,21 @@ class FoodaiSchema(strawberry.Schema):
             if not _is_unexpected(error):
                 code = (error.extensions or {}).get("code", "BAD_USER_INPUT")
                 log.info("refused (%s): %s", code, error.message[:300])
+
+
+class CodedParserCache(ParserCache):
+    """strawberry's ParserCache, except that a document that does not parse is left to strawberry.
+
+    ParserCache parses inside its hook, so a syntax error (or the token and nesting limits,
+    which abort parsing) escapes as an exception and skips ErrorCodes: the client would get
+    an error without `extensions.code`. Here such a document is parsed again by strawberry,
+    whose error path runs every extension.
+    """
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            context.graphql_document = self.cached_parse_document(context.query, **context.parse_options)
+        except GraphQLError:
+            context.graphql_document = None
+        yield

@@ -34,6 +34,8 @@ def check_item(item: ConfirmedItem, index: int) -> ConfirmedItem:
     name = item.name.strip()
     if not 1 <= len(name) <= 200:
         raise BadUserInput("name must be 1 to 200 characters", field=f"{field}.name")
+    if not name.isprintable() or (item.raw_text is not None and "\x00" in item.raw_text):
+        raise BadUserInput("name and rawText must be printable text", field=f"{field}.name")
     if not (math.isfinite(item.quantity) and 0 < item.quantity <= 1_000_000):
         raise BadUserInput("quantity must be a positive number", field=f"{field}.quantity")
     if item.unit not in UNITS:

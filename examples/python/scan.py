@@ -1,3 +1,4 @@
+# ruff: noqa: T201 - a command-line example prints
 """Submit a photo to foodai, watch the job over a subscription, print the items (gql 4).
 
     pip install -r examples/python/requirements.txt
@@ -35,12 +36,17 @@ subscription Watch($id: ID!) {
 """)
 
 
+def encode(paths: list[str]) -> list[dict[str, str]]:
+    return [{"base64": base64.b64encode(Path(p).read_bytes()).decode()} for p in paths]
+
+
 async def main(args: argparse.Namespace) -> None:
     headers = {"Authorization": f"Bearer {args.token}"}
+    images = encode(args.photos)
     http = HTTPXAsyncTransport(url=f"{args.url}/graphql", headers=headers, timeout=60)
     async with Client(transport=http) as session:
         SUBMIT.variable_values = {
-            "images": [{"base64": base64.b64encode(Path(p).read_bytes()).decode()} for p in args.photos],
+            "images": images,
             "lang": args.lang, "products": args.products,
         }
         submitted = await session.execute(SUBMIT)

@@ -60,9 +60,10 @@ async def test_6a_listen_connection_terminated_with_50_subscriptions_open(
     ids = [j["id"] for j in jobs]
     watchers = asyncio.create_task(_watch_all(api, user, ids))
     await _wait_subscribed(db, ids, stack.api_child.log)
+    assert stack.api_child is not None
     killed = await db.fetchval(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1"
-        " AND datname = current_database()", LISTEN_APPLICATION_NAME)
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+        f"{LISTEN_APPLICATION_NAME}:{stack.api_child.proc.pid}")
     assert killed == 1
     worker = stack.start_worker()
     gate.touch()

@@ -82,7 +82,13 @@ async def _raw_chunked_post(api: Api, headers: dict[str, str], total: int) -> tu
     reader, writer = await asyncio.open_connection(host, int(port))
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     writer.write(f"POST /graphql HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n{head}\r\n".encode())
-    answer = asyncio.create_task(reader.read(4096))
+    async def read_answer() -> bytes:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(
+            b"content-length:"))
+        return head + await reader.readexactly(length)
+
+    answer = asyncio.create_task(read_answer())
     sent = 0
     chunk = b"%x\r\n" % MIB + b"\x00" * MIB + b"\r\n"
     try:

@@ -96,3 +96,20 @@ async def test_suggestions_are_cut_only_when_asked() -> None:
     hidden = FoodaiSchema(query=Broken, extensions=[lambda: ErrorCodes(hide_suggestions=True)])
     assert "Did you mean 'fine'?" in (await shown.execute("{ fin }")).errors[0].message  # type: ignore[index]
     assert (await hidden.execute("{ fin }")).errors[0].message == "Cannot query field 'fin' on type 'Broken'."  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [("{ me {", "Syntax Error: Expected Name, found <EOF>."),
+     ("{ me { " + "id " * 2100 + "} }", "Syntax Error: Document contains more than 2000 tokens. Parsing aborted."),
+     ("{ me " + "{ me " * 900 + "{ id }" + " }" * 900 + " }",
+      "Syntax Error: Document is nested too deeply. Parsing aborted.")],
+    ids=["syntax", "tokens", "nesting"],
+)
+async def test_documents_that_do_not_parse_still_get_a_code(query: str, message: str) -> None:
+    """The served schema caches parsing; a document that fails to parse must still pass through ErrorCodes."""
+    schema = build_schema(Settings(app_env="test"))  # type: ignore[arg-type]
+    for _ in range(2):  # a second time, in case a failure were cached
+        result = await schema.execute(query)
+        assert result.errors is not None
+        assert [(e.message, e.extensions) for e in result.errors] == [(message, {"code": "BAD_USER_INPUT"})]
