@@ -39,7 +39,7 @@ from app.observability.logs import bind_ids, bind_record, configure_logging
 from app.observability.server import ops_server
 from app.queue.consumer import PriorityConsumer, Record
 from app.queue.messages import JobMessage, PoisonMessage
-from app.queue.producer import JobPublisher, ensure_topics
+from app.queue.producer import JobPublisher, ensure_job_topics
 from app.recognition.base import JobType, Recognizer
 from app.recognition.enrich import Enricher
 from app.recognition.registry import build_recognizers
@@ -123,7 +123,7 @@ class Worker:
         delay = 0.5
         while not self._stop.is_set():
             try:
-                await ensure_topics(self.settings)
+                await ensure_job_topics(self.settings)
                 await consumer.start()
             except (KafkaError, OSError) as exc:
                 log.warning("kafka unreachable (%r); retrying in %.1f s", exc, delay)

@@ -258,9 +258,9 @@ async def publish_jobs(bootstrap: str, topic: str, ids: Sequence[uuid.UUID], pla
 
 
 async def ensure_bench_topics(settings: Settings) -> None:
-    from app.queue.producer import ensure_topics
+    from app.queue.producer import ensure_job_topics
 
-    await ensure_topics(settings)
+    await ensure_job_topics(settings)
 
 
 async def completion_times(database_url: str, ids: Sequence[uuid.UUID]) -> list[tuple[float, float, str]]:

@@ -6,30 +6,18 @@ import asyncio
 import logging
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError
 
+from app.queue.admin import ensure_topics
 from app.queue.messages import JobMessage
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-async def ensure_topics(settings: Settings) -> None:
+async def ensure_job_topics(settings: Settings) -> None:
     """Create the paid and free topics when missing (a no-op when they exist)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [t for t in settings.topics if t not in existing]
-        if missing:
-            topics = [NewTopic(t, settings.kafka_topic_partitions, 1) for t in missing]
-            try:
-                await admin.create_topics(topics)
-            except TopicAlreadyExistsError:
-                pass  # another process created them between our list and create
-    finally:
-        await admin.close()
+    await ensure_topics(settings.kafka_bootstrap_servers, settings.topics, settings.kafka_topic_partitions)
 
 
 class JobPublisher:
@@ -64,7 +52,7 @@ class JobPublisher:
         producer = self._new_producer()
         try:
             await producer.start()
-            await ensure_topics(self._settings)
+            await ensure_job_topics(self._settings)
         except (KafkaError, OSError) as exc:
             log.warning("kafka unreachable (%r); jobs are stored and will be published later", exc)
             await producer.stop()

@@ -151,6 +151,6 @@ def test_a_taken_port_fails_fast_when_fixed_and_is_retried_when_chosen(
             EmbeddedBroker(tmp_path / "fixed", port=taken).start()
 
         ports = iter([taken, free_port()])
-        monkeypatch.setattr("app.embedded.free_port", lambda: next(ports))
+        monkeypatch.setattr("app.embedded.process.free_port", lambda: next(ports))
         with EmbeddedBroker(tmp_path / "chosen") as broker:
             assert broker.port != taken
