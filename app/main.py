@@ -26,6 +26,7 @@ from app.db import create_engine, create_session_factory, database_reachable
 from app.events import create_broadcast
 from app.observability.graphql import count_subscriptions
 from app.observability.metrics import metrics_routes
+from app.observability.tracing import TracingMiddleware, configure_tracing, shutdown_tracing
 from app.pages import graphiql_html, page_routes
 from app.queue.producer import JobPublisher
 from app.schema import build_schema
@@ -146,13 +147,17 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_resources(settings) as resources:
-            app.state.resources = resources
-            log.info("foodai API ready")
-            try:
-                yield
-            finally:
-                app.state.resources = None
+        configure_tracing(settings, role="api")  # a no-op unless OTEL_ENABLED
+        try:
+            async with open_resources(settings) as resources:
+                app.state.resources = resources
+                log.info("foodai API ready")
+                try:
+                    yield
+                finally:
+                    app.state.resources = None
+        finally:
+            shutdown_tracing()  # exports the spans still buffered
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -182,5 +187,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.resources = None
     app.add_middleware(PreflightRequired)
     app.add_middleware(BodyLimit, max_bytes=settings.request_bytes_limit)
+    if settings.otel_enabled:
+        app.add_middleware(TracingMiddleware)  # inside RequestId: its spans carry the request id
     app.add_middleware(RequestId)
     return app

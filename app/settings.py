@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     worker_metrics_host: str = "127.0.0.1"
     log_format: Literal["auto", "json", "console"] = "auto"  # auto: json in production, console otherwise
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    otel_enabled: bool = False  # OpenTelemetry tracing API -> Kafka -> worker (needs the `tracing` extra)
+    otel_exporter: Literal["otlp", "console"] = "otlp"  # console: one JSON line per span on stdout
+    otel_endpoint: str | None = None  # OTLP/HTTP, e.g. http://collector:4318; None: OTEL_EXPORTER_OTLP_* env
+    otel_service_name: str = "foodai"  # service.name is "{this}-api" / "{this}-worker"
 
     # --- recognition (issue 3) ---
     ocr_threads: int = Field(1, ge=1, le=64)  # onnxruntime intra-op threads per OCR call

@@ -37,6 +37,7 @@ from app.models import ProductRecognitionJob
 from app.observability import metrics
 from app.observability.logs import bind_ids, bind_record, configure_logging
 from app.observability.server import ops_server
+from app.observability.tracing import configure_tracing, job_span, shutdown_tracing
 from app.queue.consumer import PriorityConsumer, Record
 from app.queue.messages import JobMessage, PoisonMessage
 from app.queue.producer import JobPublisher, ensure_job_topics
@@ -172,17 +173,19 @@ class Worker:
             task.add_done_callback(self._handlers.discard)
 
     async def _handle(self, deps: ProcessingDeps, consumer: PriorityConsumer, record: Record) -> None:
-        try:
-            job = await self._claim_or_skip(deps, record)
-        except BaseException:
-            self._slots.release()
-            raise
-        finally:
-            consumer.settle(record)  # claimed or skipped: either way its offset may be committed
-        if job is None:
-            self._slots.release()
-            return
-        await self._process(deps, job)
+        with job_span(record.headers) as span:  # continues the submitting request's trace (when tracing is on)
+            try:
+                job = await self._claim_or_skip(deps, record)
+            except BaseException:
+                self._slots.release()
+                raise
+            finally:
+                consumer.settle(record)  # claimed or skipped: either way its offset may be committed
+            if job is None:
+                self._slots.release()
+                return
+            span.annotate(job)
+            await self._process(deps, job)
 
     async def _claim_or_skip(self, deps: ProcessingDeps, record: Record) -> ProductRecognitionJob | None:
         """The claimed job, or None; a database error skips the record (the sweeper republishes the job)."""
@@ -292,7 +295,11 @@ def main() -> None:
     """`python -m app.worker`: settings from the environment."""
     settings = Settings()
     configure_logging(settings)
-    asyncio.run(run_worker(settings))
+    configure_tracing(settings, role="worker")  # a no-op unless OTEL_ENABLED
+    try:
+        asyncio.run(run_worker(settings))
+    finally:
+        shutdown_tracing()  # exports the spans still buffered
 
 
 if __name__ == "__main__":

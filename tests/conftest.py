@@ -10,6 +10,8 @@ Tests isolate from one another by using users of their own (see tests.support.ne
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -61,6 +63,36 @@ async def database_url(pg_server_url: str) -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def template_database(pg_server_url: str) -> AsyncIterator[str]:
+    """A migrated database nobody connects to, cloned for each stack (CREATE DATABASE ... TEMPLATE)."""
+    name = f"foodai_tpl_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(_with_database(pg_server_url, "postgres"))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        await migrate(_with_database(pg_server_url, name))
+        yield name
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def _clone_database(server_url: str, template: str) -> str:
+    """A fresh database from the template; synchronous (a private loop in a thread) so stacks build simply."""
+    name = f"foodai_stack_{uuid.uuid4().hex[:12]}"
+
+    async def clone() -> None:
+        admin = await asyncpg.connect(_with_database(server_url, "postgres"))
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        finally:
+            await admin.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, clone()).result()
+    return _with_database(server_url, name)
 
 
 @pytest.fixture(scope="session")
@@ -139,12 +171,20 @@ async def api(api_process: tuple[ChildProcess, str], worker_process: ChildProces
 
 
 @pytest.fixture
-def stack_factory(database_url: str, kafka_bootstrap: str, tmp_path: Path) -> Iterator[Any]:
+async def stack_factory(
+    pg_server_url: str, template_database: str, kafka_bootstrap: str, tmp_path: Path
+) -> AsyncIterator[Any]:
+    """Builds stacks: each with its own topics, consumer group and (unless `database` is given) a
+    database of its own, so no other stack's sweeper or worker can touch its jobs."""
     stacks: list[Stack] = []
+    owned: list[str] = []
 
     def make(*, database: str | None = None, kafka: str | None = None, **overrides: Any) -> Stack:
         """A stack over the session's servers, or the `database` / `kafka` given."""
-        settings = make_settings(database or database_url, kafka or kafka_bootstrap, **overrides)
+        if database is None:
+            database = _clone_database(pg_server_url, template_database)
+            owned.append(urlsplit(database).path.lstrip("/"))
+        settings = make_settings(database, kafka or kafka_bootstrap, **overrides)
         stack = Stack(settings, tmp_path / f"stack{len(stacks)}")
         stack.log_dir.mkdir()
         stacks.append(stack)
@@ -153,6 +193,13 @@ def stack_factory(database_url: str, kafka_bootstrap: str, tmp_path: Path) -> It
     yield make
     for stack in stacks:
         stack.stop_all()
+        await stack.close()
+    admin = await asyncpg.connect(_with_database(pg_server_url, "postgres"))
+    try:
+        for name in owned:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 @pytest.fixture

@@ -26,6 +26,17 @@ class Stack:
     api: Api | None = None
     api_child: ChildProcess | None = None
     workers: list[ChildProcess] = field(default_factory=list)
+    _db: asyncpg.Connection | None = None
+
+    async def db(self) -> asyncpg.Connection:
+        """A direct connection to this stack's database, for asserting what is stored."""
+        if self._db is None:
+            self._db = await asyncpg.connect(self.settings.database_url)
+        return self._db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
 
     async def start_api(self) -> Api:
         port = free_port()

@@ -12,8 +12,9 @@ PLANS = frozenset({"free", "paid"})
 
 def _context_headers() -> tuple[tuple[str, bytes], ...]:
     from app.observability.logs import message_headers
+    from app.observability.tracing import inject_headers
 
-    return tuple(message_headers())
+    return (*message_headers(), *inject_headers())
 
 
 class PoisonMessage(ValueError):
@@ -25,7 +26,8 @@ class JobMessage:
     job_id: uuid.UUID
     job_type: str
     user_plan: str
-    # Kafka headers: the request and user ids of the task that built the message, for the worker's logs
+    # Kafka headers: the request and user ids of the task that built the message, for the worker's logs,
+    # and its W3C trace context when tracing is on
     headers: tuple[tuple[str, bytes], ...] = field(default_factory=_context_headers, compare=False, repr=False)
 
     def encode(self) -> bytes:

@@ -16,10 +16,11 @@ from tests.support import WATCH_JOB, new_user, scripted_image
 
 
 async def test_2_broker_stopped_while_100_jobs_are_submitted_then_restarted_empty(
-    stack_factory, db: asyncpg.Connection, tmp_path: Path
+    stack_factory, tmp_path: Path
 ) -> None:
     with EmbeddedBroker(tmp_path / "broker") as broker:
         stack = stack_factory(kafka=broker.bootstrap_servers, worker_republish_after_s=2.0)
+        db = await stack.db()
         await stack.start_api()
         worker = stack.start_worker()
         user = new_user(stack.settings)
@@ -41,7 +42,7 @@ async def _watch_all(api, user, job_ids: list[str]) -> list[list[str]]:
     return await asyncio.gather(*(watch(j) for j in job_ids))
 
 
-async def _wait_subscribed(db: asyncpg.Connection, job_ids: list[str], api_log) -> None:
+async def _wait_subscribed(job_ids: list[str], api_log) -> None:
     """Every watcher has its first frame once the API logged 50 websocket opens; poll the log."""
     async with asyncio.timeout(30):
         while api_log().count("WebSocket /graphql\" [accepted]") < len(job_ids):
@@ -49,9 +50,10 @@ async def _wait_subscribed(db: asyncpg.Connection, job_ids: list[str], api_log) 
 
 
 async def test_6a_listen_connection_terminated_with_50_subscriptions_open(
-    stack_factory, db: asyncpg.Connection, tmp_path: Path
+    stack_factory, tmp_path: Path
 ) -> None:
     stack = stack_factory()
+    db = await stack.db()
     api = await stack.start_api()
     user = new_user(stack.settings)
     gate = tmp_path / "gate"
@@ -59,7 +61,7 @@ async def test_6a_listen_connection_terminated_with_50_subscriptions_open(
             for _ in range(50)]
     ids = [j["id"] for j in jobs]
     watchers = asyncio.create_task(_watch_all(api, user, ids))
-    await _wait_subscribed(db, ids, stack.api_child.log)
+    await _wait_subscribed(ids, stack.api_child.log)
     assert stack.api_child is not None
     killed = await db.fetchval(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
@@ -89,7 +91,7 @@ async def test_6b_postgresql_restart_with_50_subscriptions_open(
         watchers = asyncio.create_task(_watch_all(api, user, ids))
         conn = await asyncpg.connect(database_url)
         try:
-            await _wait_subscribed(conn, ids, stack.api_child.log)
+            await _wait_subscribed(ids, stack.api_child.log)
             await wait_statuses(conn, ids, {"processing", "pending"})
         finally:
             await conn.close()

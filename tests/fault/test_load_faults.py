@@ -30,9 +30,10 @@ async def _wait_done_at_least(db: asyncpg.Connection, ids: list[uuid.UUID], n: i
 
 
 async def test_9_a_consumer_joins_and_one_leaves_during_a_burst_of_500_jobs(
-    stack_factory, db: asyncpg.Connection
+    stack_factory
 ) -> None:
     stack = stack_factory(fake_recognizer_latency_ms=20, worker_concurrency=10)
+    db = await stack.db()
     await stack.start_api()
     user = new_user(stack.settings)
     first = stack.start_worker()
@@ -93,7 +94,7 @@ async def _quiescent_counts(stack, db: asyncpg.Connection, ids: list[str], at_mo
 
 
 @pytest.mark.slow
-async def test_10_soak_20_submitters_with_10_percent_recognizer_failures(stack_factory, db: asyncpg.Connection) -> None:
+async def test_10_soak_20_submitters_with_10_percent_recognizer_failures(stack_factory) -> None:
     """Every accepted job ends terminal, exactly as predicted, and nothing leaks.
 
     Leaks are judged at rest: after a warm-up burst that fills both processes' connection
@@ -102,6 +103,7 @@ async def test_10_soak_20_submitters_with_10_percent_recognizer_failures(stack_f
     """
     duration_s = float(os.environ.get("FOODAI_SOAK_S", "60"))
     stack = stack_factory(fake_recognizer_failure_rate=0.1, worker_concurrency=20)
+    db = await stack.db()
     await stack.start_api()
     worker = stack.start_worker()
     assert stack.api_child is not None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from app.db import create_engine, create_session_factory
@@ -21,9 +20,10 @@ def gated(items: str, gate: Path) -> bytes:
 
 
 async def test_1_worker_killed_mid_job_jobs_finish_exactly_once_after_the_lease(
-    stack_factory, db: asyncpg.Connection, tmp_path: Path
+    stack_factory, tmp_path: Path
 ) -> None:
     stack = stack_factory(worker_lease_s=3.0, worker_heartbeat_s=1.0)
+    db = await stack.db()
     await stack.start_api()
     user = new_user(stack.settings)
     gate = tmp_path / "gate"
@@ -44,10 +44,11 @@ async def test_1_worker_killed_mid_job_jobs_finish_exactly_once_after_the_lease(
 
 
 async def test_3_crash_between_commit_and_kafka_send_still_finishes(
-    stack_factory, db: asyncpg.Connection
+    stack_factory
 ) -> None:
     """A job committed but never published (the API died right after its commit)."""
     stack = stack_factory(worker_republish_after_s=1.0)
+    db = await stack.db()
     engine = create_engine(stack.settings)
     try:
         async with create_session_factory(engine)() as session, session.begin():
@@ -64,9 +65,10 @@ async def test_3_crash_between_commit_and_kafka_send_still_finishes(
 
 
 async def test_5_hanging_failing_and_garbage_recognizers_end_failed_while_others_flow(
-    stack_factory, db: asyncpg.Connection
+    stack_factory
 ) -> None:
     stack = stack_factory(recognizer_timeout_s=0.5)
+    db = await stack.db()
     await stack.start_api()
     user = new_user(stack.settings)
     bad = {kind: await stack.submit(user, png_bytes(f"FOODAI-{kind}")) for kind in ("HANG", "FLAKY", "GARBAGE")}
@@ -87,9 +89,10 @@ async def test_5_hanging_failing_and_garbage_recognizers_end_failed_while_others
 
 
 async def test_7_poison_messages_on_both_topics_are_skipped_and_counted(
-    stack_factory, db: asyncpg.Connection
+    stack_factory
 ) -> None:
     stack = stack_factory()
+    db = await stack.db()
     await stack.start_api()
     poison = [b"not json", b'{"job_id": "nope"}', b'{"job_id": "%s", "job_type": "x", "user_plan": "free"}'
               % str(uuid.uuid4()).encode(), b"\xff\xfe"]
@@ -113,9 +116,10 @@ async def test_7_poison_messages_on_both_topics_are_skipped_and_counted(
 
 
 async def test_8_sigterm_mid_job_releases_it_and_another_worker_finishes_it_once(
-    stack_factory, db: asyncpg.Connection, tmp_path: Path
+    stack_factory, tmp_path: Path
 ) -> None:
     stack = stack_factory(worker_shutdown_grace_s=0.5)
+    db = await stack.db()
     await stack.start_api()
     user = new_user(stack.settings)
     gate = tmp_path / "gate"
@@ -135,9 +139,10 @@ async def test_8_sigterm_mid_job_releases_it_and_another_worker_finishes_it_once
 
 
 async def test_8b_sigterm_lets_a_job_that_finishes_within_the_grace_period_finish(
-    stack_factory, db: asyncpg.Connection
+    stack_factory
 ) -> None:
     stack = stack_factory(worker_shutdown_grace_s=30, fake_recognizer_latency_ms=1500)
+    db = await stack.db()
     await stack.start_api()
     job = await stack.submit(new_user(stack.settings), scripted_image("MILK*1*l*1.19"))
     worker = stack.start_worker()
@@ -150,13 +155,14 @@ async def test_8b_sigterm_lets_a_job_that_finishes_within_the_grace_period_finis
 
 
 async def test_a_recognizer_slower_than_max_poll_interval_keeps_the_worker_in_its_group(
-    stack_factory, db: asyncpg.Connection
+    stack_factory
 ) -> None:
     """aiokafka's max_poll_interval trap: polling runs apart from processing, so an 8 s
     recognizer under a 3 s poll interval causes no rebalance and no second delivery."""
     # no republishing during the test: a second delivery here could only come from a rebalance
     stack = stack_factory(kafka_max_poll_interval_ms=3000, fake_recognizer_latency_ms=8000,
                           worker_republish_after_s=600)
+    db = await stack.db()
     await stack.start_api()
     user = new_user(stack.settings)
     jobs = [await stack.submit(user, scripted_image(f"SLOW{i}*1*pcs*1")) for i in range(2)]
