@@ -35,8 +35,10 @@ class Stack:
         return self._db
 
     async def close(self) -> None:
+        """Close the direct connection (a later `db()` opens a new one)."""
         if self._db is not None:
             await self._db.close()
+            self._db = None
 
     async def start_api(self) -> Api:
         port = free_port()

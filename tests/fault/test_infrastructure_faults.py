@@ -6,12 +6,10 @@ import asyncio
 import uuid
 from pathlib import Path
 
-import asyncpg
-
 from app.embedded import EmbeddedBroker, EmbeddedPostgres, ensure_database
 from app.events import LISTEN_APPLICATION_NAME
 from app.migrate import migrate
-from tests.stack import terminate, wait_statuses
+from tests.stack import Stack, terminate, wait_statuses
 from tests.support import WATCH_JOB, new_user, scripted_image
 
 
@@ -33,20 +31,32 @@ async def test_2_broker_stopped_while_100_jobs_are_submitted_then_restarted_empt
         assert terminate(worker) == 0
 
 
-async def _watch_all(api, user, job_ids: list[str]) -> list[list[str]]:
+async def _fifty_watched_jobs(stack: Stack, gate: Path) -> tuple[list[str], asyncio.Task[list[list[str]]]]:
+    """Submit 50 jobs held at `gate` and watch each over its own websocket; returns once every
+    watcher has received its first state, with the task that collects each stream to its end."""
+    assert stack.api is not None
+    api, user = stack.api, new_user(stack.settings)
+    ids = [(await stack.submit(user, scripted_image("A*1*pcs*1") + f"FOODAI-GATE:{gate}\n".encode()))["id"]
+           for _ in range(50)]
+    first_frames = asyncio.Semaphore(0)
+
     async def watch(job_id: str) -> list[str]:
         async with api.ws(user=user) as ws:
             assert (await ws.recv())["type"] == "connection_ack"
             op = await ws.subscribe(WATCH_JOB, {"id": job_id})
-            return [p["data"]["productJob"]["status"] for p in await ws.collect(op, timeout=120)]
-    return await asyncio.gather(*(watch(j) for j in job_ids))
+            first = await ws.recv()
+            first_frames.release()
+            rest = await ws.collect(op, timeout=120)
+            return [p["data"]["productJob"]["status"] for p in [first["payload"], *rest]]
 
+    async def watch_all() -> list[list[str]]:
+        return list(await asyncio.gather(*(watch(j) for j in ids)))
 
-async def _wait_subscribed(job_ids: list[str], api_log) -> None:
-    """Every watcher has its first frame once the API logged 50 websocket opens; poll the log."""
-    async with asyncio.timeout(30):
-        while api_log().count("WebSocket /graphql\" [accepted]") < len(job_ids):
-            await asyncio.sleep(0.05)
+    watchers = asyncio.create_task(watch_all())
+    async with asyncio.timeout(60):
+        for _ in ids:
+            await first_frames.acquire()
+    return ids, watchers
 
 
 async def test_6a_listen_connection_terminated_with_50_subscriptions_open(
@@ -54,14 +64,9 @@ async def test_6a_listen_connection_terminated_with_50_subscriptions_open(
 ) -> None:
     stack = stack_factory()
     db = await stack.db()
-    api = await stack.start_api()
-    user = new_user(stack.settings)
+    await stack.start_api()
     gate = tmp_path / "gate"
-    jobs = [await stack.submit(user, scripted_image("A*1*pcs*1") + f"FOODAI-GATE:{gate}\n".encode())
-            for _ in range(50)]
-    ids = [j["id"] for j in jobs]
-    watchers = asyncio.create_task(_watch_all(api, user, ids))
-    await _wait_subscribed(ids, stack.api_child.log)
+    _, watchers = await _fifty_watched_jobs(stack, gate)
     assert stack.api_child is not None
     killed = await db.fetchval(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
@@ -81,30 +86,19 @@ async def test_6b_postgresql_restart_with_50_subscriptions_open(
         database_url = await ensure_database(server.url, "foodai")
         await migrate(database_url)
         stack = stack_factory(database=database_url)
-        api = await stack.start_api()
+        await stack.start_api()
         worker = stack.start_worker()
-        user = new_user(stack.settings)
         gate = tmp_path / "gate"
-        jobs = [await stack.submit(user, scripted_image("A*1*pcs*1") + f"FOODAI-GATE:{gate}\n".encode())
-                for _ in range(50)]
-        ids = [j["id"] for j in jobs]
-        watchers = asyncio.create_task(_watch_all(api, user, ids))
-        conn = await asyncpg.connect(database_url)
-        try:
-            await _wait_subscribed(ids, stack.api_child.log)
-            await wait_statuses(conn, ids, {"processing", "pending"})
-        finally:
-            await conn.close()
+        ids, watchers = await _fifty_watched_jobs(stack, gate)
+        await wait_statuses(await stack.db(), ids, {"processing", "pending"})
+        await stack.close()  # its connection would not survive the restart
         await asyncio.to_thread(server.restart)
         gate.touch()
         streams = await asyncio.wait_for(watchers, 150)
         assert [s[-1] for s in streams] == ["DONE"] * 50
-        conn = await asyncpg.connect(database_url)
-        try:
-            rows = await conn.fetch("SELECT status FROM product_recognition_jobs WHERE id = ANY($1)",
-                                    [uuid.UUID(i) for i in ids])
-        finally:
-            await conn.close()
+        rows = await (await stack.db()).fetch("SELECT status FROM product_recognition_jobs WHERE id = ANY($1)",
+                                              [uuid.UUID(i) for i in ids])
         assert [r["status"] for r in rows] == ["done"] * 50
         assert terminate(worker) == 0
         stack.stop_all()
+        await stack.close()  # before the server stops
