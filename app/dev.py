@@ -62,8 +62,12 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
         "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
         "JWT_SECRET": settings.jwt_secret.get_secret_value(),
     })
-    # its own session: a terminal Ctrl-C reaches only us, and we stop the worker in order
-    return subprocess.Popen([sys.executable, "-m", "app.worker"], env=env, start_new_session=True)
+    # its own session: a terminal Ctrl-C reaches only us, and we stop the worker in order;
+    # and if we are killed outright, the kernel stops it (it would be left without servers)
+    from app.embedded.process import die_with_parent
+
+    return subprocess.Popen([sys.executable, "-m", "app.worker"], env=env, start_new_session=True,
+                            preexec_fn=die_with_parent())
 
 
 def _watch_worker(worker: subprocess.Popen[bytes], stopping: threading.Event) -> None:
@@ -72,6 +76,10 @@ def _watch_worker(worker: subprocess.Popen[bytes], stopping: threading.Event) ->
     if not stopping.is_set():
         print(f"\nthe worker exited unexpectedly (status {code}); stopping foodai dev", file=sys.stderr)
         os.kill(os.getpid(), signal.SIGINT)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _stop_worker(worker: subprocess.Popen[bytes], grace_s: float) -> None:
@@ -111,8 +119,12 @@ def run_dev(*, host: str, port: int) -> None:
             print(f"\nfoodai is starting on http://{host}:{port}/scan (scan page) and /graphql (GraphiQL)\n"
                   f"dev token (user {DEV_USER}):\n  Authorization: Bearer {token}\n", flush=True)
             api_settings = settings.model_copy(update={"dev_token": SecretStr(token)})  # prefilled by the pages
-            uvicorn.run(create_app(api_settings), host=host, port=port, log_level="info", ws="websockets-sansio",
-                        log_config=None, timeout_graceful_shutdown=10)
+            # uvicorn re-raises the SIGINT or SIGTERM it handled once it has shut down: both must end
+            # here as an exception, so the worker, the broker and PostgreSQL are stopped in order below
+            signal.signal(signal.SIGTERM, _interrupt)
+            with contextlib.suppress(KeyboardInterrupt):
+                uvicorn.run(create_app(api_settings), host=host, port=port, log_level="info",
+                            ws="websockets-sansio", log_config=None, timeout_graceful_shutdown=10)
         finally:
             stopping.set()
             _stop_worker(worker, settings.worker_shutdown_grace_s)

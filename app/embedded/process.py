@@ -52,7 +52,7 @@ def free_port() -> int:
         return port
 
 
-def _die_with_parent() -> Callable[[], None] | None:
+def die_with_parent() -> Callable[[], None] | None:
     """Return a preexec_fn making the child receive SIGKILL when the spawning thread dies.
 
     CPython runs preexec_fn after setgid/setuid (for `user=`), so the setting survives the
@@ -86,7 +86,7 @@ def spawn(argv: Sequence[str], log_path: Path, run_as: RunAs | None, cwd: Path) 
             cwd=cwd,
             env=env,
             start_new_session=True,
-            preexec_fn=_die_with_parent(),
+            preexec_fn=die_with_parent(),
             **creds,
         )
 
