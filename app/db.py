@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -39,6 +40,16 @@ def create_engine(settings: Settings, *, application_name: str = "foodai") -> As
     )
 
 
+async def create_pool(settings: Settings, *, application_name: str) -> asyncpg.Pool:
+    """A plain asyncpg pool for hot paths that run a few fixed statements (the worker's
+    transitions in app.repos.transitions): no ORM, no session, one round trip per statement.
+    Connections open lazily and a broken one is replaced on its next checkout."""
+    return await asyncpg.create_pool(
+        asyncpg_url(settings.database_url), min_size=0, max_size=settings.db_pool_size,
+        server_settings={"application_name": application_name}, max_inactive_connection_lifetime=1800,
+    )
+
+
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     """Sessions that keep loaded rows usable after commit (no lazy reloads under asyncio)."""
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
@@ -53,3 +64,7 @@ async def database_reachable(engine: AsyncEngine) -> bool:
     except (OSError, TimeoutError, SQLAlchemyError):
         return False
     return True
+
+
+DB_ERRORS = (OSError, SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError)
+"""What a lost or refusing database raises, through the ORM or through a plain asyncpg pool."""

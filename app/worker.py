@@ -24,16 +24,14 @@ import os
 import signal
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka.errors import KafkaError
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import SessionFactory, create_engine, create_session_factory, database_reachable
-from app.models import ProductRecognitionJob
+from app.db import DB_ERRORS, SessionFactory, create_engine, create_pool, create_session_factory, database_reachable
 from app.observability import metrics
 from app.observability.logs import bind_ids, bind_record, configure_logging
 from app.observability.server import ops_server
@@ -44,7 +42,8 @@ from app.queue.producer import JobPublisher, ensure_job_topics
 from app.recognition.base import JobType, Recognizer
 from app.recognition.enrich import Enricher
 from app.recognition.registry import build_recognizers
-from app.repos import jobs as jobs_repo
+from app.repos import transitions
+from app.repos.transitions import ClaimedJob, JobState
 from app.services.processing import ProcessingDeps, RetryPolicy, process_job
 from app.services.sweep import sweep_once
 from app.settings import Settings
@@ -78,7 +77,10 @@ class Worker:
         self._inflight: dict[uuid.UUID, asyncio.Task[Any]] = {}  # claimed jobs, for heartbeats
         self._handlers: set[asyncio.Task[None]] = set()  # every record being claimed or processed
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
-        self._released: list[ProductRecognitionJob] = []
+        # free jobs may fill all slots but WORKER_PAID_RESERVED, so a paid job never waits for one to end
+        self._free_limit = max(1, settings.worker_concurrency - settings.worker_paid_reserved)
+        self._free_running = 0
+        self._released: list[JobState] = []
         self._engine: AsyncEngine | None = None
         self._consumer: PriorityConsumer | None = None
 
@@ -98,6 +100,7 @@ class Worker:
     async def run(self) -> None:
         """Open every resource, serve until stopped or a background task dies, then drain."""
         self._engine = engine = create_engine(self.settings, application_name="foodai-worker")
+        pool = await create_pool(self.settings, application_name="foodai-worker")
         publisher = JobPublisher(self.settings)
         self._consumer = consumer = PriorityConsumer(self.settings, client_id=self.worker_id)
         metrics.watch_consumer_lag(consumer.lag)
@@ -107,15 +110,16 @@ class Worker:
             if not await self._start_consumer(consumer):
                 return
             deps = ProcessingDeps(
-                sessions=create_session_factory(engine), recognizers=recognizers, enricher=Enricher(),
+                pool=pool, recognizers=recognizers, enricher=Enricher(),
                 retry=RetryPolicy(timeout_s=self.settings.recognizer_timeout_s), worker_id=self.worker_id,
             )
-            await self._serve(deps, consumer, publisher)
+            await self._serve(deps, create_session_factory(engine), consumer, publisher)
         finally:
             await consumer.stop()
             await publisher.stop()
             for recognizer in {id(r): r for r in recognizers.values()}.values():
                 await recognizer.aclose()
+            await pool.close()
             await engine.dispose()
         log.info("worker %s stopped; stats: %s", self.worker_id, self.stats)
 
@@ -136,12 +140,14 @@ class Worker:
                 return True
         return False
 
-    async def _serve(self, deps: ProcessingDeps, consumer: PriorityConsumer, publisher: JobPublisher) -> None:
+    async def _serve(
+        self, deps: ProcessingDeps, sessions: SessionFactory, consumer: PriorityConsumer, publisher: JobPublisher
+    ) -> None:
         assert consumer.fetcher is not None and consumer.committer is not None
         background = [
             asyncio.create_task(self._dispatch(deps, consumer), name="dispatch"),
             asyncio.create_task(self._heartbeat(deps), name="heartbeat"),
-            asyncio.create_task(self._sweep(deps.sessions, publisher), name="sweep"),
+            asyncio.create_task(self._sweep(sessions, publisher), name="sweep"),
             consumer.fetcher,
             consumer.committer,
         ]
@@ -160,42 +166,47 @@ class Worker:
             raise RuntimeError(f"worker task {failed[0].get_name()} failed") from failed[0].exception()
 
     async def _dispatch(self, deps: ProcessingDeps, consumer: PriorityConsumer) -> None:
-        """Hand each record to a task of its own (claim, then process), WORKER_CONCURRENCY at once."""
+        """Hand each record to a task of its own (claim, then process), WORKER_CONCURRENCY at once,
+        paid records first and free ones only while a free slot is open."""
         while True:
             await self._slots.acquire()
             try:
-                record = await consumer.get()
+                record = await consumer.get(free_ok=lambda: self._free_running < self._free_limit)
             except BaseException:
                 self._slots.release()
                 raise
-            task = asyncio.create_task(self._handle(deps, consumer, record))
+            free = record.topic != self.settings.kafka_topic_paid
+            self._free_running += free
+            task = asyncio.create_task(self._handle(deps, consumer, record, free=free))
             self._handlers.add(task)
             task.add_done_callback(self._handlers.discard)
 
-    async def _handle(self, deps: ProcessingDeps, consumer: PriorityConsumer, record: Record) -> None:
-        with job_span(record.headers) as span:  # continues the submitting request's trace (when tracing is on)
-            try:
-                job = await self._claim_or_skip(deps, record)
-            except BaseException:
-                self._slots.release()
-                raise
-            finally:
-                consumer.settle(record)  # claimed or skipped: either way its offset may be committed
-            if job is None:
-                self._slots.release()
-                return
-            span.annotate(job)
-            await self._process(deps, job)
+    async def _handle(self, deps: ProcessingDeps, consumer: PriorityConsumer, record: Record, *, free: bool) -> None:
+        """Claim, then process; the record's slot is given back however this ends."""
+        try:
+            with job_span(record.headers) as span:  # continues the submitting request's trace (when tracing is on)
+                try:
+                    claimed = await self._claim_or_skip(deps, record)
+                finally:
+                    consumer.settle(record)  # claimed or skipped: either way its offset may be committed
+                if claimed is not None:
+                    span.annotate(claimed.job)
+                    await self._process(deps, claimed)
+        finally:
+            self._slots.release()
+            if free:
+                self._free_running -= 1
+                consumer.wake()  # a free record may be waiting for this slot
 
-    async def _claim_or_skip(self, deps: ProcessingDeps, record: Record) -> ProductRecognitionJob | None:
+    async def _claim_or_skip(self, deps: ProcessingDeps, record: Record) -> ClaimedJob | None:
         """The claimed job, or None; a database error skips the record (the sweeper republishes the job)."""
         try:
             return await self._claim(deps, record)
-        except (OSError, SQLAlchemyError) as exc:
+        except DB_ERRORS as exc:
             log.error("claim of %s/%d@%d failed: %r", record.topic, record.partition, record.offset, exc)
             return None
 
-    async def _claim(self, deps: ProcessingDeps, record: Record) -> ProductRecognitionJob | None:
+    async def _claim(self, deps: ProcessingDeps, record: Record) -> ClaimedJob | None:
         bind_record(record.headers)  # this record's request id in every log line until the next record
         try:
             message = JobMessage.decode(record.value)
@@ -203,50 +214,47 @@ class Worker:
             self.stats.poison += 1
             log.warning("skipping poison message %s/%d@%d: %s", record.topic, record.partition, record.offset, exc)
             return None
-        async with deps.sessions() as session, session.begin():
-            job = await jobs_repo.claim(
-                session, job_id=message.job_id, job_type=message.job_type, worker_id=self.worker_id,
+        async with deps.pool.acquire() as conn:
+            claimed = await transitions.claim(
+                conn, job_id=message.job_id, job_type=message.job_type, worker_id=self.worker_id,
                 lease_s=self.settings.worker_lease_s,
             )
-            if job is None:
-                self.stats.duplicates += 1
-                log.info("job %s: already claimed, finished or unknown; skipping", message.job_id)
-                return None
-            await jobs_repo.notify(session, job)
+        if claimed is None:
+            self.stats.duplicates += 1
+            log.info("job %s: already claimed, finished or unknown; skipping", message.job_id)
+            return None
         self.stats.claimed += 1
-        bind_ids(job_id=job.id, user_id=job.user_id)  # the job's task, created next, inherits them
-        metrics.job_claimed(job)
-        return job
+        bind_ids(job_id=claimed.job.id, user_id=claimed.job.user_id)  # the job's task, created next, inherits them
+        metrics.job_claimed(claimed.job)
+        return claimed
 
-    async def _process(self, deps: ProcessingDeps, job: ProductRecognitionJob) -> None:
-        """Run a claimed job; owns one slot, given back when done."""
-        assert job.id is not None
+    async def _process(self, deps: ProcessingDeps, claimed: ClaimedJob) -> None:
+        """Run a claimed job to its end; on an unexpected error or cancellation, hand it back."""
+        job_id = claimed.job.id
         task = asyncio.current_task()
         assert task is not None
-        self._inflight[job.id] = task
+        self._inflight[job_id] = task
         try:
-            if await process_job(deps, job) is not None:
+            if await process_job(deps, claimed) is not None:
                 self.stats.finished += 1
         except asyncio.CancelledError:
-            await self._release(deps, job.id)
+            await self._release(deps, job_id)
             raise
         except Exception:
-            log.exception("job %s: processing failed unexpectedly; releasing it for another attempt", job.id)
-            await self._release(deps, job.id)
+            log.exception("job %s: processing failed unexpectedly; releasing it for another attempt", job_id)
+            await self._release(deps, job_id)
         finally:
-            self._inflight.pop(job.id, None)
-            self._slots.release()
+            self._inflight.pop(job_id, None)
 
     async def _release(self, deps: ProcessingDeps, job_id: uuid.UUID) -> None:
         """Hand the job back (pending, unpublished): the sweeper publishes it again at once."""
         try:
-            async with deps.sessions() as session, session.begin():
-                job = await jobs_repo.release(session, job_id=job_id, worker_id=self.worker_id)
-                if job is not None:
-                    await jobs_repo.notify(session, job)
-                    self.stats.released += 1
-                    self._released.append(job)
-        except (OSError, SQLAlchemyError) as exc:  # the lease expiry recovers the job instead
+            async with deps.pool.acquire() as conn:
+                job = await transitions.release(conn, job_id=job_id, worker_id=self.worker_id)
+            if job is not None:
+                self.stats.released += 1
+                self._released.append(job)
+        except DB_ERRORS as exc:  # the lease expiry recovers the job instead
             log.error("job %s: release failed (%r); its lease will expire", job_id, exc)
 
     async def _drain(self, deps: ProcessingDeps, publisher: JobPublisher) -> None:
@@ -259,18 +267,21 @@ class Worker:
             await asyncio.gather(*pending, return_exceptions=True)
         # publish released jobs now, not after the sweep threshold; a failed send is left to sweepers
         for job in self._released:
-            assert job.id is not None
             await publisher.publish(JobMessage(job.id, job.job_type, job.user_plan))
 
     async def _heartbeat(self, deps: ProcessingDeps) -> None:
         while True:
             await asyncio.sleep(self.settings.worker_heartbeat_s)
-            if self._inflight:
-                async with deps.sessions() as session, session.begin():
-                    await jobs_repo.extend_leases(
-                        session, job_ids=list(self._inflight), worker_id=self.worker_id,
+            if not self._inflight:
+                continue
+            try:
+                async with deps.pool.acquire() as conn:
+                    await transitions.extend_leases(
+                        conn, job_ids=list(self._inflight), worker_id=self.worker_id,
                         lease_s=self.settings.worker_lease_s,
                     )
+            except DB_ERRORS as exc:  # the next beat tries again; a lease outliving the outage is kept
+                log.warning("heartbeat failed: %r", exc)
 
     async def _sweep(self, sessions: SessionFactory, publisher: JobPublisher) -> None:
         while True:
@@ -297,9 +308,19 @@ def main() -> None:
     configure_logging(settings)
     configure_tracing(settings, role="worker")  # a no-op unless OTEL_ENABLED
     try:
-        asyncio.run(run_worker(settings))
+        _run(run_worker(settings))
     finally:
         shutdown_tracing()  # exports the spans still buffered
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """On uvloop when it is installed (it comes with uvicorn[standard]), as the API runs."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 if __name__ == "__main__":

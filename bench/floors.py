@@ -6,8 +6,9 @@
   published) on a plain asyncpg pool and one AIOKafkaProducer; and POST /noop (read the
   body, answer a constant) to show how fast the load generator can go.
 - `transport_rtt`: a Kafka produce -> consume round trip and a NOTIFY -> LISTEN round trip.
-- `sql`: the worker's SQL statements per job (claim + NOTIFY, load images, aliases, finish +
-  NOTIFY) in a bare asyncpg loop at a given concurrency.
+- `sql`: the worker's SQL statements per job, the very strings of app.repos.transitions
+  (claim, which also NOTIFYs and returns the images and aliases; finish, which NOTIFYs)
+  in a bare asyncpg loop at a given concurrency.
 
 `python -m bench.floors serve --port N` and `python -m bench.floors sql ...` run as their
 own processes; settings come from the environment like foodai's own entrypoints.
@@ -31,6 +32,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from app.repos import transitions
 from app.settings import Settings
 
 UPSERT_USER = """INSERT INTO users (id, plan) VALUES ($1, $2)
@@ -43,16 +45,6 @@ INSERT_IMAGE = """INSERT INTO product_recognition_job_images (job_id, index, mim
 VALUES ($1, $2, $3, $4, $5, $6)"""
 MARK_PUBLISHED = """UPDATE product_recognition_jobs SET published_at = now()
 WHERE id = ANY($1::uuid[]) AND status = 'pending'"""
-CLAIM = """UPDATE product_recognition_jobs SET status = 'processing', started_at = coalesce(started_at, now()),
-attempts = attempts + 1, lease_expires_at = now() + make_interval(secs => $3), worker_id = $2
-WHERE id = $1 AND status = 'pending' RETURNING *"""
-LOAD_IMAGES = """SELECT job_id, index, mime, sha256, size, data FROM product_recognition_job_images
-WHERE job_id = $1 ORDER BY index"""
-ALIASES = "SELECT user_id, raw_key, name, category, unit, updated_at FROM user_item_aliases WHERE user_id = $1"
-FINISH = """UPDATE product_recognition_jobs SET status = $3, result = $4::jsonb, error = NULL, completed_at = now(),
-lease_expires_at = NULL, images_done = $5
-WHERE id = $1 AND status = 'processing' AND worker_id = $2 RETURNING *"""
-NOTIFY = "SELECT pg_notify('product_job_update', $1)"
 
 
 def _dsn(url: str) -> str:
@@ -200,16 +192,12 @@ async def bare_worker_sql(database_url: str, ids: list[uuid.UUID], concurrency: 
                                          "error": None, "note": None}], "receipt": None})
 
     async def one(job_id: uuid.UUID) -> None:
-        async with pool.acquire() as conn, conn.transaction():
-            job = await conn.fetchrow(CLAIM, job_id, worker_id, 60.0)
-            await conn.execute(NOTIFY, json.dumps({"id": str(job_id), "status": "processing", "images_done": 0}))
         async with pool.acquire() as conn:
-            images = await conn.fetch(LOAD_IMAGES, job_id)
-            await conn.fetch(ALIASES, job["user_id"])
-        hashlib.sha256(images[0]["data"]).digest()  # what the zero-latency fake recognizer does with the bytes
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.fetchrow(FINISH, job_id, worker_id, "done", result_doc, len(images))
-            await conn.execute(NOTIFY, json.dumps({"id": str(job_id), "status": "done", "images_done": 1}))
+            job = await conn.fetchrow(transitions.CLAIM, job_id, "receipt", worker_id, 60.0)
+        json.loads(job["aliases"])
+        hashlib.sha256(job["image_data"][0]).digest()  # what the zero-latency fake recognizer does with the bytes
+        async with pool.acquire() as conn:
+            await conn.fetchrow(transitions.FINISH, job_id, worker_id, "done", result_doc, None, len(job["image_data"]))
 
     async def runner() -> None:
         while not queue.empty():

@@ -57,12 +57,20 @@ SWEEPER_ACTIONS = Counter(
 
 
 class JobRow(Protocol):
-    job_type: str
-    user_plan: str
-    status: Any
-    created_at: datetime | None
-    started_at: datetime | None
-    completed_at: datetime | None
+    """A job as metrics read it: an ORM row or the worker's JobState (read-only is enough)."""
+
+    @property
+    def job_type(self) -> str: ...
+    @property
+    def user_plan(self) -> str: ...
+    @property
+    def status(self) -> Any: ...
+    @property
+    def created_at(self) -> datetime | None: ...
+    @property
+    def started_at(self) -> datetime | None: ...
+    @property
+    def completed_at(self) -> datetime | None: ...
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:

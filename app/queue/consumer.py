@@ -3,9 +3,10 @@
 A background task keeps polling (so a slow recognizer never pushes this member out of
 its group: processing happens elsewhere and polling never waits for it) and fills a
 small FIFO buffer per topic. `get()` hands out the oldest paid record first, else the
-oldest free one. A topic whose buffer is full has its partitions paused, so the
-broker, not this process, holds the backlog; paid partitions are never paused by a
-free backlog. Offsets are committed by the caller per record, in partition order.
+oldest free one (the worker may hold free ones back to keep slots open for paid ones).
+A topic whose buffer is full has its partitions paused, so the broker, not this process,
+holds the backlog; paid partitions are never paused by a free backlog. Offsets are
+committed by the caller per record, in partition order.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
@@ -149,11 +151,15 @@ class PriorityConsumer:
             buffer.clear()
             buffer.extend(kept)
 
-    async def get(self) -> Record:
-        """The next record to process: the oldest paid one, else the oldest free one."""
+    async def get(self, *, free_ok: Callable[[], bool] = lambda: True) -> Record:
+        """The next record to process: the oldest paid one, else the oldest free one when `free_ok()`.
+
+        While `free_ok()` is false only a paid record is handed out; call `wake()` when it
+        may have turned true.
+        """
         while True:
             for topic in self._topics:
-                if self._buffers[topic]:
+                if self._buffers[topic] and (topic == self._topics[0] or free_ok()):
                     record = self._buffers[topic].popleft()
                     tp = TopicPartition(record.topic, record.partition)
                     self._unsettled.setdefault(tp, set()).add(record.offset)
@@ -161,6 +167,10 @@ class PriorityConsumer:
                     return record
             self._available.clear()
             await self._available.wait()
+
+    def wake(self) -> None:
+        """Make a waiting `get()` look at its buffers again."""
+        self._available.set()
 
     def settle(self, record: Record) -> None:
         """The record is dealt with (its job claimed, or skipped): its offset may be committed.

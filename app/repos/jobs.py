@@ -1,5 +1,6 @@
-"""Recognition jobs: insert, read, page, and the guarded status transitions the worker uses.
+"""Recognition jobs: insert, read, page, and the sweeper's guarded status changes.
 
+(The worker's own transitions, claim to finish, are single statements in app.repos.transitions.)
 Every transition is a conditional UPDATE (status only moves forward, and only the worker
 holding the lease may move a processing job), so a late or duplicate worker is a no-op.
 """
@@ -14,11 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import and_, func, or_, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.models import JobImage, JobStatus, ProductRecognitionJob
+from app.models import JobStatus, ProductRecognitionJob
 
 Job = ProductRecognitionJob
 NOTIFY_CHANNEL = "product_job_update"
@@ -36,6 +36,25 @@ class NewImage:
         return {"index": self.index, "mime": self.mime, "size": self.size, "sha256": self.sha256}
 
 
+# The job and its images in one statement (one round trip). The images' foreign key is
+# checked at the end of the statement, when the job row exists; with a reused idempotency
+# key the job CTE returns nothing, so no image is stored either.
+_INSERT_JOB = text("""
+    WITH job AS (
+        INSERT INTO product_recognition_jobs (user_id, user_plan, job_type, lang, images, idempotency_key)
+        VALUES (:user_id, :user_plan, :job_type, :lang, CAST(:images AS jsonb), :idempotency_key)
+        ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+        RETURNING id, created_at
+    ), stored AS (
+        INSERT INTO product_recognition_job_images (job_id, index, mime, sha256, size, data)
+        SELECT job.id, i.index, i.mime, i.sha256, i.size, i.data
+        FROM job, unnest(CAST(:indexes AS integer[]), CAST(:mimes AS text[]), CAST(:sha256s AS text[]),
+                         CAST(:sizes AS integer[]), CAST(:datas AS bytea[])) AS i(index, mime, sha256, size, data)
+    )
+    SELECT id, created_at FROM job
+""")
+
+
 async def insert_job(
     session: AsyncSession,
     *,
@@ -46,29 +65,24 @@ async def insert_job(
     images: Sequence[NewImage],
     idempotency_key: str | None = None,
 ) -> Job | None:
-    """Insert a pending job with its images; None when the idempotency key was already used."""
-    stmt = (
-        insert(Job)
-        .values(
-            user_id=user_id, user_plan=user_plan, job_type=job_type, lang=lang,
-            images=[i.meta() for i in images], idempotency_key=idempotency_key,
-        )
-        .on_conflict_do_nothing(
-            index_elements=[col(Job.user_id), col(Job.idempotency_key)],
-            index_where=col(Job.idempotency_key).isnot(None),
-        )
-        .returning(Job)
-    )
-    rows = await _returning(session, stmt)
-    if not rows:
+    """Insert a pending job with its images; None when the idempotency key was already used.
+
+    Plain SQL (it runs on every submit); the job comes back detached, built from what was
+    inserted plus the id and created_at the database assigned (the model's defaults are the
+    table's: pending, nothing done, no attempts).
+    """
+    meta = [i.meta() for i in images]
+    conn = await session.connection()
+    row = (await conn.execute(_INSERT_JOB, {
+        "user_id": user_id, "user_plan": user_plan, "job_type": job_type, "lang": lang,
+        "images": json.dumps(meta), "idempotency_key": idempotency_key,
+        "indexes": [i.index for i in images], "mimes": [i.mime for i in images],
+        "sha256s": [i.sha256 for i in images], "sizes": [i.size for i in images], "datas": [i.data for i in images],
+    })).one_or_none()
+    if row is None:
         return None
-    job = rows[0]
-    await session.exec(
-        insert(JobImage),
-        params=[{"job_id": job.id, "index": i.index, "mime": i.mime, "sha256": i.sha256, "size": i.size,
-                 "data": i.data} for i in images],
-    )
-    return job
+    return Job(id=row.id, created_at=row.created_at, user_id=user_id, user_plan=user_plan, job_type=job_type,
+               lang=lang, images=meta, idempotency_key=idempotency_key)
 
 
 async def get_by_idempotency_key(session: AsyncSession, *, user_id: uuid.UUID, key: str) -> Job | None:
@@ -121,18 +135,20 @@ async def history_page(
     return list(await session.exec(stmt))
 
 
-async def load_images(session: AsyncSession, *, job_id: uuid.UUID) -> list[JobImage]:
-    """The job's stored images, by index: the only query that reads image bytes."""
-    stmt = select(JobImage).where(JobImage.job_id == job_id).order_by(col(JobImage.index))
-    return list(await session.exec(stmt))
+_MARK_PUBLISHED = text("""
+    UPDATE product_recognition_jobs SET published_at = now()
+    WHERE id = ANY(CAST(:ids AS uuid[])) AND status = 'pending'
+""")
 
 
 async def mark_published(session: AsyncSession, *, job_ids: Sequence[uuid.UUID]) -> None:
-    """Record that these pending jobs were handed to Kafka (the outbox's sent mark)."""
-    await session.exec(
-        update(Job).where(col(Job.id).in_(job_ids), col(Job.status) == JobStatus.PENDING.value)
-        .values(published_at=func.now())
-    )
+    """Record that these pending jobs were handed to Kafka (the outbox's sent mark).
+
+    One statement text for any number of ids (an IN list would be a new prepared
+    statement for every batch size).
+    """
+    conn = await session.connection()
+    await conn.execute(_MARK_PUBLISHED, {"ids": list(job_ids)})
 
 
 async def _returning(session: AsyncSession, stmt: Any) -> list[Job]:
@@ -144,73 +160,6 @@ async def _returning(session: AsyncSession, stmt: Any) -> list[Job]:
 async def _guarded_update(session: AsyncSession, where: Any, **values: Any) -> Job | None:
     rows = await _returning(session, update(Job).where(where).values(**values).returning(Job))
     return rows[0] if rows else None
-
-
-async def claim(
-    session: AsyncSession, *, job_id: uuid.UUID, job_type: str, worker_id: str, lease_s: float
-) -> Job | None:
-    """pending -> processing with a lease; None when another delivery or worker got there first,
-    or when no pending job of that id and type exists (a message that names the wrong type)."""
-    return await _guarded_update(
-        session,
-        and_(col(Job.id) == job_id, col(Job.job_type) == job_type, col(Job.status) == JobStatus.PENDING.value),
-        status=JobStatus.PROCESSING.value,
-        started_at=func.coalesce(col(Job.started_at), func.now()),
-        attempts=col(Job.attempts) + 1,
-        lease_expires_at=func.now() + timedelta(seconds=lease_s),
-        worker_id=worker_id,
-    )
-
-
-def _held_by(job_id: uuid.UUID, worker_id: str) -> Any:
-    return and_(col(Job.id) == job_id, col(Job.status) == JobStatus.PROCESSING.value, col(Job.worker_id) == worker_id)
-
-
-async def extend_leases(
-    session: AsyncSession, *, job_ids: Sequence[uuid.UUID], worker_id: str, lease_s: float
-) -> int:
-    """Heartbeat: push the lease of jobs this worker still holds; returns how many it holds."""
-    result = await session.exec(
-        update(Job)
-        .where(col(Job.id).in_(job_ids), col(Job.status) == JobStatus.PROCESSING.value, col(Job.worker_id) == worker_id)
-        .values(lease_expires_at=func.now() + timedelta(seconds=lease_s))
-    )
-    return int(result.rowcount)
-
-
-async def record_progress(
-    session: AsyncSession, *, job_id: uuid.UUID, worker_id: str, images_done: int
-) -> Job | None:
-    """Store how many images are finished; None when the lease was lost."""
-    return await _guarded_update(session, _held_by(job_id, worker_id), images_done=images_done)
-
-
-async def finish(
-    session: AsyncSession,
-    *,
-    job_id: uuid.UUID,
-    worker_id: str,
-    status: JobStatus,
-    result: dict[str, Any] | None,
-    error: str | None,
-    images_done: int,
-) -> Job | None:
-    """processing -> done|failed, once; None when this worker no longer holds the job."""
-    assert status.terminal
-    return await _guarded_update(
-        session, _held_by(job_id, worker_id),
-        status=status.value, result=result, error=error, completed_at=func.now(),
-        lease_expires_at=None, images_done=images_done,
-    )
-
-
-async def release(session: AsyncSession, *, job_id: uuid.UUID, worker_id: str) -> Job | None:
-    """processing -> pending (shutdown or retry later); the attempt still counts."""
-    return await _guarded_update(
-        session, _held_by(job_id, worker_id),
-        status=JobStatus.PENDING.value, worker_id=None, lease_expires_at=None, published_at=None,
-        images_done=0,
-    )
 
 
 async def fail_exhausted(session: AsyncSession, *, max_attempts: int, limit: int = 500) -> list[Job]:

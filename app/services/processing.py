@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from app.db import SessionFactory
-from app.models import JobImage, JobStatus, ProductRecognitionJob
+import asyncpg
+
+from app.models import JobStatus
 from app.observability import metrics
 from app.recognition.base import (
     ImageInput,
@@ -28,8 +29,8 @@ from app.recognition.base import (
     Recognizer,
 )
 from app.recognition.enrich import Enricher, PantryItem
-from app.repos import jobs as jobs_repo
-from app.repos import users as users_repo
+from app.repos import transitions
+from app.repos.transitions import ClaimedJob, JobState, StoredImage
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class ImageOutcome:
 
 @dataclass(frozen=True, slots=True)
 class ProcessingDeps:
-    sessions: SessionFactory
+    pool: asyncpg.Pool
     recognizers: Mapping[JobType, Recognizer]
     enricher: Enricher
     retry: RetryPolicy
@@ -107,9 +108,7 @@ async def recognize_with_retry(
     raise AssertionError("unreachable")
 
 
-async def _recognize_one(
-    deps: ProcessingDeps, job: ProductRecognitionJob, stored: JobImage, progress: _Progress
-) -> ImageOutcome:
+async def _recognize_one(deps: ProcessingDeps, job: JobState, stored: StoredImage, progress: _Progress) -> ImageOutcome:
     job_type = JobType(job.job_type)
     image = ImageInput(index=stored.index, data=stored.data, mime=stored.mime)
     started = time.perf_counter()
@@ -143,13 +142,12 @@ class _Progress:
             self._done += 1
             if self._done >= self._total:
                 return
-            async with self._deps.sessions() as session, session.begin():
-                job = await jobs_repo.record_progress(
-                    session, job_id=self._job_id, worker_id=self._deps.worker_id, images_done=self._done
+            async with self._deps.pool.acquire() as conn:
+                job = await transitions.record_progress(
+                    conn, job_id=self._job_id, worker_id=self._deps.worker_id, images_done=self._done
                 )
-                if job is None:
-                    raise LeaseLost(str(self._job_id))
-                await jobs_repo.notify(session, job)
+            if job is None:
+                raise LeaseLost(str(self._job_id))
 
 
 def merge_header(recognitions: list[ImageRecognition]) -> ReceiptHeader | None:
@@ -184,12 +182,9 @@ def build_result(outcomes: list[ImageOutcome], items: list[PantryItem]) -> dict[
     }
 
 
-async def process_job(deps: ProcessingDeps, job: ProductRecognitionJob) -> ProductRecognitionJob | None:
+async def process_job(deps: ProcessingDeps, claimed: ClaimedJob) -> JobState | None:
     """Run a claimed job to DONE or FAILED; None when the lease was lost to another worker."""
-    assert job.id is not None
-    async with deps.sessions() as session:
-        stored = await jobs_repo.load_images(session, job_id=job.id)
-        aliases = await users_repo.get_aliases(session, user_id=job.user_id)
+    job, stored = claimed.job, claimed.images
     progress = _Progress(deps, job.id, len(stored))
     lost = False
     try:
@@ -202,7 +197,7 @@ async def process_job(deps: ProcessingDeps, job: ProductRecognitionJob) -> Produ
         return None
     outcomes = [t.result() for t in tasks]
     raw = [(o.index, item) for o in outcomes if o.recognition for item in o.recognition.items]
-    items = deps.enricher.enrich(raw, lang=job.lang, aliases=aliases)
+    items = deps.enricher.enrich(raw, lang=job.lang, aliases=claimed.aliases)
     ok = [o for o in outcomes if o.status == "done"]
     status = JobStatus.DONE if ok else JobStatus.FAILED
     error = None if ok else "no image could be recognized: " + "; ".join(
@@ -219,15 +214,13 @@ async def finish(
     error: str | None,
     *,
     images_done: int,
-) -> ProductRecognitionJob | None:
-    """Store the terminal state and NOTIFY in one transaction; None when the lease was lost."""
-    async with deps.sessions() as session, session.begin():
-        done = await jobs_repo.finish(
-            session, job_id=job_id, worker_id=deps.worker_id, status=status, result=result, error=error,
+) -> JobState | None:
+    """Store the terminal state and NOTIFY in one statement; None when the lease was lost."""
+    async with deps.pool.acquire() as conn:
+        done = await transitions.finish(
+            conn, job_id=job_id, worker_id=deps.worker_id, status=status, result=result, error=error,
             images_done=images_done,
         )
-        if done is not None:
-            await jobs_repo.notify(session, done)
     if done is not None:
         metrics.job_finished(done)
     return done

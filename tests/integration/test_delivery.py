@@ -12,9 +12,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import SessionFactory, create_engine, create_session_factory
+from app.db import SessionFactory, create_engine, create_pool, create_session_factory
+from app.models import JobStatus
 from app.queue.messages import JobMessage
 from app.repos import jobs as jobs_repo
+from app.repos import transitions
 from app.repos.jobs import NewImage
 from app.repos.users import upsert_user
 from app.settings import Settings
@@ -84,7 +86,7 @@ async def test_a_message_delivered_three_times_is_processed_once(
     assert (row["status"], row["attempts"]) == ("done", 1)
 
 
-async def test_two_workers_racing_for_one_job_claim_it_once(sessions: SessionFactory) -> None:
+async def test_two_workers_racing_for_one_job_claim_it_once(sessions: SessionFactory, settings: Settings) -> None:
     async with sessions() as session, session.begin():
         user = await upsert_user(session, user_id=uuid.uuid4(), plan="free")
         job = await jobs_repo.insert_job(
@@ -94,21 +96,25 @@ async def test_two_workers_racing_for_one_job_claim_it_once(sessions: SessionFac
     assert job is not None and job.id is not None
     job_id = job.id
 
-    async def claim(worker: str) -> str | None:
-        async with sessions() as session, session.begin():
-            claimed = await jobs_repo.claim(session, job_id=job_id, job_type="receipt", worker_id=worker,
-                                            lease_s=30)
-            return claimed.worker_id if claimed else None
+    pool = await create_pool(settings, application_name="test-delivery")
+    try:
+        async def claim(worker: str) -> str | None:
+            async with pool.acquire() as conn:
+                claimed = await transitions.claim(conn, job_id=job_id, job_type="receipt", worker_id=worker,
+                                                  lease_s=30)
+            return worker if claimed else None
 
-    winners = [w for w in await asyncio.gather(*(claim(f"w{i}") for i in range(8))) if w]
-    assert len(winners) == 1
+        winners = [w for w in await asyncio.gather(*(claim(f"w{i}") for i in range(8))) if w]
+        assert len(winners) == 1
 
-    async with sessions() as session, session.begin():
-        loser = await jobs_repo.finish(session, job_id=job_id, worker_id="not-the-owner",
-                                       status=jobs_repo.JobStatus.DONE, result={}, error=None, images_done=1)
-        winner = await jobs_repo.finish(session, job_id=job_id, worker_id=winners[0],
-                                        status=jobs_repo.JobStatus.FAILED, result=None, error="x", images_done=1)
-        again = await jobs_repo.finish(session, job_id=job_id, worker_id=winners[0],
-                                       status=jobs_repo.JobStatus.DONE, result={}, error=None, images_done=1)
+        async with pool.acquire() as conn:
+            loser = await transitions.finish(conn, job_id=job_id, worker_id="not-the-owner",
+                                             status=JobStatus.DONE, result={}, error=None, images_done=1)
+            winner = await transitions.finish(conn, job_id=job_id, worker_id=winners[0],
+                                              status=JobStatus.FAILED, result=None, error="x", images_done=1)
+            again = await transitions.finish(conn, job_id=job_id, worker_id=winners[0],
+                                             status=JobStatus.DONE, result={}, error=None, images_done=1)
+    finally:
+        await pool.close()
     assert loser is None and again is None
     assert winner is not None and winner.status == "failed"
