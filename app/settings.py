@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     kafka_topic_partitions: int = Field(3, ge=1, le=1000)
     kafka_group_id: str = "foodai-workers"
     kafka_enable_idempotence: bool = False
-    kafka_fetch_max_wait_ms: int = Field(5, ge=0, le=10_000)
+    kafka_fetch_max_wait_ms: int = Field(20, ge=0, le=10_000)
     kafka_send_timeout_s: float = Field(5.0, gt=0)
     kafka_max_poll_interval_ms: int = Field(300_000, ge=1000)  # polling never waits for jobs (app/queue/consumer.py)
     jwt_secret: SecretStr = SecretStr(DEV_SECRET_PLACEHOLDER)
