@@ -47,7 +47,13 @@ async def create_pool(settings: Settings, *, application_name: str) -> asyncpg.P
     return await asyncpg.create_pool(
         asyncpg_url(settings.database_url), min_size=0, max_size=settings.db_pool_size,
         server_settings={"application_name": application_name}, max_inactive_connection_lifetime=1800,
+        reset=_keep_session,
     )
+
+
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """Release without asyncpg's default reset query (a round trip per checkout): the pool's users
+    never LISTEN, lock, SET or leave cursors open, and asyncpg still rolls back an open transaction."""
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:

@@ -40,6 +40,7 @@ from app.queue.consumer import PriorityConsumer, Record
 from app.queue.messages import JobMessage, PoisonMessage
 from app.queue.producer import JobPublisher, ensure_job_topics
 from app.recognition.base import JobType, Recognizer
+from app.recognition.catalog import load_catalog
 from app.recognition.enrich import Enricher
 from app.recognition.registry import build_recognizers
 from app.repos import transitions
@@ -109,8 +110,9 @@ class Worker:
             await publisher.start()
             if not await self._start_consumer(consumer):
                 return
+            enricher = Enricher(load_catalog())  # now, not on the first job: its parse takes a few hundred ms
             deps = ProcessingDeps(
-                pool=pool, recognizers=recognizers, enricher=Enricher(),
+                pool=pool, recognizers=recognizers, enricher=enricher,
                 retry=RetryPolicy(timeout_s=self.settings.recognizer_timeout_s), worker_id=self.worker_id,
             )
             await self._serve(deps, create_session_factory(engine), consumer, publisher)

@@ -32,6 +32,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from app.db import create_pool
 from app.repos import transitions
 from app.settings import Settings
 
@@ -181,7 +182,7 @@ async def notify_rtt(database_url: str, n: int) -> list[float]:
 
 async def bare_worker_sql(database_url: str, ids: list[uuid.UUID], concurrency: int) -> dict[str, Any]:
     """Run the worker's statements for every job id with `concurrency` jobs in flight; jobs/s."""
-    pool = await asyncpg.create_pool(_dsn(database_url), min_size=min(concurrency, 20), max_size=20)
+    pool = await create_pool(Settings(database_url=database_url, db_pool_size=20), application_name="bench-floor")
     worker_id = f"bare:{os.getpid()}"
     queue: asyncio.Queue[uuid.UUID] = asyncio.Queue()
     for i in ids:
