@@ -140,6 +140,7 @@ def bench_settings(database_url: str, stack: Stack, **overrides: object) -> Sett
         "quota_free_per_minute": 10_000_000, "quota_free_per_day": 10_000_000,
         "quota_paid_per_minute": 10_000_000, "quota_paid_per_day": 10_000_000,
         "data_dir": str(stack.work_dir / "data"),
+        "log_format": "json",  # as production logs; the console renderer (pygments) is a dev-only cost
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -3,7 +3,8 @@
 The type comes from the file's bytes, never from the client's filename or content type.
 JPEG, PNG and WebP are opened with Pillow: the header gives the dimensions (checked
 against MAX_IMAGE_PIXELS before any pixel is decoded, so a decompression bomb costs
-nothing) and `verify()` walks the file's structure, refusing truncated or corrupt ones.
+nothing), then the file's structure is checked, refusing truncated or corrupt ones
+(see `_check_structure`): no pixel is decoded on the submit path.
 HEIC is accepted by its signature only: Pillow cannot read it without a plugin.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 import io
+import re
 import struct
 import warnings
 from base64 import b64decode
@@ -22,6 +24,14 @@ from app.repos.jobs import NewImage
 from app.services.errors import BadUserInput
 
 _PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+# In a JPEG's entropy-coded data 0xFF is followed by 0x00 (stuffing), by RST0-7, or by more
+# 0xFF (fill): anything else is the next marker.
+_JPEG_NEXT_MARKER = re.compile(rb"\xff[^\x00\xff\xd0-\xd7]")
+_JPEG_AFTER_FILL = re.compile(rb"[^\xff]")
+_JPEG_NO_LENGTH = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM and RST0-7 carry no length field
+_JPEG_MAX_SEGMENTS = 4096  # real files have tens; a bound on the Python loop for hostile ones
+
+
 def sniff_mime(data: bytes) -> str | None:
     """The image type from the file's first bytes (never the client's word), or None."""
     if data.startswith(b"\xff\xd8\xff"):
@@ -87,19 +97,49 @@ def _check_pixels(width: int, height: int, *, index: int, max_pixels: int) -> No
 
 
 def _check_structure(image: Image.Image, data: bytes, kind: str) -> None:
-    """Raise when the file is truncated or corrupt, without decoding it at full size.
+    """Raise when the file is truncated or corrupt, without decoding any pixel.
 
-    JPEG: decoded in draft mode (1/8 scale: all the entropy-coded data is read, a 64th of
-    the pixels is kept), so a truncated scan fails. PNG: every chunk's CRC up to IEND.
-    WebP: the RIFF length must match the bytes received.
+    JPEG: every marker segment is walked from SOI to EOI (lengths must chain, each scan's
+    entropy-coded data must run into a valid marker), so a truncated file, or one whose
+    segments do not chain, is refused; bytes after EOI are ignored as before (cameras
+    append trailers). This replaces a draft-mode decode (all the entropy-coded data through
+    libjpeg at 1/8 scale): 2.7 ms of CPU per 200 KB photo on the submit path, for ~0.1 ms
+    here. What it no longer catches is a scan whose Huffman data is damaged in place with
+    its markers intact; such a file is stored, and the worker's recognizer, which decodes
+    every image in full, reports that image as failed. PNG: every chunk's CRC up to IEND
+    (`verify()`, no inflate). WebP: the RIFF length must match the bytes received.
     """
     if kind == "JPEG":
-        image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
-        image.load()
+        _check_jpeg_segments(data)
     elif kind == "PNG":
         image.verify()
     elif kind == "WEBP" and int.from_bytes(data[4:8], "little") + 8 > len(data):
         raise EOFError("truncated RIFF container")
+
+
+def _check_jpeg_segments(data: bytes) -> None:
+    """Walk the JPEG's markers from after SOI to EOI; EOFError when EOI is never reached."""
+    pos, end = 2, len(data)
+    for _ in range(_JPEG_MAX_SEGMENTS):
+        if pos + 1 >= end or data[pos] != 0xFF:
+            break
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill bytes before a marker: go to the last of them
+            found = _JPEG_AFTER_FILL.search(data, pos)
+            pos = found.start() - 1 if found else end
+        elif marker == 0xD9:  # EOI
+            return
+        elif marker in _JPEG_NO_LENGTH:
+            pos += 2
+        else:
+            length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+            if length < 2:
+                break
+            pos += 2 + length
+            if marker == 0xDA:  # SOS: skip the entropy-coded data to the next marker
+                found = _JPEG_NEXT_MARKER.search(data, pos)
+                pos = found.start() if found else end
+    raise EOFError("JPEG segments do not lead to an end-of-image marker")
 
 
 def accept_image(data: bytes, *, index: int, max_bytes: int, max_pixels: int = 50_000_000) -> NewImage:

@@ -2,7 +2,7 @@
 
 A submit commits the job (the row is the outbox) and hands it here; the mutation never
 waits for Kafka. The relay sends in batches and marks what the broker acknowledged
-(`published_at`) in one UPDATE per batch. Whatever it could not send — broker down,
+(`published_at`) in one autocommitted UPDATE per batch. Whatever it could not send — broker down,
 process killed with jobs still queued here — stays unmarked, and the worker's sweeper
 publishes it after WORKER_REPUBLISH_AFTER_S.
 """
@@ -79,7 +79,9 @@ class OutboxRelay:
         if not sent:
             return
         try:
-            async with self._sessions() as session, session.begin():
+            async with self._sessions() as session:
+                # one UPDATE is its own transaction: autocommit spares the BEGIN and COMMIT round trips
+                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
                 await jobs_repo.mark_published(session, job_ids=sent)
         except (OSError, SQLAlchemyError) as exc:  # unmarked jobs are only republished: harmless
             log.warning("could not mark %d jobs published (%r); they may be published twice", len(sent), exc)

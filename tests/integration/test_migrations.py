@@ -67,3 +67,34 @@ async def test_a_failing_migration_leaves_nothing_behind(empty_database: str, tm
         assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == 0
     finally:
         await conn.close()
+
+
+async def test_image_bytes_are_stored_without_compression(empty_database: str) -> None:
+    """0003: JPEG, PNG and WebP do not compress; EXTERNAL storage skips pglz's attempt (still out of line)."""
+    await migrate(empty_database)
+    conn = await asyncpg.connect(empty_database)
+    try:
+        storage = await conn.fetchval(
+            "SELECT attstorage FROM pg_attribute"
+            " WHERE attrelid = 'product_recognition_job_images'::regclass AND attname = 'data'"
+        )
+        user_id = uuid.uuid4()
+        await conn.execute("INSERT INTO users (id) VALUES ($1)", user_id)
+        job_id = await conn.fetchval(
+            "INSERT INTO product_recognition_jobs (user_id, user_plan, job_type, images)"
+            " VALUES ($1, 'free', 'receipt', '[]') RETURNING id", user_id,
+        )
+        compressible = b"\x00" * 100_000
+        await conn.execute(
+            "INSERT INTO product_recognition_job_images (job_id, index, mime, sha256, size, data)"
+            " VALUES ($1, 0, 'image/png', 'x', $2, $3)", job_id, len(compressible), compressible,
+        )
+        stored = await conn.fetchrow(
+            "SELECT pg_column_compression(data) AS method, pg_column_size(data) AS size"
+            " FROM product_recognition_job_images WHERE job_id = $1", job_id,
+        )
+    finally:
+        await conn.close()
+    assert storage == b"e"  # "char" comes back as bytes
+    assert stored["method"] is None
+    assert stored["size"] == len(compressible)
