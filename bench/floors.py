@@ -69,7 +69,10 @@ def bare_app(settings: Settings) -> Any:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        pool = await asyncpg.create_pool(_dsn(settings.database_url), min_size=4, max_size=settings.db_pool_size * 2)
+        # foodai's plain pool (no reset query per checkout, as SQLAlchemy's pool has none either),
+        # as many connections as the API's engine may open (pool size + overflow)
+        wide = settings.model_copy(update={"db_pool_size": settings.db_pool_size * 2})
+        pool = await create_pool(wide, application_name="bench-bare-route")
         producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=0)
         await producer.start()
         state.update(pool=pool, producer=producer)

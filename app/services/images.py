@@ -105,9 +105,10 @@ def _check_structure(image: Image.Image, data: bytes, kind: str) -> None:
     append trailers). This replaces a draft-mode decode (all the entropy-coded data through
     libjpeg at 1/8 scale): 2.7 ms of CPU per 200 KB photo on the submit path, for ~0.1 ms
     here. What it no longer catches is a scan whose Huffman data is damaged in place with
-    its markers intact; such a file is stored, and the worker's recognizer, which decodes
-    every image in full, reports that image as failed. PNG: every chunk's CRC up to IEND
-    (`verify()`, no inflate). WebP: the RIFF length must match the bytes received.
+    its markers intact; such a file is stored, and the recognizer fails that image (the
+    local one decodes it in full; a remote one answers with an error).
+    PNG: every chunk's CRC up to IEND (`verify()`, no inflate). WebP: the RIFF length must
+    match the bytes received.
     """
     if kind == "JPEG":
         _check_jpeg_segments(data)
