@@ -14,13 +14,13 @@ from app.settings import AppEnv, Settings
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from app.main import create_app
+    from app.main import create_app, websocket_server_options
     from app.observability.logs import configure_logging
 
     settings = Settings()
     configure_logging(settings)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", ws="websockets-sansio",
-                log_config=None, timeout_graceful_shutdown=10)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", log_config=None,
+                timeout_graceful_shutdown=10, **websocket_server_options())
 
 
 def _worker(_: argparse.Namespace) -> None:

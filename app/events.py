@@ -4,8 +4,9 @@ The worker NOTIFYs `product_job_update` with `{"id", "status", "images_done"}` f
 the transaction that changed the job. Each API process holds one LISTEN connection
 (`JobEventsBackend`) and routes every notification to the broadcaster channel of that
 one job (`job:<uuid>`), so an event costs O(subscribers of that job), not O(all
-subscribers). NOTIFY is not durable: when the LISTEN connection is lost the backend
-reconnects and sends a RESYNC event on every subscribed channel, and subscribers
+subscribers). The NOTIFY callback signals the subscribers directly: no queue and no
+task between the socket and them. NOTIFY is not durable: when the LISTEN connection is
+lost the backend reconnects and signals every subscribed channel, and subscribers
 re-read their job from the database, so no terminal state is missed.
 """
 
@@ -17,7 +18,7 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -28,7 +29,9 @@ from app.db import asyncpg_url
 from app.repos.jobs import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
-RESYNC = "resync"
+CHANGED = "changed"  # the only message a subscriber gets: "re-read the job"
+RECHECK_S = 300.0  # every subscription is nudged about this often, a safety net behind NOTIFY and resync
+RECHECK_SLICES = 60
 LISTEN_APPLICATION_NAME = "foodai-listen"  # plus ":<pid>": how operators (and fault tests) find it
 
 
@@ -45,7 +48,7 @@ class JobEventsBackend(BroadcastBackend):
         self._keepalive_s = keepalive_s
         self._reconnect_max_s = reconnect_max_s
         self._channels: set[str] = set()
-        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self.dispatch: Callable[[str], None] = lambda _channel: None  # set by CoalescingBroadcast
         self._conn: asyncpg.Connection | None = None
         self._lost = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
@@ -80,12 +83,8 @@ class JobEventsBackend(BroadcastBackend):
         """Jobs watched in this process."""
         return len(self._channels)
 
-    def queued(self) -> int:
-        """Events received and not yet handed to broadcaster."""
-        return self._queue.qsize()
-
     async def next_published(self) -> Event:
-        return await self._queue.get()
+        raise NotImplementedError("events are dispatched from the NOTIFY callback, see CoalescingBroadcast")
 
     async def _open(self) -> None:
         conn = await asyncpg.connect(
@@ -103,7 +102,7 @@ class JobEventsBackend(BroadcastBackend):
             log.warning("ignoring malformed %s payload: %.200r", NOTIFY_CHANNEL, payload)
             return
         if channel in self._channels:  # O(1): nobody watches most jobs
-            self._queue.put_nowait(Event(channel, payload))
+            self.dispatch(channel)
 
     async def _supervise(self) -> None:
         while True:
@@ -138,46 +137,114 @@ class JobEventsBackend(BroadcastBackend):
                 delay = min(self._reconnect_max_s, delay * 2)
         self.reconnects += 1
         log.info("LISTEN connection re-established; resyncing %d subscribed jobs", len(self._channels))
-        for channel in self._channels:
-            self._queue.put_nowait(Event(channel, RESYNC))
+        for channel in list(self._channels):
+            self.dispatch(channel)
+
+
+class JobSubscriber(Subscriber):
+    """One subscription's "look again" signal: a flag and at most one waiting future.
+
+    Every job event means only "re-read the job", so events coalesce into the flag: a slow
+    or stuck reader costs one flag, never a backlog. An idle subscription holds this object
+    and nothing else (no asyncio.Queue, whose deques and Event cost ~3 KiB each).
+    """
+
+    def __init__(self, channel: str) -> None:  # no queue: broadcaster's Subscriber.get is replaced below
+        self.channel = channel
+        self.pending = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def notify(self) -> None:
+        """Wake the reader, or leave the flag set for its next get()."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        else:
+            self.pending = True
+
+    async def get(self) -> Event:
+        """Wait for the next change (returns at once when one is pending)."""
+        if not self.pending:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiter = waiter
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+        self.pending = False
+        return Event(self.channel, CHANGED)
 
 
 class CoalescingBroadcast(Broadcast):
-    """Broadcaster whose subscriber queues hold at most one pending event.
+    """Broadcaster whose subscribers are JobSubscriber flags, signalled straight from the NOTIFY callback.
 
-    Every job event means only "re-read the job", so when a subscriber has not taken
-    the previous event yet, a new one adds nothing: a slow or stuck reader costs one
-    queue slot, never a growing backlog.
+    Dispatch is O(subscribers of that job): one dict lookup, then one flag per watcher of it.
+    A sweep nudges every subscriber about once per `recheck_s` (a slice each tick), the last
+    safety net behind the resync after a LISTEN loss, without a timer per subscription.
     """
 
-    async def _listener(self) -> None:
+    def __init__(self, backend: JobEventsBackend, *, recheck_s: float = RECHECK_S) -> None:
+        super().__init__(backend=backend)
+        self._jobs: dict[str, set[JobSubscriber]] = {}
+        self._slices: list[set[str]] = [set() for _ in range(RECHECK_SLICES)]  # channels by hash: a tick is O(slice)
+        self._recheck_s = recheck_s
+        self._sweeper: asyncio.Task[None] | None = None
+        backend.dispatch = self.notify
+
+    async def connect(self) -> None:  # no listener task: the backend calls notify() itself
+        await self._backend.connect()
+        self._sweeper = asyncio.create_task(self._sweep(), name="subscription-recheck")
+
+    async def disconnect(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+        await self._backend.disconnect()
+
+    def notify(self, channel: str) -> None:
+        """Signal every subscriber of `channel` (none for most jobs)."""
+        for subscriber in self._jobs.get(channel, ()):
+            subscriber.notify()
+
+    async def _sweep(self) -> None:
+        tick = 0
         while True:
-            event = await self._backend.next_published()
-            for queue in list(self._subscribers.get(event.channel, ())):
-                if queue.empty():
-                    queue.put_nowait(event)
+            await asyncio.sleep(self._recheck_s / RECHECK_SLICES)
+            tick = (tick + 1) % RECHECK_SLICES
+            self.nudge_slice(tick)
+
+    def nudge_slice(self, tick: int) -> int:
+        """Nudge the subscribers of one slice of the channels (RECHECK_SLICES ticks cover each once)."""
+        nudged = 0
+        for channel in self._slices[tick]:
+            for subscriber in self._jobs.get(channel, ()):
+                subscriber.notify()
+                nudged += 1
+        return nudged
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscriber]:
-        queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=1)
-        subscribers = self._subscribers.setdefault(channel, set())
+        subscriber = JobSubscriber(channel)
+        subscribers = self._jobs.setdefault(channel, set())
         if not subscribers:
+            self._slices[hash(channel) % RECHECK_SLICES].add(channel)
             await self._backend.subscribe(channel)
-        subscribers.add(queue)
+        subscribers.add(subscriber)
         try:
-            yield Subscriber(queue)
+            yield subscriber
         finally:
-            subscribers.discard(queue)
+            subscribers.discard(subscriber)
             if not subscribers:
-                del self._subscribers[channel]
+                del self._jobs[channel]
+                self._slices[hash(channel) % RECHECK_SLICES].discard(channel)
                 await self._backend.unsubscribe(channel)
 
     def subscriber_count(self) -> int:
         """Open subscriptions in this process (for metrics and leak tests)."""
-        return sum(len(s) for s in self._subscribers.values())
+        return sum(len(s) for s in self._jobs.values())
 
 
 def create_broadcast(database_url: str) -> tuple[CoalescingBroadcast, JobEventsBackend]:
     """A broadcaster on our LISTEN backend; connect it in the app's lifespan."""
     backend = JobEventsBackend(database_url)
-    return CoalescingBroadcast(backend=backend), backend
+    return CoalescingBroadcast(backend), backend

@@ -32,10 +32,12 @@ from bench.common import (
     parse_args,
     percentiles,
     preload_jobs,
+    profiled,
     save_result,
     settings_summary,
     start_api,
     stop_all,
+    summarize_profile,
     token_for,
 )
 from bench.loadgen import LoadGen
@@ -81,12 +83,17 @@ async def unwatched_events(db: str, n: int) -> None:
         await conn.close()
 
 
+def api_idle_cpu_rate(proc: psutil.Process, window_s: float = 2.0) -> float:
+    """The API's background CPU (keep-alive pings, recheck sweep) in CPU seconds per second."""
+    cpu0, t0 = sum(proc.cpu_times()[:2]), time.monotonic()
+    time.sleep(window_s)
+    return (sum(proc.cpu_times()[:2]) - cpu0) / (time.monotonic() - t0)
+
+
 def api_cpu_per_event(api_pid: int, db: str, n: int) -> float:
     """The API's CPU milliseconds per unwatched event (settled 1 s after the last NOTIFY)."""
     proc = psutil.Process(api_pid)
-    idle0, t0 = sum(proc.cpu_times()[:2]), time.monotonic()
-    time.sleep(2.0)  # the API's background CPU (idle subscriptions' rechecks, keep-alives) is subtracted
-    idle_rate = (sum(proc.cpu_times()[:2]) - idle0) / (time.monotonic() - t0)
+    idle_rate = api_idle_cpu_rate(proc)  # idle subscriptions' keep-alives and rechecks are subtracted
     before, t1 = sum(proc.cpu_times()[:2]), time.monotonic()
     asyncio.run(unwatched_events(db, n))
     time.sleep(1.0)
@@ -118,26 +125,35 @@ def run(stack: Stack, *, quick: bool, profile: bool = False) -> dict[str, Any]:
         with LoadGen(GENERATORS) as gen:
             out["cpu_ms_per_unwatched_event_0_subs"] = api_cpu_per_event(api.proc.pid, settings.database_url, 2000)
             rss_before = api_proc.memory_info().rss
-            gen.send("subs", [{"host": "127.0.0.1", "port": port, "subs": subs[i::GENERATORS]}
-                              for i in range(GENERATORS)])
-            ready = gen.recv()
+            open_cpu0 = sum(api_proc.cpu_times()[:2])
+            with profiled(api.proc.pid, "s5_open", profile):
+                gen.send("subs", [{"host": "127.0.0.1", "port": port, "subs": subs[i::GENERATORS]}
+                                  for i in range(GENERATORS)])
+                ready = gen.recv()
+            open_cpu = sum(api_proc.cpu_times()[:2]) - open_cpu0
             if any("crashed" in r for r in ready):
                 raise RuntimeError(f"generator failed: {ready}")
             time.sleep(2)
             rss_after = api_proc.memory_info().rss
             opened = sum(r["open"] for r in ready)
             out["open"] = {"opened": opened, "failed": sum(r["failed"] for r in ready),
-                           "open_s": round(max(r["open_s"] for r in ready), 1)}
+                           "open_s": round(max(r["open_s"] for r in ready), 1),
+                           "api_cpu_ms_per_open": round(1000 * open_cpu / max(1, opened), 2)}
             out["rss_mib"] = {"before": round(rss_before / 2**20, 1), "after": round(rss_after / 2**20, 1)}
             out["kib_per_idle_subscription"] = round((rss_after - rss_before) / 1024 / max(1, opened), 1)
             print(f"  {opened} open in {out['open']['open_s']} s; {out['kib_per_idle_subscription']} KiB each")
             out["cpu_ms_per_unwatched_event_all_subs"] = api_cpu_per_event(api.proc.pid, settings.database_url,
                                                                            2000)
             burst_ids = ids[:: max(1, n_subs // n_burst)][:n_burst]
-            cpu0 = sum(api_proc.cpu_times()[:2])
-            sent = asyncio.run(finish_burst(settings.database_url, burst_ids))
-            time.sleep(min(30.0, 3 + n_burst / 50))  # bounded wait for late deliveries
-            out["cpu_ms_per_delivered_event"] = round(1000 * (sum(api_proc.cpu_times()[:2]) - cpu0) / n_burst, 3)
+            idle_rate = api_idle_cpu_rate(api_proc)
+            cpu0, t0 = sum(api_proc.cpu_times()[:2]), time.monotonic()
+            with profiled(api.proc.pid, "s5_burst", profile):  # the burst and 2 s after it, not the idle tail
+                sent = asyncio.run(finish_burst(settings.database_url, burst_ids))
+                time.sleep(2.0)
+            time.sleep(min(30.0, 3 + n_burst / 50) - 2.0)  # bounded wait for late deliveries
+            used = sum(api_proc.cpu_times()[:2]) - cpu0 - idle_rate * (time.monotonic() - t0)
+            out["cpu_ms_per_delivered_event"] = round(1000 * max(0.0, used) / n_burst, 3)
+            out["api_idle_cpu_pct"] = round(100 * idle_rate, 2)
             gen.tell("collect")
             results = gen.recv()
     finally:
@@ -147,6 +163,9 @@ def run(stack: Stack, *, quick: bool, profile: bool = False) -> dict[str, Any]:
     out["delivered"] = len(latencies)
     out["delivery_ms"] = percentiles(latencies)
     out["burst_span_ms"] = round((max(sent.values()) - min(sent.values())) * 1000, 1)
+    if profile:
+        out["profile_open"] = summarize_profile("s5_open")
+        out["profile_burst"] = summarize_profile("s5_burst")
     out["dispatch_cost_ratio_all_vs_0_subs"] = round(
         out["cpu_ms_per_unwatched_event_all_subs"] / max(1e-9, out["cpu_ms_per_unwatched_event_0_subs"]), 2)
     return out
@@ -155,7 +174,7 @@ def run(stack: Stack, *, quick: bool, profile: bool = False) -> dict[str, Any]:
 def main() -> None:
     args = parse_args(__doc__ or "")
     with open_stack() as stack:
-        result = run(stack, quick=args.quick)
+        result = run(stack, quick=args.quick, profile=args.profile)
     save_result("s5_subscriptions", result)
     print(f"delivered {result['delivered']}/{result['burst']}: {result['delivery_ms']}; "
           f"{result['kib_per_idle_subscription']} KiB/sub; unwatched event cpu "

@@ -25,4 +25,6 @@ class Subscription:
         job_id = queries.parse_job_id(id)
         resources = ctx.resources
         async for job in watch_job(resources.sessions, resources.broadcast, identity, job_id):
-            yield job_to_type(job)
+            typed = job_to_type(job)
+            del job  # an idle subscription waits here: hold the mapped type only, not the ORM row
+            yield typed

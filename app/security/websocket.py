@@ -4,6 +4,11 @@ and the per-connection operation limit answers with a coded error.
 When the token that authenticated `connection_init` expires (its `exp` plus the leeway
 HTTP requests get), the server closes the socket with 4403 "Token expired": clients of the
 graphql-ws library treat 4403 as retryable, so they reconnect with a fresh token.
+
+Both socket deadlines (connection_init within the timeout, else 4408; the token's expiry,
+then 4403) are event-loop timer handles, not a sleeping task per socket: an idle socket
+then costs a ~200-byte entry in the loop's timer heap instead of a ~2.5 KiB task, and a
+task exists only for the moment a deadline fires and closes the socket.
 """
 
 from __future__ import annotations
@@ -18,23 +23,48 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage, SubscribeMessage
 
 TOKEN_EXPIRED = (4403, "Token expired")
+INIT_TIMEOUT = (4408, "Connection initialisation timeout")  # strawberry's code and reason
 
 
 class FoodaiTransportWSHandler(BaseGraphQLTransportWSHandler[Any, None]):
     """Closes the socket when its token expires; refuses operations past the limit with BAD_USER_INPUT."""
 
-    expiry_task: asyncio.Task[None] | None = None
+    _deadline: asyncio.TimerHandle | None = None
+    _closing: asyncio.Task[None] | None = None
+
+    def on_request_accepted(self) -> None:
+        """Arm the connection_init deadline (a timer handle, where strawberry would start a task)."""
+        delay = self.connection_init_wait_timeout.total_seconds()
+        self._deadline = asyncio.get_running_loop().call_later(delay, self._init_timed_out)
+
+    def _init_timed_out(self) -> None:
+        self._deadline = None
+        if not self.connection_init_received:
+            self.connection_timed_out = True
+            self._close(*INIT_TIMEOUT)
+
+    def _token_expired(self) -> None:
+        self._deadline = None
+        self._close(*TOKEN_EXPIRED)
+
+    def _close(self, code: int, reason: str) -> None:
+        if self._closing is None:
+            self._closing = asyncio.create_task(self.websocket.close(code, reason))
+
+    def _cancel_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        if not self.connection_init_received and not self.connection_timed_out:
+            self._cancel_deadline()  # the init deadline; a second init must not disarm the token's
         await super().handle_connection_init(message)
         identity = getattr(self.context, "_identity", None)
-        if self.connection_acknowledged and identity is not None and self.expiry_task is None:
+        if self.connection_acknowledged and identity is not None and self._deadline is None:
             leeway = float(getattr(self.view, "settings").jwt_leeway_s)  # noqa: B009 - FoodaiGraphQL's settings
-            self.expiry_task = asyncio.create_task(self._close_at(identity.expires_at + leeway))
-
-    async def _close_at(self, deadline: float) -> None:
-        await asyncio.sleep(max(0.0, deadline - time.time()))
-        await self.websocket.close(*TOKEN_EXPIRED)
+            delay = max(0.0, identity.expires_at + leeway - time.time())
+            self._deadline = asyncio.get_running_loop().call_later(delay, self._token_expired)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         limit = self.max_subscriptions_per_connection
@@ -49,8 +79,8 @@ class FoodaiTransportWSHandler(BaseGraphQLTransportWSHandler[Any, None]):
         await super().handle_subscribe(message)
 
     async def shutdown(self) -> None:
-        if self.expiry_task is not None:
-            self.expiry_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):  # it may have closed a closed socket
-                await self.expiry_task
+        self._cancel_deadline()
+        if self._closing is not None:
+            with contextlib.suppress(Exception):  # it may have closed a closed socket
+                await self._closing
         await super().shutdown()

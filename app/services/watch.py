@@ -3,17 +3,21 @@
 Events only say "look again": every state sent is re-read from the database, so a
 lost NOTIFY (LISTEN reconnect), a duplicate, or a burst of them never yields a wrong
 or stale state. A re-read that fails because PostgreSQL is briefly away is retried
-with backoff instead of ending the subscription, and a quiet job is re-read every
-about every RECHECK_S as a last safety net.
+with backoff instead of ending the subscription, and a quiet job is re-read about every
+RECHECK_S (app.events nudges each subscription) as a last safety net.
+
+An idle watch holds one suspended generator and the subscriber's flag: no timer, task or
+queue of its own (5,000 idle watches on one process are the design point).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import contextvars
+import itertools
 import logging
-import random
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 
 from broadcaster import Broadcast
@@ -23,24 +27,86 @@ from app.auth import Identity
 from app.db import SessionFactory
 from app.events import job_channel
 from app.models import JobStatus, ProductRecognitionJob
-from app.services import queries
+from app.repos import watched_jobs
 from app.services.errors import NotFound
 
 log = logging.getLogger(__name__)
-RECHECK_S = 300.0  # jittered per subscription; resync events after a LISTEN loss are the main path
+BATCH_MAX = 500  # job ids per statement
 
 
-async def _read(sessions: SessionFactory, identity: Identity, job_id: uuid.UUID) -> ProductRecognitionJob:
+class JobBatchReader:
+    """Re-reads of watched jobs, batched: the watchers woken in one loop tick share one SELECT.
+
+    A burst of 1,000 NOTIFYs, or 5,000 subscriptions opening at once, then costs a few
+    statements on one pooled connection instead of one session, statement build and round
+    trip per watcher (which exhausted the pool and spent half the API's CPU in the ORM).
+    One flusher task runs while reads are pending and ends when none are.
+    """
+
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+        self._pending: dict[uuid.UUID, list[asyncio.Future[ProductRecognitionJob | None]]] = {}
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def read(self, job_id: uuid.UUID) -> ProductRecognitionJob | None:
+        """The job (any owner), or None; raises what the database raised for the whole batch."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[ProductRecognitionJob | None] = loop.create_future()
+        self._pending.setdefault(job_id, []).append(waiter)
+        if self._flusher is None:  # a clean context: not the first caller's request id in its logs
+            self._flusher = loop.create_task(self._flush(), name="watch-reads", context=contextvars.Context())
+        return await waiter
+
+    async def _flush(self) -> None:
+        try:
+            await asyncio.sleep(0)  # the other watchers woken by the same events join this batch
+            while self._pending:
+                batch = dict(itertools.islice(self._pending.items(), BATCH_MAX))
+                for job_id in batch:
+                    del self._pending[job_id]
+                await self._read_batch(batch)
+        finally:
+            self._flusher = None
+
+    async def _read_batch(self, batch: dict[uuid.UUID, list[asyncio.Future[ProductRecognitionJob | None]]]) -> None:
+        try:
+            async with self._sessions() as session:
+                jobs = {job.id: job for job in await watched_jobs.get_jobs_by_id(session, job_ids=list(batch))}
+        except (OSError, SQLAlchemyError) as exc:
+            for waiters in batch.values():
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_exception(exc)
+            return
+        for job_id, waiters in batch.items():
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(jobs.get(job_id))
+
+
+_readers: weakref.WeakKeyDictionary[SessionFactory, JobBatchReader] = weakref.WeakKeyDictionary()
+
+
+def batch_reader(sessions: SessionFactory) -> JobBatchReader:
+    """The process's reader for this session factory (one per app: created on first use, dropped with it)."""
+    reader = _readers.get(sessions)
+    if reader is None:
+        reader = _readers[sessions] = JobBatchReader(sessions)
+    return reader
+
+
+async def read_watched_job(reader: JobBatchReader, identity: Identity, job_id: uuid.UUID) -> ProductRecognitionJob:
+    """The caller's job through the batch; NotFound for a missing or foreign one; retries while the DB is away."""
     delay = 0.2
     while True:
         try:
-            job = await queries.get_job(sessions, identity, job_id)
+            job = await reader.read(job_id)
         except (OSError, SQLAlchemyError) as exc:
             log.warning("job %s: re-read failed (%r); retrying in %.1f s", job_id, exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
             continue
-        if job is None:
+        if job is None or job.user_id != identity.user_id:  # another user's job looks like a missing one
             raise NotFound("no such job")
         return job
 
@@ -49,16 +115,17 @@ async def watch_job(
     sessions: SessionFactory, broadcast: Broadcast, identity: Identity, job_id: uuid.UUID
 ) -> AsyncIterator[ProductRecognitionJob]:
     """Yield the caller's job now and after each change of status or progress; end when terminal."""
+    reader = batch_reader(sessions)
     # Subscribe before the first read, so a change between the two is not missed.
     async with broadcast.subscribe(job_channel(job_id)) as subscriber:
-        job = await _read(sessions, identity, job_id)
+        job = await read_watched_job(reader, identity, job_id)
+        seen, terminal = (job.status, job.images_done), JobStatus(job.status).terminal
         yield job
-        seen = (job.status, job.images_done)
-        while not JobStatus(job.status).terminal:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(RECHECK_S * random.uniform(0.5, 1.5)):
-                    await subscriber.get()  # a change or a resync: either way, re-read the row
-            job = await _read(sessions, identity, job_id)
+        del job  # while idle, keep two values, not the ORM row and its instance state (~2 KiB)
+        while not terminal:
+            await subscriber.get()  # a change, a resync or a recheck nudge: either way, re-read the row
+            job = await read_watched_job(reader, identity, job_id)
             if (job.status, job.images_done) != seen:
-                seen = (job.status, job.images_done)
+                seen, terminal = (job.status, job.images_done), JobStatus(job.status).terminal
                 yield job
+            del job

@@ -9,17 +9,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import uvicorn
 import websockets
+from sqlalchemy import event
 
+from app.auth import Identity
 from app.embedded import free_port
-from app.events import CoalescingBroadcast, JobEventsBackend, job_channel
-from app.main import create_app
+from app.events import CoalescingBroadcast, JobEventsBackend, JobSubscriber, job_channel
+from app.main import create_app, websocket_server_options
+from app.services.errors import NotFound
+from app.services.watch import batch_reader, read_watched_job
 from app.settings import Settings
 from tests.conftest import make_settings
 from tests.support import SUBMIT_RECEIPT, WATCH_JOB, Api, b64, new_user, scripted_image
@@ -32,8 +38,8 @@ async def inprocess_api(database_url: str, kafka_bootstrap: str) -> AsyncIterato
     settings = make_settings(database_url, kafka_bootstrap)
     app = create_app(settings)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, ws="websockets-sansio",
-                                           log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                           **websocket_server_options()))
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(30):
         while not server.started:
@@ -98,7 +104,80 @@ async def test_a_reader_that_never_reads_holds_at_most_one_pending_event(inproce
         payload = json.dumps({"id": channel.split(":", 1)[1], "status": "processing", "images_done": 0})
         for _ in range(10_000):
             events._on_notify(None, 0, "product_job_update", payload)
-        async with asyncio.timeout(10):
-            while events.queued():
-                await asyncio.sleep(0.01)
-        assert subscriber._queue.qsize() == 1
+        assert isinstance(subscriber, JobSubscriber)
+        assert subscriber.pending  # 10,000 events: one flag, no backlog anywhere
+        await subscriber.get()
+        assert not subscriber.pending
+
+
+async def _open_watch(url: str, token: str, job_id: str) -> Any:
+    sock = await websockets.connect(url, subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                                    ping_interval=None)  # the client side runs no task here
+    await sock.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
+    assert json.loads(await sock.recv())["type"] == "connection_ack"
+    await sock.send(json.dumps({"id": "1", "type": "subscribe",
+                                "payload": {"query": WATCH_JOB, "variables": {"id": job_id}}}))
+    assert json.loads(await sock.recv())["payload"]["data"]["productJob"]["status"] == "PENDING"
+    return sock
+
+
+def _task_kinds() -> Counter[str]:
+    return Counter(task.get_coro().__qualname__ for task in asyncio.all_tasks())  # type: ignore[union-attr]
+
+
+async def test_an_idle_subscription_holds_only_its_connection_and_operation_tasks(inprocess_api) -> None:
+    """No sleeping task per socket for the token's expiry or keep-alive, none per watch for rechecks."""
+    base, settings, _ = inprocess_api
+    api = Api(base)
+    user = new_user(settings)
+    job = (await api.gql(SUBMIT_RECEIPT, {"images": [{"base64": b64(scripted_image("A*1*pcs*1"))}]}, user=user))[
+        "data"]["submitReceipt"]
+    await api.client.aclose()
+    url = base.replace("http", "ws") + "/graphql"
+    await (await _open_watch(url, user.token, job["id"])).close()  # warm-up
+    before = _task_kinds()
+    sockets = [await _open_watch(url, user.token, job["id"]) for _ in range(40)]
+    try:
+        grown = {kind: n - before[kind] for kind, n in _task_kinds().items() if n - before[kind] >= 40}
+        assert grown == {"WebSocketsSansIOProtocol.run_asgi": 40, "BaseGraphQLTransportWSHandler.run_operation": 40}
+    finally:
+        for sock in sockets:
+            await sock.close()
+
+
+async def test_watchers_woken_together_share_one_statement(inprocess_api) -> None:
+    """The re-reads of 200 watchers woken in one tick are one SELECT, each seeing only its owner's job."""
+    base, settings, app = inprocess_api
+    api = Api(base)
+    owner, stranger = new_user(settings), new_user(settings)
+    job = (await api.gql(SUBMIT_RECEIPT, {"images": [{"base64": b64(scripted_image("A*1*pcs*1"))}]}, user=owner))[
+        "data"]["submitReceipt"]
+    await api.client.aclose()
+    resources = app.state.resources
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "product_recognition_jobs.id IN" in statement:  # not the outbox relay's polling on the same engine
+            statements.append(statement)
+
+    reader = batch_reader(resources.sessions)
+    job_id = uuid.UUID(job["id"])
+    others = [uuid.uuid4() for _ in range(199)]
+    event.listen(resources.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        found = await asyncio.gather(*(reader.read(i) for i in [job_id, *others]))
+    finally:
+        event.remove(resources.engine.sync_engine, "before_cursor_execute", count)
+    assert len(statements) == 1, statements
+    assert found[0] is not None and str(found[0].id) == job["id"] and found[1:] == [None] * 199
+    stranger_identity = Identity(user_id=stranger.id, plan="free", expires_at=time.time() + 60)
+    with pytest.raises(NotFound):
+        await read_watched_job(reader, stranger_identity, job_id)
+
+
+async def test_websockets_outside_graphql_are_still_refused(inprocess_api) -> None:
+    """GraphQLWebSocket takes only /graphql's websockets past the router; other paths get the router's 403."""
+    base, _, _ = inprocess_api
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(base.replace("http", "ws") + "/healthz", subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+    assert refused.value.response.status_code == 403

@@ -1,0 +1,62 @@
+"""Job events in one process: coalescing subscriber flags and the recheck sweep (no servers needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+
+from app.events import RECHECK_SLICES, CoalescingBroadcast, JobEventsBackend, JobSubscriber, job_channel
+
+
+def _broadcast() -> tuple[CoalescingBroadcast, JobEventsBackend]:
+    backend = JobEventsBackend("postgresql://unused/never-connected")
+    return CoalescingBroadcast(backend), backend
+
+
+def _notify(backend: JobEventsBackend, job_id: uuid.UUID) -> None:
+    payload = json.dumps({"id": str(job_id), "status": "processing", "images_done": 0})
+    backend._on_notify(None, 0, "product_job_update", payload)
+
+
+async def test_events_for_a_watched_job_coalesce_into_one_pending_flag() -> None:
+    broadcast, backend = _broadcast()
+    job_id = uuid.uuid4()
+    async with broadcast.subscribe(job_channel(job_id)) as subscriber:
+        assert isinstance(subscriber, JobSubscriber)
+        for _ in range(10_000):
+            _notify(backend, job_id)
+        assert subscriber.pending
+        await subscriber.get()  # pending: returns without waiting
+        assert not subscriber.pending
+        waiting = asyncio.create_task(subscriber.get())
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        _notify(backend, job_id)
+        assert (await waiting).channel == job_channel(job_id)
+        assert not subscriber.pending
+    assert broadcast.subscriber_count() == 0
+    assert backend.channel_count() == 0
+
+
+async def test_an_event_wakes_only_the_watchers_of_its_job() -> None:
+    broadcast, backend = _broadcast()
+    watched, other = uuid.uuid4(), uuid.uuid4()
+    async with broadcast.subscribe(job_channel(watched)) as a, broadcast.subscribe(job_channel(watched)) as b, \
+            broadcast.subscribe(job_channel(other)) as c:
+        assert isinstance(a, JobSubscriber) and isinstance(b, JobSubscriber) and isinstance(c, JobSubscriber)
+        _notify(backend, watched)
+        _notify(backend, uuid.uuid4())  # nobody watches it: dropped by one set lookup
+        assert (a.pending, b.pending, c.pending) == (True, True, False)
+        assert backend.channel_count() == 2
+
+
+async def test_the_recheck_sweep_nudges_every_subscriber_exactly_once_per_round() -> None:
+    broadcast, _ = _broadcast()
+    async with contextlib.AsyncExitStack() as stack:
+        subscribers = [await stack.enter_async_context(broadcast.subscribe(job_channel(uuid.uuid4())))
+                       for _ in range(300)]
+        nudged = [broadcast.nudge_slice(tick) for tick in range(RECHECK_SLICES)]
+        assert sum(nudged) == 300
+        assert all(isinstance(s, JobSubscriber) and s.pending for s in subscribers)
