@@ -49,7 +49,7 @@ class JobBatchReader:
         self._flusher: asyncio.Task[None] | None = None
 
     async def read(self, job_id: uuid.UUID) -> ProductRecognitionJob | None:
-        """The job (any owner), or None; raises what the database raised for the whole batch."""
+        """The job (any owner), or None; raises what reading the batch raised (the caller retries DB errors)."""
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[ProductRecognitionJob | None] = loop.create_future()
         self._pending.setdefault(job_id, []).append(waiter)
@@ -67,21 +67,30 @@ class JobBatchReader:
                 await self._read_batch(batch)
         finally:
             self._flusher = None
+            _cancel_all(self._pending)  # only when cancelled itself: nobody may wait for a dead flusher
+            self._pending = {}
 
     async def _read_batch(self, batch: dict[uuid.UUID, list[asyncio.Future[ProductRecognitionJob | None]]]) -> None:
         try:
             async with self._sessions() as session:
                 jobs = {job.id: job for job in await watched_jobs.get_jobs_by_id(session, job_ids=list(batch))}
-        except (OSError, SQLAlchemyError) as exc:
-            for waiters in batch.values():
-                for waiter in waiters:
-                    if not waiter.done():
-                        waiter.set_exception(exc)
+        except asyncio.CancelledError:
+            _cancel_all(batch)
+            raise
+        except Exception as exc:  # noqa: BLE001 - not swallowed: every watcher of the batch raises it
+            for waiter in itertools.chain.from_iterable(batch.values()):
+                if not waiter.done():
+                    waiter.set_exception(exc)
             return
         for job_id, waiters in batch.items():
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(jobs.get(job_id))
+
+
+def _cancel_all(waiting: dict[uuid.UUID, list[asyncio.Future[ProductRecognitionJob | None]]]) -> None:
+    for waiter in itertools.chain.from_iterable(waiting.values()):
+        waiter.cancel()
 
 
 _readers: weakref.WeakKeyDictionary[SessionFactory, JobBatchReader] = weakref.WeakKeyDictionary()

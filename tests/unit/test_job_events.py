@@ -7,7 +7,10 @@ import contextlib
 import json
 import uuid
 
+import pytest
+
 from app.events import RECHECK_SLICES, CoalescingBroadcast, JobEventsBackend, JobSubscriber, job_channel
+from app.services.watch import JobBatchReader
 
 
 def _broadcast() -> tuple[CoalescingBroadcast, JobEventsBackend]:
@@ -60,3 +63,24 @@ async def test_the_recheck_sweep_nudges_every_subscriber_exactly_once_per_round(
         nudged = [broadcast.nudge_slice(tick) for tick in range(RECHECK_SLICES)]
         assert sum(nudged) == 300
         assert all(isinstance(s, JobSubscriber) and s.pending for s in subscribers)
+
+
+class _DatabaseDown:
+    """A session factory whose every session fails to open, as when PostgreSQL is away."""
+
+    def __call__(self) -> _DatabaseDown:
+        return self
+
+    async def __aenter__(self) -> None:
+        raise OSError("connection refused")
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+async def test_a_failed_batch_read_reaches_every_waiter_and_the_next_read_starts_a_new_batch() -> None:
+    reader = JobBatchReader(_DatabaseDown())  # type: ignore[arg-type]
+    results = await asyncio.gather(*(reader.read(uuid.uuid4()) for _ in range(50)), return_exceptions=True)
+    assert [type(r) for r in results] == [OSError] * 50
+    with pytest.raises(OSError, match="connection refused"):
+        await reader.read(uuid.uuid4())
