@@ -32,8 +32,10 @@ def create_engine(settings: Settings, *, application_name: str = "foodai") -> As
     return create_async_engine(
         sqlalchemy_url(settings.database_url),
         connect_args={"server_settings": {"application_name": application_name}},
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        # 2 x DB_POOL_SIZE kept, no overflow: overflow connections are closed on return, so a busy
+        # API opened 16 to 115 new PostgreSQL connections per 1,000 submits (scenario 1)
+        pool_size=2 * settings.db_pool_size,
+        max_overflow=0,
         # no pre-ping (a round trip per checkout): connections older than this are replaced, and a
         # connection that died with its server fails one statement, which callers retry or recover from
         pool_recycle=1800,

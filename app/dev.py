@@ -95,7 +95,7 @@ def run_dev(*, host: str, port: int) -> None:
     """Run everything until Ctrl-C."""
     import uvicorn
 
-    from app.main import create_app
+    from app.main import create_app, websocket_server_options
     from app.migrate import migrate
     from app.observability.logs import configure_logging
 
@@ -124,7 +124,7 @@ def run_dev(*, host: str, port: int) -> None:
             signal.signal(signal.SIGTERM, _interrupt)
             with contextlib.suppress(KeyboardInterrupt):
                 uvicorn.run(create_app(api_settings), host=host, port=port, log_level="info",
-                            ws="websockets-sansio", log_config=None, timeout_graceful_shutdown=10)
+                            log_config=None, timeout_graceful_shutdown=10, **websocket_server_options())
         finally:
             stopping.set()
             _stop_worker(worker, settings.worker_shutdown_grace_s)

@@ -24,7 +24,6 @@ from app.auth import TokenVerifier, bearer_token
 from app.context import Context, Resources, authenticate
 from app.db import create_engine, create_session_factory, database_reachable
 from app.events import create_broadcast
-from app.observability.graphql import count_subscriptions
 from app.observability.metrics import metrics_routes
 from app.observability.tracing import TracingMiddleware, configure_tracing, shutdown_tracing
 from app.pages import graphiql_html, page_routes
@@ -50,7 +49,7 @@ class FoodaiGraphQL(GraphQL[Context, None]):
         if settings.graphql_legacy_ws:
             protocols.append(GRAPHQL_WS_PROTOCOL)
         super().__init__(
-            count_subscriptions(build_schema(settings)),
+            build_schema(settings),
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=True,  # queries only: strawberry refuses a mutation over GET
             subscription_protocols=protocols,

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.context import Context
+from app.observability import metrics
 from app.schema.mapping import job_to_type
 from app.schema.types import ProductJob
 from app.services import queries
@@ -24,7 +25,11 @@ class Subscription:
         identity = ctx.identity()
         job_id = queries.parse_job_id(id)
         resources = ctx.resources
-        async for job in watch_job(resources.sessions, resources.broadcast, identity, job_id):
-            typed = job_to_type(job)
-            del job  # an idle subscription waits here: hold the mapped type only, not the ORM row
-            yield typed
+        metrics.SUBSCRIPTIONS_OPEN.inc()  # counted here, not by a schema extension: no hooks held per operation
+        try:
+            async for job in watch_job(resources.sessions, resources.broadcast, identity, job_id):
+                typed = job_to_type(job)
+                del job  # an idle subscription waits here: hold the mapped type only, not the ORM row
+                yield typed
+        finally:
+            metrics.SUBSCRIPTIONS_OPEN.dec()
