@@ -20,7 +20,7 @@ def _serve(args: argparse.Namespace) -> None:
     settings = Settings()
     configure_logging(settings)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", log_config=None,
-                timeout_graceful_shutdown=10, **websocket_server_options())
+                access_log=settings.log_access, timeout_graceful_shutdown=10, **websocket_server_options())
 
 
 def _worker(_: argparse.Namespace) -> None:

@@ -128,6 +128,7 @@ class Settings(BaseSettings):
     worker_metrics_host: str = "127.0.0.1"
     log_format: Literal["auto", "json", "console"] = "auto"  # auto: json in production, console otherwise
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_access: bool = True  # uvicorn's line per request: off where a proxy already logs requests
     otel_enabled: bool = False  # OpenTelemetry tracing API -> Kafka -> worker (needs the `tracing` extra)
     otel_exporter: Literal["otlp", "console"] = "otlp"  # console: one JSON line per span on stdout
     otel_endpoint: str | None = None  # OTLP/HTTP, e.g. http://collector:4318; None: OTEL_EXPORTER_OTLP_* env

@@ -78,6 +78,10 @@ def summary_rows(r: dict[str, dict[str, Any]]) -> list[list[str]]:
         rows.append(["3 worker, 2 processes", f"{s3['two']['jobs_per_s']} jobs/s",
                      f"1 process {s3['one']['jobs_per_s']}",
                      f"x{s3['scaling_two_over_one']}", ">= x1.7", _ok(s3["scaling_two_over_one"] >= 1.7)])
+        floor2 = s3["floor_two_processes"]["jobs_per_s"]
+        rows.append(["3 worker, 2 processes vs 2 bare SQL processes", f"{s3['two']['jobs_per_s']} jobs/s",
+                     f"bare SQL, 2 processes {floor2} jobs/s (x{round(floor2 / s3['floor']['jobs_per_s'], 2)} "
+                     "of 1)", str(round(s3["two"]["jobs_per_s"] / floor2, 3)), "(what the machine allows)", ""])
     s4 = r.get("s4_slow", {})
     if "jobs_per_s" in s4:
         rows.append(["4 slow recognizer (2 s, 200 at once)", f"{s4['jobs_per_s']} jobs/s, RSS slope "
@@ -232,6 +236,14 @@ def render(label: str) -> str:
                      f"and submit-response -> DONE p50 {s2['serial']['after_submit_ms'].get('p50')} ms; Kafka round "
                      f"trip p50 {s2['floor']['kafka_ms']['p50']} ms, NOTIFY round trip p50 "
                      f"{s2['floor']['notify_ms']['p50']} ms.")
+        stages = s2["serial"].get("stages_ms")
+        if stages:
+            extra.append(f"  By the database's clock: submit transaction start -> claimed (commit, outbox relay, "
+                         f"Kafka hop, claim) p50 {stages['created_to_claimed'].get('p50')} ms, claimed -> finished "
+                         f"p50 {stages['claimed_to_finished'].get('p50')} ms; API CPU "
+                         f"{s2['serial']['cpu_pct'].get('api')} %, worker {s2['serial']['cpu_pct'].get('worker')} %, "
+                         f"broker {s2['serial']['cpu_pct'].get('broker')} %, machine "
+                         f"{s2['serial']['cpu_pct'].get('machine')} %.")
     if "s3_worker" in r and "one" in r["s3_worker"]:
         s3 = r["s3_worker"]
         extra.append(f"- Scenario 3: 1 worker claim -> done p50 {_get(s3, 'one', 'claim_to_done_ms', 'p50')} ms, gap "

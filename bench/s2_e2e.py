@@ -17,7 +17,10 @@ import asyncio
 import base64
 import time
 import uuid
+from datetime import datetime
 from typing import Any
+
+import asyncpg
 
 from bench.common import (
     CpuWindow,
@@ -56,6 +59,30 @@ def users_for(settings: Any, image: bytes, n: int) -> list[dict[str, Any]]:
 
 async def floor(settings: Any, n: int) -> dict[str, list[float]]:
     return {"kafka_ms": await kafka_rtt(settings, n), "notify_ms": await notify_rtt(settings.database_url, n)}
+
+
+async def db_now(database_url: str) -> datetime:
+    conn = await asyncpg.connect(database_url)
+    try:
+        now: datetime = await conn.fetchval("SELECT clock_timestamp()")
+        return now
+    finally:
+        await conn.close()
+
+
+async def stages(database_url: str, since: datetime) -> dict[str, dict[str, float]]:
+    """Where the jobs submitted since `since` spent their time, by the database's clock: submit
+    transaction start -> claimed (commit, outbox relay, Kafka hop, claim) and claimed -> finished."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT extract(epoch FROM started_at - created_at) * 1000 AS queued,"
+            " extract(epoch FROM completed_at - started_at) * 1000 AS processing"
+            " FROM product_recognition_jobs WHERE created_at >= $1 AND status = 'done'", since)
+    finally:
+        await conn.close()
+    return {"created_to_claimed": percentiles([float(r["queued"]) for r in rows]),
+            "claimed_to_finished": percentiles([float(r["processing"]) for r in rows])}
 
 
 def e2e(gen: LoadGen, port: int, users: list[dict[str, Any]], *, rate: float, jobs: int, seconds: float,
@@ -106,8 +133,10 @@ def run(stack: Stack, *, quick: bool, profile: bool = False) -> dict[str, Any]:
         with LoadGen(2) as gen:
             users = users_for(settings, image, 8)
             e2e(gen, port, users[:1], rate=0, jobs=20, seconds=10, procs=1, cpu=cpu)  # warm-up
+            since = asyncio.run(db_now(settings.database_url))
             out["serial"] = e2e(gen, port, users[:1], rate=0, jobs=30 if quick else 300, seconds=40, procs=1,
                                 cpu=cpu)
+            out["serial"]["stages_ms"] = asyncio.run(stages(settings.database_url, since))
             print(f"  1 at a time: {out['serial']['total_ms']}")
             out["rate_100"] = e2e(gen, port, users, rate=100, jobs=100_000, seconds=2 if quick else 10, procs=2,
                                   cpu=cpu)
