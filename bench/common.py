@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,10 +77,25 @@ class Stack:
     work_dir: Path
     postmaster_pid: int | None = None
     broker_pid: int | None = None
+    databases: list[str] = field(default_factory=list)  # created by new_database, dropped by the next call
 
     async def new_database(self, label: str) -> str:
-        """A fresh, migrated database for one scenario."""
-        url = await ensure_database(self.pg_server_url, f"foodai_bench_{label}_{uuid.uuid4().hex[:8]}")
+        """A fresh, migrated database for one scenario, on a quiet server.
+
+        The databases of earlier scenarios are dropped and a CHECKPOINT is taken first:
+        scenario 1 alone writes hundreds of MB of WAL, and the checkpoint and the autovacuum
+        of its tables would otherwise run during the next scenario's measurements."""
+        name = f"foodai_bench_{label}_{uuid.uuid4().hex[:8]}"
+        conn = await asyncpg.connect(self.pg_server_url)
+        try:
+            for old in self.databases:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
+            self.databases.clear()
+            await conn.execute("CHECKPOINT")
+        finally:
+            await conn.close()
+        url = await ensure_database(self.pg_server_url, name)
+        self.databases.append(name)
         await migrate(url)
         return url
 
