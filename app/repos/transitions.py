@@ -33,12 +33,13 @@ _RETURNED = (
 )
 
 
-def _notifying(update: str, extra: str = "") -> str:
-    """An UPDATE ... RETURNING the worker's columns, with the NOTIFY (and `extra` columns) in the same statement."""
+def _notifying(update: str, extra: str = "", joins: str = "") -> str:
+    """An UPDATE ... RETURNING the worker's columns, with the NOTIFY (and `extra` columns, from
+    `joins`) in the same statement."""
     payload = "json_build_object('id', j.id, 'status', j.status, 'images_done', j.images_done)::text"
     return (
         f"WITH j AS ({update} RETURNING {_RETURNED}) "
-        f"SELECT j.*{extra}, pg_notify('{NOTIFY_CHANNEL}', {payload}) FROM j"
+        f"SELECT j.*{extra}, pg_notify('{NOTIFY_CHANNEL}', {payload}) FROM j{joins}"
     )
 
 
@@ -51,12 +52,13 @@ CLAIM = _notifying(
     extra=(
         ", (SELECT coalesce(jsonb_object_agg(a.raw_key, jsonb_build_array(a.name, a.category, a.unit)), '{}')"
         "::text FROM user_item_aliases a WHERE a.user_id = j.user_id) AS aliases"
-        ", ARRAY(SELECT i.index FROM product_recognition_job_images i WHERE i.job_id = j.id ORDER BY i.index)"
-        " AS image_indexes"
-        ", ARRAY(SELECT i.mime FROM product_recognition_job_images i WHERE i.job_id = j.id ORDER BY i.index)"
-        " AS image_mimes"
-        ", ARRAY(SELECT i.data FROM product_recognition_job_images i WHERE i.job_id = j.id ORDER BY i.index)"
-        " AS image_data"
+        ", i.image_indexes, i.image_mimes, i.image_data"
+    ),
+    joins=(  # the job's images in one pass, as three arrays in index order (an aggregate: always one row)
+        ", LATERAL (SELECT coalesce(array_agg(index ORDER BY index), '{}') AS image_indexes,"
+        " coalesce(array_agg(mime ORDER BY index), '{}') AS image_mimes,"
+        " coalesce(array_agg(data ORDER BY index), '{}') AS image_data"
+        " FROM product_recognition_job_images WHERE job_id = j.id) AS i"
     ),
 )
 PROGRESS = _notifying(f"UPDATE product_recognition_jobs SET images_done = $3 {_HELD}")
