@@ -462,6 +462,17 @@ def machine() -> dict[str, Any]:
     }
 
 
+def run_scenario(name: str, description: str | None, run: Callable[..., dict[str, Any]],
+                 summary: Callable[[dict[str, Any]], str]) -> None:
+    """One scenario's command line (`python -m bench.<name> [--quick] [--profile]`): run it on its
+    own servers, save bench/results/<name>.json and print `summary(result)`."""
+    args = parse_args(description or "")
+    with open_stack() as stack:
+        result = run(stack, quick=args.quick, profile=args.profile)
+    save_result(name, result)
+    print(summary(result))
+
+
 def save_result(name: str, data: dict[str, Any]) -> Path:
     """bench/results/<name>.json, with the machine and commit it came from."""
     RESULTS.mkdir(parents=True, exist_ok=True)

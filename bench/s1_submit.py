@@ -25,11 +25,9 @@ from bench.common import (
     bench_settings,
     ensure_bench_topics,
     jpeg_bytes,
-    open_stack,
-    parse_args,
     percentiles,
     profiled,
-    save_result,
+    run_scenario,
     settings_summary,
     start_api,
     start_module,
@@ -159,18 +157,16 @@ def run(stack: Stack, *, quick: bool, profile: bool = False) -> dict[str, Any]:
     return out
 
 
-def main() -> None:
-    args = parse_args(__doc__ or "")
-    with open_stack() as stack:
-        result = run(stack, quick=args.quick, profile=args.profile)
-    save_result("s1_submit", result)
+def summary(result: dict[str, Any]) -> str:
+    lines = []
     for clients, r in result["runs"].items():
         for t in ("submit_base64", "submit_multipart", "bare_route", "trivial_query", "noop_route"):
             x = r[t]
-            print(f"{clients:>3} {t:<17} {x['per_s']:8.1f}/s p50 {x['latency_ms'].get('p50')} "
-                  f"p99 {x['latency_ms'].get('p99')} err {x['errors']} cpu {x['cpu_pct']}")
-        print(f"    ratios {r['ratios']} loadgen headroom x{r['loadgen_headroom']}")
+            lines.append(f"{clients:>3} {t:<17} {x['per_s']:8.1f}/s p50 {x['latency_ms'].get('p50')} "
+                         f"p99 {x['latency_ms'].get('p99')} err {x['errors']} cpu {x['cpu_pct']}")
+        lines.append(f"    ratios {r['ratios']} loadgen headroom x{r['loadgen_headroom']}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    main()
+    run_scenario("s1_submit", __doc__, run, summary)

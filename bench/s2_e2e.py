@@ -28,11 +28,9 @@ from bench.common import (
     bench_settings,
     ensure_bench_topics,
     jpeg_bytes,
-    open_stack,
-    parse_args,
     percentiles,
     profiled,
-    save_result,
+    run_scenario,
     settings_summary,
     start_api,
     start_worker,
@@ -159,17 +157,14 @@ def run(stack: Stack, *, quick: bool, profile: bool = False) -> dict[str, Any]:
     return out
 
 
-def main() -> None:
-    args = parse_args(__doc__ or "")
-    with open_stack() as stack:
-        result = run(stack, quick=args.quick, profile=args.profile)
-    save_result("s2_e2e", result)
-    print("floor", result["floor"])
+def summary(result: dict[str, Any]) -> str:
+    lines = [f"floor {result['floor']}"]
     for key in ("serial", "rate_100"):
         r = result[key]
-        print(f"{key}: {r['per_s']}/s failed {r['failed']} total {r['total_ms']} submit {r['submit_ms']} "
-              f"ratio {r['ratio_to_floor']} cpu {r['cpu_pct']}")
+        lines.append(f"{key}: {r['per_s']}/s failed {r['failed']} total {r['total_ms']} submit {r['submit_ms']} "
+                     f"ratio {r['ratio_to_floor']} cpu {r['cpu_pct']}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    main()
+    run_scenario("s2_e2e", __doc__, run, summary)

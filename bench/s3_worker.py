@@ -29,13 +29,11 @@ from bench.common import (
     completion_times,
     ensure_bench_topics,
     jpeg_bytes,
-    open_stack,
-    parse_args,
     percentiles,
     preload_jobs,
     profiled,
     publish_jobs,
-    save_result,
+    run_scenario,
     settings_summary,
     start_worker,
     steady_rate,
@@ -148,15 +146,11 @@ def run(stack: Stack, *, quick: bool, profile: bool = False) -> dict[str, Any]:
     return out
 
 
-def main() -> None:
-    args = parse_args(__doc__ or "")
-    with open_stack() as stack:
-        result = run(stack, quick=args.quick, profile=args.profile)
-    save_result("s3_worker", result)
-    print(f"floor {result['floor']['jobs_per_s']}/s (2 processes: {result['floor_two_processes']['jobs_per_s']}/s)")
-    print(f"one {result['one']['jobs_per_s']}/s = {result['ratio_one_to_floor']} of floor; "
-          f"two {result['two']['jobs_per_s']}/s = x{result['scaling_two_over_one']}")
+def summary(result: dict[str, Any]) -> str:
+    return (f"floor {result['floor']['jobs_per_s']}/s (2 processes: {result['floor_two_processes']['jobs_per_s']}/s)\n"
+            f"one {result['one']['jobs_per_s']}/s = {result['ratio_one_to_floor']} of floor; "
+            f"two {result['two']['jobs_per_s']}/s = x{result['scaling_two_over_one']}")
 
 
 if __name__ == "__main__":
-    main()
+    run_scenario("s3_worker", __doc__, run, summary)

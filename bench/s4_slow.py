@@ -22,12 +22,10 @@ from bench.common import (
     completion_times,
     ensure_bench_topics,
     jpeg_bytes,
-    open_stack,
-    parse_args,
     percentiles,
     preload_jobs,
     publish_jobs,
-    save_result,
+    run_scenario,
     settings_summary,
     start_worker,
     steady_rate,
@@ -95,14 +93,10 @@ def run(stack: Stack, *, quick: bool, profile: bool = False, **overrides: Any) -
     }
 
 
-def main() -> None:
-    args = parse_args(__doc__ or "")
-    with open_stack() as stack:
-        result = run(stack, quick=args.quick)
-    save_result("s4_slow", result)
-    print(f"{result['jobs_per_s']}/s of ideal {result['ideal_per_s']}/s = {result['ratio_to_ideal']}; "
-          f"rss {result['rss_mib']}; cpu {result['cpu_pct']}")
+def summary(result: dict[str, Any]) -> str:
+    return (f"{result['jobs_per_s']}/s of ideal {result['ideal_per_s']}/s = {result['ratio_to_ideal']}; "
+            f"rss {result['rss_mib']}; cpu {result['cpu_pct']}")
 
 
 if __name__ == "__main__":
-    main()
+    run_scenario("s4_slow", __doc__, run, summary)

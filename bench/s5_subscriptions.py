@@ -28,12 +28,10 @@ from bench.common import (
     bench_settings,
     ensure_bench_topics,
     jpeg_bytes,
-    open_stack,
-    parse_args,
     percentiles,
     preload_jobs,
     profiled,
-    save_result,
+    run_scenario,
     settings_summary,
     start_api,
     stop_all,
@@ -174,15 +172,11 @@ def run(stack: Stack, *, quick: bool, profile: bool = False) -> dict[str, Any]:
     return out
 
 
-def main() -> None:
-    args = parse_args(__doc__ or "")
-    with open_stack() as stack:
-        result = run(stack, quick=args.quick, profile=args.profile)
-    save_result("s5_subscriptions", result)
-    print(f"delivered {result['delivered']}/{result['burst']}: {result['delivery_ms']}; "
-          f"{result['kib_per_idle_subscription']} KiB/sub; unwatched event cpu "
-          f"{result['cpu_ms_per_unwatched_event_0_subs']} -> {result['cpu_ms_per_unwatched_event_all_subs']} ms")
+def summary(result: dict[str, Any]) -> str:
+    return (f"delivered {result['delivered']}/{result['burst']}: {result['delivery_ms']}; "
+            f"{result['kib_per_idle_subscription']} KiB/sub; unwatched event cpu "
+            f"{result['cpu_ms_per_unwatched_event_0_subs']} -> {result['cpu_ms_per_unwatched_event_all_subs']} ms")
 
 
 if __name__ == "__main__":
-    main()
+    run_scenario("s5_subscriptions", __doc__, run, summary)

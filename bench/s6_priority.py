@@ -24,12 +24,10 @@ from bench.common import (
     count_finished,
     ensure_bench_topics,
     jpeg_bytes,
-    open_stack,
-    parse_args,
     percentiles,
     preload_jobs,
     publish_jobs,
-    save_result,
+    run_scenario,
     settings_summary,
     start_api,
     start_worker,
@@ -95,14 +93,10 @@ def run(stack: Stack, *, quick: bool, profile: bool = False) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    args = parse_args(__doc__ or "")
-    with open_stack() as stack:
-        result = run(stack, quick=args.quick)
-    save_result("s6_priority", result)
-    print(f"paid submit->DONE {result['paid_submit_to_done_ms']} (floor {result['floor_ms']} ms), "
-          f"free left {result['free_left']}, failed {result['failed']} {result['failures']}")
+def summary(result: dict[str, Any]) -> str:
+    return (f"paid submit->DONE {result['paid_submit_to_done_ms']} (floor {result['floor_ms']} ms), "
+            f"free left {result['free_left']}, failed {result['failed']} {result['failures']}")
 
 
 if __name__ == "__main__":
-    main()
+    run_scenario("s6_priority", __doc__, run, summary)
