@@ -21,6 +21,7 @@ import websockets
 from PIL import Image
 
 from app.auth import issue_token
+from app.embedded import free_port
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -217,3 +218,28 @@ SUBMIT_PRODUCTS = (
 )
 GET_JOB = "query($id: ID!) { productJob(id: $id) {" + JOB_FIELDS + "} }"
 WATCH_JOB = "subscription($id: ID!) { productJob(id: $id) { id status imagesDone imageCount error } }"
+
+
+@dataclass
+class Served:
+    api: Api
+    api_child: ChildProcess
+    worker_child: ChildProcess | None
+
+
+@asynccontextmanager
+async def serving(settings: Settings, log_dir: Path, name: str, *, worker: bool = False) -> AsyncIterator[Served]:
+    """`foodai serve` (child `name`), and with `worker` a worker (`name`-worker), on these settings; yielded
+    once the API is ready. Afterwards the client is closed and each process must have stopped cleanly."""
+    port = free_port()
+    api_child = start_child(name, ["app.cli", "serve", "--port", str(port)], settings, log_dir)
+    worker_child = start_child(f"{name}-worker", ["app.worker"], settings, log_dir) if worker else None
+    api = Api(f"http://127.0.0.1:{port}")
+    try:
+        await wait_ready(api_child, api.base_url)
+        yield Served(api, api_child, worker_child)
+    finally:
+        await api.client.aclose()
+        if worker_child is not None:
+            assert worker_child.stop() in CLEAN_EXIT, worker_child.log()[-3000:]
+        assert api_child.stop() in CLEAN_EXIT, api_child.log()[-3000:]

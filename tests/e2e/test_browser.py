@@ -20,10 +20,9 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw
 
-from app.embedded import free_port
 from app.settings import Settings
 from tests.conftest import make_settings
-from tests.support import CLEAN_EXIT, ROOT, SUBMIT_RECEIPT, Api, User, b64, new_user, start_child, wait_ready
+from tests.support import ROOT, SUBMIT_RECEIPT, Api, User, b64, new_user, serving
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is missing: pip install -e '.[dev]'")
 CHROMIUM = os.environ.get("FOODAI_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -53,17 +52,8 @@ async def stack(database_url: str, kafka_bootstrap: str, tmp_path_factory: pytes
     settings = make_settings(database_url, kafka_bootstrap, app_env="development", dev_token=dev_user.token,
                              graphiql_assets_dir=str(ASSETS), kafka_topic_paid=base.kafka_topic_paid,
                              kafka_topic_free=base.kafka_topic_free, kafka_group_id=base.kafka_group_id)
-    port = free_port()
-    api_child = start_child("browser-api", ["app.cli", "serve", "--port", str(port)], settings, logs)
-    worker_child = start_child("browser-worker", ["app.worker"], settings, logs)
-    api = Api(f"http://127.0.0.1:{port}")
-    try:
-        await wait_ready(api_child, api.base_url)
-        yield Stack(api, settings, dev_user)
-    finally:
-        await api.client.aclose()
-        assert worker_child.stop() in CLEAN_EXIT, worker_child.log()[-3000:]
-        assert api_child.stop() in CLEAN_EXIT, api_child.log()[-3000:]
+    async with serving(settings, logs, "browser-api", worker=True) as served:
+        yield Stack(served.api, settings, dev_user)
 
 
 @pytest.fixture

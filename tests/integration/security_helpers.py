@@ -15,10 +15,9 @@ from typing import Any
 import asyncpg
 from PIL import Image
 
-from app.embedded import free_port
 from app.settings import Settings
 from tests.conftest import make_settings
-from tests.support import CLEAN_EXIT, Api, ChildProcess, User, start_child, wait_ready
+from tests.support import Api, ChildProcess, User, serving
 
 SUBMIT = (
     "mutation($images: [ImageInput!]!, $lang: String! = \"en\") { submitReceipt(images: $images, lang: $lang) { id } }"
@@ -40,15 +39,8 @@ async def api_with(database_url: str, kafka_bootstrap: str, log_dir: Path, name:
                    settings: Settings | None = None, **overrides: object) -> AsyncIterator[Stack]:
     """Start `foodai serve` with make_settings(**overrides) (or `settings`); stop it cleanly afterwards."""
     settings = settings or make_settings(database_url, kafka_bootstrap, **overrides)
-    port = free_port()
-    child = start_child(name, ["app.cli", "serve", "--port", str(port)], settings, log_dir)
-    api = Api(f"http://127.0.0.1:{port}")
-    try:
-        await wait_ready(child, api.base_url)
-        yield Stack(api, settings, child)
-    finally:
-        await api.client.aclose()
-        assert child.stop() in CLEAN_EXIT, child.log()[-3000:]
+    async with serving(settings, log_dir, name) as served:
+        yield Stack(served.api, settings, served.api_child)
 
 
 async def stored(db: asyncpg.Connection) -> dict[str, int]:

@@ -18,7 +18,6 @@ from app.embedded import free_port
 from app.settings import Settings
 from tests.conftest import make_settings
 from tests.support import (
-    CLEAN_EXIT,
     SUBMIT_RECEIPT,
     WATCH_JOB,
     Api,
@@ -28,7 +27,7 @@ from tests.support import (
     new_user,
     png_bytes,
     scripted_image,
-    start_child,
+    serving,
     wait_ready,
 )
 
@@ -49,19 +48,11 @@ async def stack(database_url: str, kafka_bootstrap: str, tmp_path_factory: pytes
     """An API and a worker of their own (own topics, so counts start at zero), JSON logs, worker metrics on."""
     logs = tmp_path_factory.mktemp("metrics")
     settings = make_settings(database_url, kafka_bootstrap, log_format="json", worker_metrics_port=free_port())
-    port = free_port()
-    api_child = start_child("metrics-api", ["app.cli", "serve", "--port", str(port)], settings, logs)
-    worker_child = start_child("metrics-worker", ["app.worker"], settings, logs)
-    api = Api(f"http://127.0.0.1:{port}")
     worker_url = f"http://127.0.0.1:{settings.worker_metrics_port}"
-    try:
-        await wait_ready(api_child, api.base_url)
-        await wait_ready(worker_child, worker_url)
-        yield Stack(api, worker_url, settings, api_child, worker_child, logs)
-    finally:
-        await api.client.aclose()
-        assert worker_child.stop() in CLEAN_EXIT, worker_child.log()[-3000:]
-        assert api_child.stop() in CLEAN_EXIT, api_child.log()[-3000:]
+    async with serving(settings, logs, "metrics-api", worker=True) as served:
+        assert served.worker_child is not None
+        await wait_ready(served.worker_child, worker_url)
+        yield Stack(served.api, worker_url, settings, served.api_child, served.worker_child, logs)
 
 
 async def scrape(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
