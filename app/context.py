@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 from broadcaster import Broadcast
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
@@ -28,6 +29,7 @@ class Resources:
     settings: Settings
     engine: AsyncEngine
     sessions: SessionFactory
+    pool: asyncpg.Pool  # plain asyncpg, for the hot paths' fixed statements (submit, watched-job re-reads)
     publisher: JobPublisher
     outbox: OutboxRelay
     broadcast: Broadcast

@@ -22,7 +22,7 @@ from strawberry.types.unset import UnsetType
 
 from app.auth import TokenVerifier, bearer_token
 from app.context import Context, Resources, authenticate
-from app.db import create_engine, create_session_factory, database_reachable
+from app.db import create_engine, create_pool, create_session_factory, database_reachable
 from app.events import create_broadcast
 from app.observability.metrics import metrics_routes
 from app.observability.tracing import TracingMiddleware, configure_tracing, shutdown_tracing
@@ -145,6 +145,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     """Open pool, producer and broadcaster; close them in reverse order."""
     engine = create_engine(settings, application_name="foodai-api")
     sessions = create_session_factory(engine)
+    pool = await create_pool(settings, application_name="foodai-api")
     publisher = JobPublisher(settings)
     outbox = OutboxRelay(sessions, publisher)
     try:
@@ -152,10 +153,11 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         outbox.start()
         broadcast, events = create_broadcast(settings.database_url)
         async with broadcast:
-            yield Resources(settings, engine, sessions, publisher, outbox, broadcast, events)
+            yield Resources(settings, engine, sessions, pool, publisher, outbox, broadcast, events)
     finally:
         await outbox.stop()
         await publisher.stop()
+        await pool.close()
         await engine.dispose()
 
 
