@@ -20,14 +20,15 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator
 
+import asyncpg
 from broadcaster import Broadcast
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.auth import Identity
-from app.db import SessionFactory
+from app.db import DB_ERRORS
 from app.events import job_channel
-from app.models import JobStatus, ProductRecognitionJob
+from app.models import JobStatus
 from app.repos import watched_jobs
+from app.repos.watched_jobs import WatchedJob
 from app.services.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -38,20 +39,20 @@ class JobBatchReader:
     """Re-reads of watched jobs, batched: the watchers woken in one loop tick share one SELECT.
 
     A burst of 1,000 NOTIFYs, or 5,000 subscriptions opening at once, then costs a few
-    statements on one pooled connection instead of one session, statement build and round
-    trip per watcher (which exhausted the pool and spent half the API's CPU in the ORM).
+    statements on one pooled connection instead of one checkout and round trip per watcher
+    (which exhausted the pool and, through the ORM, spent half the API's CPU).
     One flusher task runs while reads are pending and ends when none are.
     """
 
-    def __init__(self, sessions: SessionFactory) -> None:
-        self._sessions = sessions
-        self._pending: dict[uuid.UUID, list[asyncio.Future[ProductRecognitionJob | None]]] = {}
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._pending: dict[uuid.UUID, list[asyncio.Future[WatchedJob | None]]] = {}
         self._flusher: asyncio.Task[None] | None = None
 
-    async def read(self, job_id: uuid.UUID) -> ProductRecognitionJob | None:
+    async def read(self, job_id: uuid.UUID) -> WatchedJob | None:
         """The job (any owner), or None; raises what reading the batch raised (the caller retries DB errors)."""
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[ProductRecognitionJob | None] = loop.create_future()
+        waiter: asyncio.Future[WatchedJob | None] = loop.create_future()
         self._pending.setdefault(job_id, []).append(waiter)
         if self._flusher is None:  # a clean context: not the first caller's request id in its logs
             self._flusher = loop.create_task(self._flush(), name="watch-reads", context=contextvars.Context())
@@ -70,10 +71,9 @@ class JobBatchReader:
             _cancel_all(self._pending)  # only when cancelled itself: nobody may wait for a dead flusher
             self._pending = {}
 
-    async def _read_batch(self, batch: dict[uuid.UUID, list[asyncio.Future[ProductRecognitionJob | None]]]) -> None:
+    async def _read_batch(self, batch: dict[uuid.UUID, list[asyncio.Future[WatchedJob | None]]]) -> None:
         try:
-            async with self._sessions() as session:
-                jobs = {job.id: job for job in await watched_jobs.get_jobs_by_id(session, job_ids=list(batch))}
+            jobs = {job.id: job for job in await watched_jobs.get_jobs_by_id(self._pool, job_ids=list(batch))}
         except asyncio.CancelledError:
             _cancel_all(batch)
             raise
@@ -88,29 +88,30 @@ class JobBatchReader:
                     waiter.set_result(jobs.get(job_id))
 
 
-def _cancel_all(waiting: dict[uuid.UUID, list[asyncio.Future[ProductRecognitionJob | None]]]) -> None:
+def _cancel_all(waiting: dict[uuid.UUID, list[asyncio.Future[WatchedJob | None]]]) -> None:
     for waiter in itertools.chain.from_iterable(waiting.values()):
         waiter.cancel()
 
 
-_readers: weakref.WeakKeyDictionary[SessionFactory, JobBatchReader] = weakref.WeakKeyDictionary()
+# Keyed by the app's broadcaster (one per app, like its pool; an asyncpg.Pool takes no weak reference).
+_readers: weakref.WeakKeyDictionary[Broadcast, JobBatchReader] = weakref.WeakKeyDictionary()
 
 
-def batch_reader(sessions: SessionFactory) -> JobBatchReader:
-    """The process's reader for this session factory (one per app: created on first use, dropped with it)."""
-    reader = _readers.get(sessions)
+def batch_reader(pool: asyncpg.Pool, broadcast: Broadcast) -> JobBatchReader:
+    """The app's reader on `pool` (one per app: created on first use, dropped with its broadcaster)."""
+    reader = _readers.get(broadcast)
     if reader is None:
-        reader = _readers[sessions] = JobBatchReader(sessions)
+        reader = _readers[broadcast] = JobBatchReader(pool)
     return reader
 
 
-async def read_watched_job(reader: JobBatchReader, identity: Identity, job_id: uuid.UUID) -> ProductRecognitionJob:
+async def read_watched_job(reader: JobBatchReader, identity: Identity, job_id: uuid.UUID) -> WatchedJob:
     """The caller's job through the batch; NotFound for a missing or foreign one; retries while the DB is away."""
     delay = 0.2
     while True:
         try:
             job = await reader.read(job_id)
-        except (OSError, SQLAlchemyError) as exc:
+        except DB_ERRORS as exc:
             log.warning("job %s: re-read failed (%r); retrying in %.1f s", job_id, exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
@@ -121,16 +122,16 @@ async def read_watched_job(reader: JobBatchReader, identity: Identity, job_id: u
 
 
 async def watch_job(
-    sessions: SessionFactory, broadcast: Broadcast, identity: Identity, job_id: uuid.UUID
-) -> AsyncIterator[ProductRecognitionJob]:
+    pool: asyncpg.Pool, broadcast: Broadcast, identity: Identity, job_id: uuid.UUID
+) -> AsyncIterator[WatchedJob]:
     """Yield the caller's job now and after each change of status or progress; end when terminal."""
-    reader = batch_reader(sessions)
+    reader = batch_reader(pool, broadcast)
     # Subscribe before the first read, so a change between the two is not missed.
     async with broadcast.subscribe(job_channel(job_id)) as subscriber:
         job = await read_watched_job(reader, identity, job_id)
         seen, terminal = (job.status, job.images_done), JobStatus(job.status).terminal
         yield job
-        del job  # while idle, keep two values, not the ORM row and its instance state (~2 KiB)
+        del job  # while idle, keep two values, not the row and its result document
         while not terminal:
             await subscriber.get()  # a change, a resync or a recheck nudge: either way, re-read the row
             job = await read_watched_job(reader, identity, job_id)

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 import uvicorn
 import websockets
-from sqlalchemy import event
 
 from app.auth import Identity
 from app.embedded import free_port
 from app.events import CoalescingBroadcast, JobEventsBackend, JobSubscriber, job_channel
 from app.main import create_app, websocket_server_options
+from app.repos import watched_jobs
 from app.services.errors import NotFound
 from app.services.watch import batch_reader, read_watched_job
 from app.settings import Settings
@@ -145,7 +145,7 @@ async def test_an_idle_subscription_holds_only_its_connection_and_operation_task
             await sock.close()
 
 
-async def test_watchers_woken_together_share_one_statement(inprocess_api) -> None:
+async def test_watchers_woken_together_share_one_statement(inprocess_api, monkeypatch: pytest.MonkeyPatch) -> None:
     """The re-reads of 200 watchers woken in one tick are one SELECT, each seeing only its owner's job."""
     base, settings, app = inprocess_api
     api = Api(base)
@@ -154,21 +154,19 @@ async def test_watchers_woken_together_share_one_statement(inprocess_api) -> Non
         "data"]["submitReceipt"]
     await api.client.aclose()
     resources = app.state.resources
-    statements: list[str] = []
+    batches: list[list[uuid.UUID]] = []
+    read = watched_jobs.get_jobs_by_id
 
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "product_recognition_jobs.id IN" in statement:  # not the outbox relay's polling on the same engine
-            statements.append(statement)
+    async def counted(pool: Any, *, job_ids: Any) -> Any:
+        batches.append(list(job_ids))
+        return await read(pool, job_ids=job_ids)
 
-    reader = batch_reader(resources.sessions)
+    reader = batch_reader(resources.pool, resources.broadcast)
     job_id = uuid.UUID(job["id"])
     others = [uuid.uuid4() for _ in range(199)]
-    event.listen(resources.engine.sync_engine, "before_cursor_execute", count)
-    try:
-        found = await asyncio.gather(*(reader.read(i) for i in [job_id, *others]))
-    finally:
-        event.remove(resources.engine.sync_engine, "before_cursor_execute", count)
-    assert len(statements) == 1, statements
+    monkeypatch.setattr(watched_jobs, "get_jobs_by_id", counted)
+    found = await asyncio.gather(*(reader.read(i) for i in [job_id, *others]))
+    assert batches == [[job_id, *others]]
     assert found[0] is not None and str(found[0].id) == job["id"] and found[1:] == [None] * 199
     stranger_identity = Identity(user_id=stranger.id, plan="free", expires_at=time.time() + 60)
     with pytest.raises(NotFound):

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 import uuid
 
+import asyncpg
 import pytest
 
+from app.auth import Identity
 from app.events import RECHECK_SLICES, CoalescingBroadcast, JobEventsBackend, JobSubscriber, job_channel
-from app.services.watch import JobBatchReader
+from app.services.errors import NotFound
+from app.services.watch import JobBatchReader, read_watched_job
 
 
 def _broadcast() -> tuple[CoalescingBroadcast, JobEventsBackend]:
@@ -65,22 +69,33 @@ async def test_the_recheck_sweep_nudges_every_subscriber_exactly_once_per_round(
         assert all(isinstance(s, JobSubscriber) and s.pending for s in subscribers)
 
 
-class _DatabaseDown:
-    """A session factory whose every session fails to open, as when PostgreSQL is away."""
+class _Pool:
+    """A pool whose reads fail with `errors`, one per call, then find nothing."""
 
-    def __call__(self) -> _DatabaseDown:
-        return self
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.calls = 0
 
-    async def __aenter__(self) -> None:
-        raise OSError("connection refused")
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
+    async def fetch(self, *_args: object) -> list[object]:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return []
 
 
 async def test_a_failed_batch_read_reaches_every_waiter_and_the_next_read_starts_a_new_batch() -> None:
-    reader = JobBatchReader(_DatabaseDown())  # type: ignore[arg-type]
+    reader = JobBatchReader(_Pool(*[OSError("connection refused")] * 2))  # type: ignore[arg-type]
     results = await asyncio.gather(*(reader.read(uuid.uuid4()) for _ in range(50)), return_exceptions=True)
     assert [type(r) for r in results] == [OSError] * 50
     with pytest.raises(OSError, match="connection refused"):
         await reader.read(uuid.uuid4())
+
+
+async def test_asyncpg_errors_are_retried_until_the_read_answers() -> None:
+    """A dropped pooled connection and a server still starting are retried, not the end of the watch."""
+    pool = _Pool(asyncpg.ConnectionDoesNotExistError("connection was closed"),
+                 asyncpg.CannotConnectNowError("the database system is starting up"))
+    identity = Identity(user_id=uuid.uuid4(), plan="free", expires_at=time.time() + 60)
+    with pytest.raises(NotFound):  # the third read answers: no such job
+        await read_watched_job(JobBatchReader(pool), identity, uuid.uuid4())  # type: ignore[arg-type]
+    assert pool.calls == 3
