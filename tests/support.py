@@ -16,12 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import websockets
 from PIL import Image
 
 from app.auth import issue_token
 from app.embedded import free_port
+from app.repos import submissions
+from app.repos.jobs import NewImage
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +106,16 @@ def scripted_image(items: str) -> bytes:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+async def store_job(conn: asyncpg.Connection, images: list[NewImage], *, job_type: str = "receipt",
+                    lang: str = "en", user_id: uuid.UUID | None = None) -> uuid.UUID:
+    """A pending job of a free user (new unless given), stored as a submit stores it but not published."""
+    stored = await submissions.submit(
+        conn, user_id=user_id or uuid.uuid4(), plan="free", job_type=job_type, lang=lang, images=images,
+        idempotency_key=None, limits=None,
+    )
+    return stored.job_id
 
 
 @dataclass

@@ -36,61 +36,6 @@ class NewImage:
         return {"index": self.index, "mime": self.mime, "size": self.size, "sha256": self.sha256}
 
 
-# The job and its images in one statement (one round trip). The images' foreign key is
-# checked at the end of the statement, when the job row exists; with a reused idempotency
-# key the job CTE returns nothing, so no image is stored either.
-_INSERT_JOB = text("""
-    WITH job AS (
-        INSERT INTO product_recognition_jobs (user_id, user_plan, job_type, lang, images, idempotency_key)
-        VALUES (:user_id, :user_plan, :job_type, :lang, CAST(:images AS jsonb), :idempotency_key)
-        ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-        RETURNING id, created_at
-    ), stored AS (
-        INSERT INTO product_recognition_job_images (job_id, index, mime, sha256, size, data)
-        SELECT job.id, i.index, i.mime, i.sha256, i.size, i.data
-        FROM job, unnest(CAST(:indexes AS integer[]), CAST(:mimes AS text[]), CAST(:sha256s AS text[]),
-                         CAST(:sizes AS integer[]), CAST(:datas AS bytea[])) AS i(index, mime, sha256, size, data)
-    )
-    SELECT id, created_at FROM job
-""")
-
-
-async def insert_job(
-    session: AsyncSession,
-    *,
-    user_id: uuid.UUID,
-    user_plan: str,
-    job_type: str,
-    lang: str,
-    images: Sequence[NewImage],
-    idempotency_key: str | None = None,
-) -> Job | None:
-    """Insert a pending job with its images; None when the idempotency key was already used.
-
-    Plain SQL (it runs on every submit); the job comes back detached, built from what was
-    inserted plus the id and created_at the database assigned (the model's defaults are the
-    table's: pending, nothing done, no attempts).
-    """
-    meta = [i.meta() for i in images]
-    conn = await session.connection()
-    row = (await conn.execute(_INSERT_JOB, {
-        "user_id": user_id, "user_plan": user_plan, "job_type": job_type, "lang": lang,
-        "images": json.dumps(meta), "idempotency_key": idempotency_key,
-        "indexes": [i.index for i in images], "mimes": [i.mime for i in images],
-        "sha256s": [i.sha256 for i in images], "sizes": [i.size for i in images], "datas": [i.data for i in images],
-    })).one_or_none()
-    if row is None:
-        return None
-    return Job(id=row.id, created_at=row.created_at, user_id=user_id, user_plan=user_plan, job_type=job_type,
-               lang=lang, images=meta, idempotency_key=idempotency_key)
-
-
-async def get_by_idempotency_key(session: AsyncSession, *, user_id: uuid.UUID, key: str) -> Job | None:
-    """The job this user submitted with this key, if any."""
-    stmt = select(Job).where(Job.user_id == user_id, col(Job.idempotency_key) == key)
-    return (await session.exec(stmt)).one_or_none()
-
-
 async def get_job(session: AsyncSession, *, job_id: uuid.UUID, user_id: uuid.UUID | None = None) -> Job | None:
     """One job; with `user_id`, only when it belongs to that user. Never loads image bytes."""
     stmt = select(Job).where(Job.id == job_id).execution_options(populate_existing=True)

@@ -23,9 +23,9 @@ _UPSERT_USER = text("""
 async def upsert_user(session: AsyncSession, *, user_id: uuid.UUID, plan: str | None) -> User:
     """Create the user on first sight; a given plan (from the token) overwrites the stored one.
 
-    Plain SQL on the session's connection (it runs on every submit): the ORM's insert
-    construct and entity loading cost about 1 ms of CPU more per call. The row comes back
-    as a detached User.
+    Plain SQL on the session's connection: the ORM's insert construct and entity loading
+    cost about 1 ms of CPU more per call. The row comes back as a detached User. (A submit
+    upserts its user inside foodai_submit_job instead: app.repos.submissions.)
     """
     conn = await session.connection()
     row = (await conn.execute(_UPSERT_USER, {"id": user_id, "plan": plan})).one()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import strawberry
 from starlette.datastructures import UploadFile
@@ -32,10 +33,11 @@ async def _read(image: ImageInput, index: int, settings: Settings) -> NewImage:
         raise BadUserInput(f"image {index} is not a multipart file upload", field=f"images.{index}")
     else:
         raise BadUserInput(f"image {index} needs base64 or upload", field=f"images.{index}")
-    # Pillow's header and structure checks take milliseconds per image: off the event loop
-    return await asyncio.to_thread(
-        images.accept_image, data, index=index, max_bytes=limit, max_pixels=settings.max_image_pixels
-    )
+    check = functools.partial(images.accept_image, data, index=index, max_bytes=limit,
+                              max_pixels=settings.max_image_pixels)
+    # Pillow's PNG and WebP structure checks take milliseconds: off the event loop. The JPEG
+    # marker walk (0.25 ms for 200 KB) costs less than the hop to a thread and back.
+    return check() if images.sniff_mime(data) == "image/jpeg" else await asyncio.to_thread(check)
 
 
 async def _submit(
@@ -49,7 +51,7 @@ async def _submit(
     key = submit.check_idempotency_key(idempotency_key)
     accepted = [await _read(image, i, settings) for i, image in enumerate(image_inputs)]
     job = await submit.submit_job(
-        sessions=ctx.resources.sessions, outbox=ctx.resources.outbox, identity=identity,
+        pool=ctx.resources.pool, sessions=ctx.resources.sessions, outbox=ctx.resources.outbox, identity=identity,
         job_type=job_type, lang=lang, images=accepted, idempotency_key=key,
         quota=QuotaPolicy.from_settings(settings),
     )

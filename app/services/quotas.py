@@ -1,13 +1,12 @@
-"""Submission quotas per plan: so many jobs per user per minute and per day, free lower than paid."""
+"""Submission quotas per plan: so many jobs per user per minute and per day, free lower than paid.
+
+The counting is part of the submit's one statement (app.repos.submissions); this holds the limits."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from app.repos import quotas as quotas_repo
+from app.repos.submissions import OverQuota
 from app.services.errors import QuotaExceeded
 from app.settings import Settings
 
@@ -25,15 +24,11 @@ class QuotaPolicy:
             "paid": {"minute": settings.quota_paid_per_minute, "day": settings.quota_paid_per_day},
         })
 
-    async def consume(self, session: AsyncSession, *, user_id: uuid.UUID, plan: str) -> None:
-        """Count one submission in the caller's transaction; QuotaExceeded (roll back!) when over a limit."""
-        limits = self.limits[plan]
-        counts = await quotas_repo.count_submission(session, user_id=user_id)
-        over = [c for c in counts if c.count > limits[c.window]]
-        if over:
-            worst = max(over, key=lambda c: c.seconds_left)
-            raise QuotaExceeded(
-                f"the {plan} plan allows {limits[worst.window]} submissions per {worst.window}; "
-                f"try again in {worst.seconds_left} s",
-                retryAfterSeconds=worst.seconds_left, limit=limits[worst.window], window=worst.window, plan=plan,
-            )
+    @staticmethod
+    def refusal(over: OverQuota) -> QuotaExceeded:
+        """The client's error for a full window: which one, its limit, and when to try again."""
+        return QuotaExceeded(
+            f"the {over.plan} plan allows {over.limit} submissions per {over.window}; "
+            f"try again in {over.seconds_left} s",
+            retryAfterSeconds=over.seconds_left, limit=over.limit, window=over.window, plan=over.plan,
+        )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import asyncpg
+
 from app.auth import Identity
 from app.db import SessionFactory
 from app.models import ProductRecognitionJob
@@ -12,7 +14,7 @@ from app.observability import metrics
 from app.queue.messages import JobMessage
 from app.recognition.base import JobType
 from app.repos import jobs as jobs_repo
-from app.repos import users as users_repo
+from app.repos import submissions
 from app.repos.jobs import NewImage
 from app.services.errors import BadUserInput
 from app.services.outbox import OutboxRelay
@@ -50,6 +52,7 @@ def check_idempotency_key(key: str | None) -> str | None:
 
 async def submit_job(
     *,
+    pool: asyncpg.Pool,
     sessions: SessionFactory,
     outbox: OutboxRelay,
     identity: Identity,
@@ -64,26 +67,25 @@ async def submit_job(
     The job is committed before any Kafka send, and the answer does not wait for the
     send: the outbox relay publishes it, or the worker's sweeper does if that fails
     (the row is the outbox). With `quota`, the submission is counted in the same
-    transaction, so a refused one stores nothing.
+    statement, so a refused one stores nothing.
     """
-    async with sessions() as session, session.begin():
-        user = await users_repo.upsert_user(session, user_id=identity.user_id, plan=identity.plan)
-        if idempotency_key is not None:  # a retry is answered with the first job and costs no quota
-            existing = await jobs_repo.get_by_idempotency_key(session, user_id=user.id, key=idempotency_key)
-            if existing is not None:
-                return existing
-        if quota is not None:  # raises QuotaExceeded, rolling back the user row and the count with it
-            await quota.consume(session, user_id=user.id, plan=user.plan)
-        job = await jobs_repo.insert_job(
-            session, user_id=user.id, user_plan=user.plan, job_type=job_type.value, lang=lang,
-            images=images, idempotency_key=idempotency_key,
-        )
-        if job is None:  # the key was used before: answer with that job
-            assert idempotency_key is not None
-            existing = await jobs_repo.get_by_idempotency_key(session, user_id=user.id, key=idempotency_key)
-            assert existing is not None
-            return existing
-    assert job.id is not None
-    outbox.submit(JobMessage(job.id, job.job_type, job.user_plan))
+    async with pool.acquire() as conn:
+        try:
+            done = await submissions.submit(
+                conn, user_id=identity.user_id, plan=identity.plan, job_type=job_type.value, lang=lang,
+                images=images, idempotency_key=idempotency_key, limits=None if quota is None else quota.limits,
+            )
+        except submissions.OverQuota as over:
+            raise QuotaPolicy.refusal(over) from None
+    if done.existing:  # a retry (rare): answer with the first job as it is now
+        async with sessions() as session:
+            existing = await jobs_repo.get_job(session, job_id=done.job_id)
+        assert existing is not None  # jobs are never deleted while their user exists
+        return existing
+    job = ProductRecognitionJob(  # detached, from what was stored; the defaults are the table's
+        id=done.job_id, created_at=done.created_at, user_id=identity.user_id, user_plan=done.user_plan,
+        job_type=job_type.value, lang=lang, images=[i.meta() for i in images], idempotency_key=idempotency_key,
+    )
+    outbox.submit(JobMessage(done.job_id, job.job_type, done.user_plan))
     metrics.job_submitted(job)
     return job

@@ -7,12 +7,9 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
-from app.db import create_engine, create_session_factory
-from app.repos import jobs as jobs_repo
 from app.repos.jobs import NewImage
-from app.repos.users import upsert_user
 from tests.stack import kill9, terminate, wait_statuses, worker_stats
-from tests.support import CLEAN_EXIT, new_user, png_bytes, scripted_image
+from tests.support import CLEAN_EXIT, new_user, png_bytes, scripted_image, store_job
 
 
 def gated(items: str, gate: Path) -> bytes:
@@ -49,18 +46,10 @@ async def test_3_crash_between_commit_and_kafka_send_still_finishes(
     """A job committed but never published (the API died right after its commit)."""
     stack = stack_factory(worker_republish_after_s=1.0)
     db = await stack.db()
-    engine = create_engine(stack.settings)
-    try:
-        async with create_session_factory(engine)() as session, session.begin():
-            user = await upsert_user(session, user_id=uuid.uuid4(), plan="free")
-            image = scripted_image("BREAD*1*pcs*2.10")
-            job = await jobs_repo.insert_job(session, user_id=user.id, user_plan="free", job_type="receipt",
-                                             lang="en", images=[NewImage(0, "image/png", "0" * 64, len(image), image)])
-    finally:
-        await engine.dispose()
-    assert job is not None
+    image = scripted_image("BREAD*1*pcs*2.10")
+    job_id = str(await store_job(db, [NewImage(0, "image/png", "0" * 64, len(image), image)]))
     worker = stack.start_worker()
-    assert await wait_statuses(db, [str(job.id)], {"done", "failed"}) == {str(job.id): "done"}
+    assert await wait_statuses(db, [job_id], {"done", "failed"}) == {job_id: "done"}
     assert terminate(worker) == 0
 
 

@@ -4,32 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
-import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import SessionFactory, create_engine, create_pool, create_session_factory
+from app.db import create_pool
 from app.models import JobStatus
 from app.queue.messages import JobMessage
-from app.repos import jobs as jobs_repo
 from app.repos import transitions
 from app.repos.jobs import NewImage
-from app.repos.users import upsert_user
 from app.settings import Settings
-from tests.support import SUBMIT_RECEIPT, WATCH_JOB, Api, b64, new_user, scripted_image
-
-
-@pytest.fixture
-async def sessions(settings: Settings) -> AsyncIterator[SessionFactory]:
-    engine: AsyncEngine = create_engine(settings)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
+from tests.support import SUBMIT_RECEIPT, WATCH_JOB, Api, b64, new_user, scripted_image, store_job
 
 
 async def _committed_all(settings: Settings) -> None:
@@ -86,18 +72,12 @@ async def test_a_message_delivered_three_times_is_processed_once(
     assert (row["status"], row["attempts"]) == ("done", 1)
 
 
-async def test_two_workers_racing_for_one_job_claim_it_once(sessions: SessionFactory, settings: Settings) -> None:
-    async with sessions() as session, session.begin():
-        user = await upsert_user(session, user_id=uuid.uuid4(), plan="free")
-        job = await jobs_repo.insert_job(
-            session, user_id=user.id, user_plan="free", job_type="receipt", lang="en",
-            images=[NewImage(0, "image/png", "0" * 64, 3, b"png")],
-        )
-    assert job is not None and job.id is not None
-    job_id = job.id
-
+async def test_two_workers_racing_for_one_job_claim_it_once(settings: Settings) -> None:
     pool = await create_pool(settings, application_name="test-delivery")
     try:
+        async with pool.acquire() as conn:
+            job_id = await store_job(conn, [NewImage(0, "image/png", "0" * 64, 3, b"png")])
+
         async def claim(worker: str) -> str | None:
             async with pool.acquire() as conn:
                 claimed = await transitions.claim(conn, job_id=job_id, job_type="receipt", worker_id=worker,

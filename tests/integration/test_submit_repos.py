@@ -1,7 +1,9 @@
-"""The submit transaction's statements: user upsert, quota count (with its pruning), job + images in one."""
+"""The submit's one statement (foodai_submit_job): user upsert, idempotency, quota count and pruning,
+job + images; and the outbox's published mark."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 
@@ -10,10 +12,13 @@ import pytest
 
 from app.db import SessionFactory, create_engine, create_session_factory
 from app.repos import jobs as jobs_repo
-from app.repos import quotas as quotas_repo
-from app.repos import users as users_repo
+from app.repos import submissions
 from app.repos.jobs import NewImage
 from app.settings import Settings
+from tests.support import store_job
+
+LIMITS = {"free": {"minute": 2, "day": 3}, "paid": {"minute": 5, "day": 50}}
+IMAGE = [NewImage(index=0, mime="image/png", sha256="0" * 64, size=2, data=b"\x89P")]
 
 
 @pytest.fixture
@@ -25,74 +30,92 @@ async def sessions(settings: Settings) -> AsyncIterator[SessionFactory]:
         await engine.dispose()
 
 
-async def _new_user(sessions: SessionFactory, plan: str | None = "free") -> uuid.UUID:
-    async with sessions() as session, session.begin():
-        user = await users_repo.upsert_user(session, user_id=uuid.uuid4(), plan=plan)
-    return user.id
+async def _submit(db: asyncpg.Connection, user_id: uuid.UUID, *, plan: str | None = "free", key: str | None = None,
+                  images: list[NewImage] = IMAGE) -> submissions.Submitted:
+    return await submissions.submit(db, user_id=user_id, plan=plan, job_type="products", lang="de", images=images,
+                                    idempotency_key=key, limits=LIMITS)
 
 
-async def test_upsert_user_keeps_the_stored_plan_when_the_token_has_none(sessions: SessionFactory) -> None:
+async def _counts(db: asyncpg.Connection, user_id: uuid.UUID) -> dict[str, int]:
+    rows = await db.fetch("SELECT window_kind, count FROM quota_counters WHERE user_id = $1"
+                          " AND window_start >= now() - interval '1 day'", user_id)
+    return {r["window_kind"]: r["count"] for r in rows}
+
+
+async def test_the_token_plan_overwrites_the_stored_one_and_no_plan_keeps_it(db: asyncpg.Connection) -> None:
     user_id = uuid.uuid4()
-    async with sessions() as session, session.begin():
-        first = await users_repo.upsert_user(session, user_id=user_id, plan=None)
-        paid = await users_repo.upsert_user(session, user_id=user_id, plan="paid")
-        again = await users_repo.upsert_user(session, user_id=user_id, plan=None)
-    assert (first.id, first.plan, paid.plan, again.plan) == (user_id, "free", "paid", "paid")
-    assert first.created_at is not None and again.created_at == first.created_at
+    plans = [(await _submit(db, user_id, plan=p)).user_plan for p in (None, "paid", None)]
+    assert plans == ["free", "paid", "paid"]
+    assert await db.fetchval("SELECT plan FROM users WHERE id = $1", user_id) == "paid"
+    stored = await db.fetch("SELECT user_plan FROM product_recognition_jobs WHERE user_id = $1 ORDER BY id", user_id)
+    assert [r["user_plan"] for r in stored] == plans
 
 
-async def test_old_windows_are_pruned_on_the_first_submission_of_a_day(
-    sessions: SessionFactory, db: asyncpg.Connection
+async def test_a_job_stores_every_image_once_and_a_reused_key_stores_and_counts_nothing(
+    db: asyncpg.Connection
 ) -> None:
-    user_id = await _new_user(sessions)
-    old = "INSERT INTO quota_counters VALUES ($1, 'minute', now() - interval '3 days', 7)"
-    await db.execute(old, user_id)
-
-    async def count() -> dict[str, int]:
-        async with sessions() as session, session.begin():
-            return {c.window: c.count for c in await quotas_repo.count_submission(session, user_id=user_id)}
-
-    assert await count() == {"minute": 1, "day": 1}
-    assert await db.fetchval("SELECT count(*) FROM quota_counters WHERE user_id = $1", user_id) == 2
-    await db.execute(old, user_id)  # the day's row exists now: later submissions leave old rows alone
-    assert await count() == {"minute": 2, "day": 2}
-    assert await db.fetchval("SELECT count(*) FROM quota_counters WHERE user_id = $1", user_id) == 3
-
-
-async def test_insert_job_stores_every_image_once_and_a_reused_key_stores_nothing(
-    sessions: SessionFactory, db: asyncpg.Connection
-) -> None:
-    user_id = await _new_user(sessions)
+    user_id = uuid.uuid4()
     images = [NewImage(index=i, mime="image/png", sha256=f"{i:064x}", size=3 + i, data=b"\x89P" + bytes(1 + i))
               for i in range(3)]
-    async with sessions() as session, session.begin():
-        job = await jobs_repo.insert_job(session, user_id=user_id, user_plan="free", job_type="products",
-                                         lang="de", images=images, idempotency_key="k-1")
-    assert job is not None and job.id is not None and job.created_at is not None
-    assert (job.status, job.images_done, job.attempts, job.lang, job.images) == (
-        "pending", 0, 0, "de", [i.meta() for i in images])
-    async with sessions() as session, session.begin():
-        again = await jobs_repo.insert_job(session, user_id=user_id, user_plan="free", job_type="products",
-                                           lang="de", images=images[:1], idempotency_key="k-1")
-        found = await jobs_repo.get_by_idempotency_key(session, user_id=user_id, key="k-1")
-    assert again is None
-    assert found is not None and found.id == job.id and found.created_at == job.created_at
+    first = await _submit(db, user_id, key="k-1", images=images)
+    again = await _submit(db, user_id, key="k-1", images=images[:1])
+    assert (first.existing, again.existing) == (False, True)
+    assert (again.job_id, again.created_at) == (first.job_id, first.created_at)
+    job = await db.fetchrow("SELECT status, images_done, attempts, lang, job_type, images::text, published_at"
+                            " FROM product_recognition_jobs WHERE id = $1", first.job_id)
+    assert tuple(job)[:5] == ("pending", 0, 0, "de", "products") and job["published_at"] is None
+    assert json.loads(job["images"]) == [i.meta() for i in images]
     rows = await db.fetch("SELECT index, mime, sha256, size, data FROM product_recognition_job_images"
-                          " WHERE job_id = $1 ORDER BY index", job.id)
+                          " WHERE job_id = $1 ORDER BY index", first.job_id)
     assert [tuple(r) for r in rows] == [(i.index, i.mime, i.sha256, i.size, i.data) for i in images]
     assert await db.fetchval("SELECT count(*) FROM product_recognition_jobs WHERE user_id = $1", user_id) == 1
+    assert await _counts(db, user_id) == {"minute": 1, "day": 1}
+
+
+async def test_a_full_window_refuses_the_submit_and_takes_its_count_and_user_back(db: asyncpg.Connection) -> None:
+    user_id = uuid.uuid4()
+    await _submit(db, user_id)
+    await _submit(db, user_id)
+    with pytest.raises(submissions.OverQuota) as refused:
+        await _submit(db, user_id)
+    over = refused.value
+    assert (over.window, over.limit, over.plan) == ("minute", 2, "free")
+    assert 1 <= over.seconds_left <= 60
+    assert await _counts(db, user_id) == {"minute": 2, "day": 2}
+    assert await db.fetchval("SELECT count(*) FROM product_recognition_jobs WHERE user_id = $1", user_id) == 2
+
+
+async def test_a_refused_first_submit_leaves_no_user_row(db: asyncpg.Connection) -> None:
+    user_id = uuid.uuid4()
+    with pytest.raises(submissions.OverQuota):
+        await submissions.submit(db, user_id=user_id, plan="free", job_type="receipt", lang="en", images=IMAGE,
+                                 idempotency_key=None, limits={"free": {"minute": 0, "day": 10}})
+    assert await db.fetchval("SELECT count(*) FROM users WHERE id = $1", user_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM quota_counters WHERE user_id = $1", user_id) == 0
+
+
+async def test_old_windows_are_pruned_on_the_first_submission_of_a_day(db: asyncpg.Connection) -> None:
+    user_id = uuid.uuid4()
+    await db.execute("INSERT INTO users (id) VALUES ($1)", user_id)
+    old = "INSERT INTO quota_counters VALUES ($1, 'minute', now() - interval '3 days', 7)"
+    await db.execute(old, user_id)
+    await _submit(db, user_id)
+    assert await db.fetchval("SELECT count(*) FROM quota_counters WHERE user_id = $1", user_id) == 2
+    await db.execute(old, user_id)  # the day's row exists now: later submissions leave old rows alone
+    await _submit(db, user_id)
+    assert await db.fetchval("SELECT count(*) FROM quota_counters WHERE user_id = $1", user_id) == 3
+    assert await _counts(db, user_id) == {"minute": 2, "day": 2}
+
+
+async def test_no_limits_count_nothing(db: asyncpg.Connection) -> None:
+    job_id = await store_job(db, IMAGE)
+    user_id = await db.fetchval("SELECT user_id FROM product_recognition_jobs WHERE id = $1", job_id)
+    assert await db.fetchval("SELECT count(*) FROM quota_counters WHERE user_id = $1", user_id) == 0
 
 
 async def test_mark_published_marks_only_pending_jobs(sessions: SessionFactory, db: asyncpg.Connection) -> None:
-    user_id = await _new_user(sessions)
-    image = [NewImage(index=0, mime="image/png", sha256="0" * 64, size=2, data=b"\x89P")]
-    ids = []
-    async with sessions() as session, session.begin():
-        for _ in range(3):
-            job = await jobs_repo.insert_job(session, user_id=user_id, user_plan="free", job_type="receipt",
-                                             lang="en", images=image)
-            assert job is not None and job.id is not None
-            ids.append(job.id)
+    user_id = uuid.uuid4()
+    ids = [await store_job(db, IMAGE, user_id=user_id) for _ in range(3)]
     await db.execute("UPDATE product_recognition_jobs SET status = 'processing' WHERE id = $1", ids[2])
     async with sessions() as session, session.begin():
         await jobs_repo.mark_published(session, job_ids=ids)

@@ -13,11 +13,11 @@ import pytest
 from app.db import create_engine, create_pool, create_session_factory
 from app.models import JobStatus
 from app.recognition.enrich import Alias
-from app.repos import jobs as jobs_repo
 from app.repos import transitions
 from app.repos.jobs import NOTIFY_CHANNEL, NewImage
-from app.repos.users import upsert_aliases, upsert_user
+from app.repos.users import upsert_aliases
 from app.settings import Settings
+from tests.support import store_job
 
 
 @pytest.fixture
@@ -30,17 +30,19 @@ async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
 
 
 async def _new_job(settings: Settings, images: list[NewImage], aliases: dict[str, Alias]) -> uuid.UUID:
+    user_id = uuid.uuid4()
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        job_id = await store_job(conn, images, lang="de", user_id=user_id)
+    finally:
+        await conn.close()
     engine = create_engine(settings)
     try:
         async with create_session_factory(engine)() as session, session.begin():
-            user = await upsert_user(session, user_id=uuid.uuid4(), plan="free")
-            await upsert_aliases(session, user_id=user.id, aliases=aliases.items())
-            job = await jobs_repo.insert_job(session, user_id=user.id, user_plan="free", job_type="receipt",
-                                             lang="de", images=images)
+            await upsert_aliases(session, user_id=user_id, aliases=aliases.items())
     finally:
         await engine.dispose()
-    assert job is not None and job.id is not None
-    return job.id
+    return job_id
 
 
 async def _events(db: asyncpg.Connection, job_id: uuid.UUID) -> asyncio.Queue[dict[str, object]]:
