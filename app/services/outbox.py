@@ -1,10 +1,13 @@
 """The outbox relay: publishes committed jobs to Kafka after the submit has answered.
 
 A submit commits the job (the row is the outbox) and hands it here; the mutation never
-waits for Kafka. The relay sends in batches and marks what the broker acknowledged
-(`published_at`) in one autocommitted UPDATE per batch. Whatever it could not send — broker down,
-process killed with jobs still queued here — stays unmarked, and the worker's sweeper
-publishes it after WORKER_REPUBLISH_AFTER_S.
+waits for Kafka. The relay sends at once, in batches, and marks what the broker acknowledged
+(`published_at`) later: one autocommitted UPDATE every MARK_EVERY_S for all sent since.
+The mark only keeps the sweeper from publishing a job again after WORKER_REPUBLISH_AFTER_S,
+so it may lag; doing it per batch cost the API an UPDATE per job at low rates, right when
+the worker needed the CPU to claim that job. Whatever was not sent or not marked — broker
+down, process killed with jobs still queued here — stays unmarked, and the sweeper
+publishes it again (a duplicate is harmless: the claim is a guarded UPDATE).
 """
 
 from __future__ import annotations
@@ -21,22 +24,27 @@ from app.queue.producer import JobPublisher
 from app.repos import jobs as jobs_repo
 
 log = logging.getLogger(__name__)
+MARK_EVERY_S = 0.25
 
 
 class OutboxRelay:
-    """A bounded in-process queue of jobs to publish, drained by one task."""
+    """A bounded in-process queue of jobs to publish, drained by one task; another marks what was sent."""
 
     def __init__(self, sessions: SessionFactory, publisher: JobPublisher, *, capacity: int = 10_000,
-                 batch: int = 200) -> None:
+                 batch: int = 200, mark_every_s: float = MARK_EVERY_S) -> None:
         self._sessions = sessions
         self._publisher = publisher
         self._queue: asyncio.Queue[JobMessage] = asyncio.Queue(capacity)
         self._batch = batch
+        self._mark_every_s = mark_every_s
+        self._sent: list[uuid.UUID] = []  # acknowledged by the broker, not yet marked
         self._task: asyncio.Task[None] | None = None
+        self._marker: asyncio.Task[None] | None = None
         self.dropped = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        self._marker = asyncio.create_task(self._mark_periodically(), name="outbox-marks")
 
     @property
     def task(self) -> asyncio.Task[None] | None:
@@ -59,8 +67,11 @@ class OutboxRelay:
                 await self._queue.join()
         except TimeoutError:
             log.warning("outbox relay stopped with %d jobs unsent", self._queue.qsize())
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
+        tasks = [t for t in (self._task, self._marker) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._mark()
 
     async def _run(self) -> None:
         while True:
@@ -75,7 +86,15 @@ class OutboxRelay:
 
     async def _publish(self, batch: list[JobMessage]) -> None:
         results = await asyncio.gather(*(self._publisher.publish(m) for m in batch))
-        sent: list[uuid.UUID] = [m.job_id for m, ok in zip(batch, results, strict=True) if ok]
+        self._sent += [m.job_id for m, ok in zip(batch, results, strict=True) if ok]
+
+    async def _mark_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self._mark_every_s)
+            await self._mark()
+
+    async def _mark(self) -> None:
+        sent, self._sent = self._sent, []
         if not sent:
             return
         try:
