@@ -113,3 +113,17 @@ async def test_documents_that_do_not_parse_still_get_a_code(query: str, message:
         result = await schema.execute(query)
         assert result.errors is not None
         assert [(e.message, e.extensions) for e in result.errors] == [(message, {"code": "BAD_USER_INPUT"})]
+
+
+async def test_introspection_is_refused_only_where_it_is_disabled() -> None:
+    """GraphQLLimits adds the introspection rule to the cost rule only when introspection is off."""
+    query = "{ __schema { queryType { name } } }"
+    allowed = await build_schema(Settings(app_env="test")).execute(query)  # type: ignore[arg-type]
+    assert allowed.errors is None and allowed.data == {"__schema": {"queryType": {"name": "Query"}}}
+    refused = await build_schema(Settings(app_env="test", graphql_introspection=False)).execute(query)  # type: ignore[arg-type]
+    assert refused.errors is not None
+    assert [(e.message, e.extensions) for e in refused.errors] == [
+        (f"GraphQL introspection has been disabled, but the requested query contained the field '{field}'.",
+         {"code": "BAD_USER_INPUT"})
+        for field in ("__schema", "queryType")
+    ]
