@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     worker_buffer: int = Field(50, ge=1, le=100_000)
     # slots free jobs may not take, so a paid job starts at once behind a free backlog (none at concurrency 1)
     worker_paid_reserved: int = Field(1, ge=0, le=1000)
+    submit_hints: bool = True  # the API announces new jobs, idle workers claim them at once (app/queue/hints.py)
     worker_lease_s: float = Field(60.0, gt=0)
     worker_heartbeat_s: float = Field(10.0, gt=0)
     worker_sweep_interval_s: float = Field(15.0, gt=0)

@@ -24,6 +24,7 @@ import os
 import signal
 import socket
 import uuid
+from collections import OrderedDict
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,12 +32,21 @@ from typing import Any
 from aiokafka.errors import KafkaError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import DB_ERRORS, SessionFactory, create_engine, create_pool, create_session_factory, database_reachable
+from app.db import (
+    DB_ERRORS,
+    SessionFactory,
+    asyncpg_url,
+    create_engine,
+    create_pool,
+    create_session_factory,
+    database_reachable,
+)
 from app.observability import metrics
 from app.observability.logs import bind_ids, bind_record, configure_logging
 from app.observability.server import ops_server
 from app.observability.tracing import configure_tracing, job_span, shutdown_tracing
-from app.queue.consumer import PriorityConsumer, Record
+from app.queue.consumer import Hint, PriorityConsumer, Record
+from app.queue.hints import SubmitListener
 from app.queue.messages import JobMessage, PoisonMessage
 from app.queue.producer import JobPublisher, ensure_job_topics
 from app.recognition.base import JobType, Recognizer
@@ -82,6 +92,8 @@ class Worker:
         self._free_limit = max(1, settings.worker_concurrency - settings.worker_paid_reserved)
         self._free_running = 0
         self._released: list[JobState] = []
+        # jobs handed out by their hint (the newest 10,000): their records are settled without a claim
+        self._hinted: OrderedDict[uuid.UUID, None] = OrderedDict()
         self._engine: AsyncEngine | None = None
         self._consumer: PriorityConsumer | None = None
 
@@ -106,10 +118,15 @@ class Worker:
         self._consumer = consumer = PriorityConsumer(self.settings, client_id=self.worker_id)
         metrics.watch_consumer_lag(consumer.lag)
         recognizers = dict(self._recognizers or build_recognizers(self.settings))
+        hints = None
+        if self.settings.submit_hints:
+            hints = SubmitListener(asyncpg_url(self.settings.database_url), consumer.offer)
         try:
             await publisher.start()
             if not await self._start_consumer(consumer):
                 return
+            if hints is not None:
+                hints.start()
             enricher = Enricher(load_catalog())  # now, not on the first job: its parse takes a few hundred ms
             deps = ProcessingDeps(
                 pool=pool, recognizers=recognizers, enricher=enricher,
@@ -117,6 +134,8 @@ class Worker:
             )
             await self._serve(deps, create_session_factory(engine), consumer, publisher)
         finally:
+            if hints is not None:
+                await hints.stop()
             await consumer.stop()
             await publisher.stop()
             for recognizer in {id(r): r for r in recognizers.values()}.values():
@@ -168,29 +187,38 @@ class Worker:
             raise RuntimeError(f"worker task {failed[0].get_name()} failed") from failed[0].exception()
 
     async def _dispatch(self, deps: ProcessingDeps, consumer: PriorityConsumer) -> None:
-        """Hand each record to a task of its own (claim, then process), WORKER_CONCURRENCY at once,
-        paid records first and free ones only while a free slot is open."""
+        """Hand each record (or hint) to a task of its own (claim, then process), WORKER_CONCURRENCY
+        at once, paid ones first and free ones only while a free slot is open."""
         while True:
             await self._slots.acquire()
             try:
-                record = await consumer.get(free_ok=lambda: self._free_running < self._free_limit)
+                item = await consumer.get(free_ok=lambda: self._free_running < self._free_limit)
             except BaseException:
                 self._slots.release()
                 raise
-            free = record.topic != self.settings.kafka_topic_paid
+            free = item.topic != self.settings.kafka_topic_paid
             self._free_running += free
-            task = asyncio.create_task(self._handle(deps, consumer, record, free=free))
+            if isinstance(item, Hint):  # from now on its record is only settled
+                self._hinted[item.message.job_id] = None
+                if len(self._hinted) > 10_000:
+                    self._hinted.popitem(last=False)
+            task = asyncio.create_task(self._handle(deps, consumer, item, free=free))
             self._handlers.add(task)
             task.add_done_callback(self._handlers.discard)
 
-    async def _handle(self, deps: ProcessingDeps, consumer: PriorityConsumer, record: Record, *, free: bool) -> None:
-        """Claim, then process; the record's slot is given back however this ends."""
+    async def _handle(self, deps: ProcessingDeps, consumer: PriorityConsumer, item: Record | Hint, *,
+                      free: bool) -> None:
+        """Claim, then process; the slot is given back however this ends."""
         try:
-            with job_span(record.headers) as span:  # continues the submitting request's trace (when tracing is on)
-                try:
-                    claimed = await self._claim_or_skip(deps, record)
-                finally:
-                    consumer.settle(record)  # claimed or skipped: either way its offset may be committed
+            headers = item.message.headers if isinstance(item, Hint) else item.headers
+            with job_span(headers) as span:  # continues the submitting request's trace (when tracing is on)
+                if isinstance(item, Hint):
+                    claimed = await self._claim_hinted(deps, item.message)
+                else:
+                    try:
+                        claimed = await self._claim_or_skip(deps, item)
+                    finally:
+                        consumer.settle(item)  # claimed or skipped: either way its offset may be committed
                 if claimed is not None:
                     span.annotate(claimed.job)
                     await self._process(deps, claimed)
@@ -202,13 +230,6 @@ class Worker:
 
     async def _claim_or_skip(self, deps: ProcessingDeps, record: Record) -> ClaimedJob | None:
         """The claimed job, or None; a database error skips the record (the sweeper republishes the job)."""
-        try:
-            return await self._claim(deps, record)
-        except DB_ERRORS as exc:
-            log.error("claim of %s/%d@%d failed: %r", record.topic, record.partition, record.offset, exc)
-            return None
-
-    async def _claim(self, deps: ProcessingDeps, record: Record) -> ClaimedJob | None:
         bind_record(record.headers)  # this record's request id in every log line until the next record
         try:
             message = JobMessage.decode(record.value)
@@ -216,18 +237,39 @@ class Worker:
             self.stats.poison += 1
             log.warning("skipping poison message %s/%d@%d: %s", record.topic, record.partition, record.offset, exc)
             return None
+        if message.job_id in self._hinted:  # its hint claimed it (or found it taken): nothing to do
+            del self._hinted[message.job_id]
+            return None
+        try:
+            return await self._claim(deps, message, via="record")
+        except DB_ERRORS as exc:
+            log.error("claim of %s/%d@%d failed: %r", record.topic, record.partition, record.offset, exc)
+            return None
+
+    async def _claim_hinted(self, deps: ProcessingDeps, message: JobMessage) -> ClaimedJob | None:
+        """Claim a job announced by its submit; on a database error its record claims it instead."""
+        bind_record(message.headers)  # the submitting request's id in every log line until the next one
+        try:
+            return await self._claim(deps, message, via="hint")
+        except DB_ERRORS as exc:
+            self._hinted.pop(message.job_id, None)
+            log.warning("claim of hinted job %s failed (%r); its record will claim it", message.job_id, exc)
+            return None
+
+    async def _claim(self, deps: ProcessingDeps, message: JobMessage, *, via: str) -> ClaimedJob | None:
         async with deps.pool.acquire() as conn:
             claimed = await transitions.claim(
                 conn, job_id=message.job_id, job_type=message.job_type, worker_id=self.worker_id,
                 lease_s=self.settings.worker_lease_s,
             )
         if claimed is None:
-            self.stats.duplicates += 1
+            if via == "record":
+                self.stats.duplicates += 1
             log.info("job %s: already claimed, finished or unknown; skipping", message.job_id)
             return None
         self.stats.claimed += 1
         bind_ids(job_id=claimed.job.id, user_id=claimed.job.user_id)  # the job's task, created next, inherits them
-        metrics.job_claimed(claimed.job)
+        metrics.job_claimed(claimed.job, via=via)
         return claimed
 
     async def _process(self, deps: ProcessingDeps, claimed: ClaimedJob) -> None:

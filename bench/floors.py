@@ -2,9 +2,9 @@
 
 - `serve`: a bare Starlette app under the same uvicorn settings as `foodai serve`, with
   POST /submit doing what submitReceipt does (verify the token, decode base64, sniff, hash,
-  upsert user + insert job + insert image in one transaction, Kafka send_and_wait, mark
-  published) on a plain asyncpg pool and one AIOKafkaProducer; and POST /noop (read the
-  body, answer a constant) to show how fast the load generator can go.
+  the very statement foodai's submit runs, foodai_submit_job with the same quota limits and
+  announcement, then Kafka send_and_wait) on a plain asyncpg pool and one AIOKafkaProducer;
+  and POST /noop (read the body, answer a constant) to show how fast the load generator can go.
 - `transport_rtt`: a Kafka produce -> consume round trip and a NOTIFY -> LISTEN round trip.
 - `sql`: the worker's SQL statements per job, the very strings of app.repos.transitions
   (claim, which also NOTIFYs and returns the images and aliases; finish, which NOTIFYs)
@@ -36,17 +36,6 @@ from app.db import create_pool
 from app.repos import transitions
 from app.settings import Settings
 
-UPSERT_USER = """INSERT INTO users (id, plan) VALUES ($1, $2)
-ON CONFLICT (id) DO UPDATE SET plan = coalesce($3, users.plan) RETURNING id, plan, created_at"""
-INSERT_JOB = """INSERT INTO product_recognition_jobs (user_id, user_plan, job_type, images, lang, idempotency_key)
-VALUES ($1, $2, $3, $4::jsonb, $5, $6)
-ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-RETURNING *"""
-INSERT_IMAGE = """INSERT INTO product_recognition_job_images (job_id, index, mime, sha256, size, data)
-VALUES ($1, $2, $3, $4, $5, $6)"""
-MARK_PUBLISHED = """UPDATE product_recognition_jobs SET published_at = now()
-WHERE id = ANY($1::uuid[]) AND status = 'pending'"""
-
 
 def _dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
@@ -63,7 +52,12 @@ def bare_app(settings: Settings) -> Any:
     from starlette.routing import Route
 
     from app.auth import bearer_token, verify_token
+    from app.repos import submissions
+    from app.repos.jobs import NewImage
     from app.services.images import sniff_mime
+    from app.services.quotas import QuotaPolicy
+
+    limits = QuotaPolicy.from_settings(settings).limits
 
     state: dict[str, Any] = {}
 
@@ -86,21 +80,17 @@ def bare_app(settings: Settings) -> Any:
         identity = verify_token(bearer_token(request.headers.get("authorization")) or "", settings)
         payload = json.loads(await request.body())
         data = base64.b64decode(payload["variables"]["images"][0]["base64"], validate=True)
-        mime = sniff_mime(data)
-        sha = hashlib.sha256(data).hexdigest()
-        meta = json.dumps([{"index": 0, "mime": mime, "size": len(data), "sha256": sha}])
+        image = NewImage(0, sniff_mime(data) or "", hashlib.sha256(data).hexdigest(), len(data), data)
         pool: asyncpg.Pool = state["pool"]
-        async with pool.acquire() as conn, conn.transaction():
-            user = await conn.fetchrow(UPSERT_USER, identity.user_id, identity.plan or "free", identity.plan)
-            job = await conn.fetchrow(INSERT_JOB, user["id"], user["plan"], "receipt", meta, "en", None)
-            await conn.execute(INSERT_IMAGE, job["id"], 0, mime, sha, len(data), data)
-        message = json.dumps({"job_id": str(job["id"]), "job_type": "receipt", "user_plan": user["plan"]},
-                             separators=(",", ":")).encode()
-        topic = settings.kafka_topic_paid if user["plan"] == "paid" else settings.kafka_topic_free
-        await state["producer"].send_and_wait(topic, message, key=str(job["id"]).encode())
         async with pool.acquire() as conn:
-            await conn.execute(MARK_PUBLISHED, [job["id"]])
-        return JSONResponse({"data": {"submitReceipt": {"id": str(job["id"]), "status": "PENDING"}}})
+            job = await submissions.submit(conn, user_id=identity.user_id, plan=identity.plan, job_type="receipt",
+                                           lang="en", images=[image], idempotency_key=None, limits=limits,
+                                           announce={})
+        message = json.dumps({"job_id": str(job.job_id), "job_type": "receipt", "user_plan": job.user_plan},
+                             separators=(",", ":")).encode()
+        topic = settings.kafka_topic_paid if job.user_plan == "paid" else settings.kafka_topic_free
+        await state["producer"].send_and_wait(topic, message, key=str(job.job_id).encode())
+        return JSONResponse({"data": {"submitReceipt": {"id": str(job.job_id), "status": "PENDING"}}})
 
     async def noop(request: Request) -> Response:
         await request.body()

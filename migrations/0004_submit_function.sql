@@ -10,10 +10,15 @@
 -- no quota counted). Raises SQLSTATE 'FQ001' when a quota window is over its limit, with
 -- DETAIL a JSON object {"window", "limit", "seconds_left", "plan"} (app.repos.submissions).
 -- p_limits is {"free": {"minute": n, "day": n}, "paid": {...}}, or NULL for no quota.
+--
+-- With p_announce (the Kafka message's headers, a JSON object), a new job is also announced
+-- on channel foodai_job_submitted, at commit: an idle worker that owns the job's Kafka
+-- partition claims it at once instead of waiting for its next fetch (app.queue.hints).
+-- Kafka stays the queue.
 
 CREATE FUNCTION foodai_submit_job(
     p_user_id uuid, p_plan text, p_job_type text, p_lang text, p_idempotency_key text,
-    p_limits jsonb, p_images jsonb, p_indexes integer[], p_mimes text[], p_sha256s text[],
+    p_limits jsonb, p_announce jsonb, p_images jsonb, p_indexes integer[], p_mimes text[], p_sha256s text[],
     p_sizes integer[], p_datas bytea[],
     OUT id uuid, OUT created_at timestamptz, OUT user_plan text, OUT existing boolean
 ) LANGUAGE plpgsql AS $$
@@ -78,6 +83,10 @@ BEGIN
     INSERT INTO product_recognition_job_images (job_id, index, mime, sha256, size, data)
     SELECT id, i.index, i.mime, i.sha256, i.size, i.data
     FROM unnest(p_indexes, p_mimes, p_sha256s, p_sizes, p_datas) AS i(index, mime, sha256, size, data);
+    IF p_announce IS NOT NULL THEN
+        PERFORM pg_notify('foodai_job_submitted', json_build_object(
+            'job_id', id, 'job_type', p_job_type, 'user_plan', user_plan, 'headers', p_announce)::text);
+    END IF;
     existing := false;
 END;
 $$;

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from app.embedded import free_port
 from app.settings import Settings
@@ -85,6 +86,13 @@ def terminate(child: ChildProcess) -> int:
     return child.proc.wait(60)
 
 
+async def wait_logged(child: ChildProcess, text: str, count: int = 1, deadline_s: float = 60) -> None:
+    """Poll the child's log until `text` appears `count` times; the deadline bounds it."""
+    async with asyncio.timeout(deadline_s):
+        while child.log().count(text) < count:
+            await asyncio.sleep(0.05)
+
+
 async def wait_statuses(db: asyncpg.Connection, job_ids: list[str], statuses: set[str],
                         deadline_s: float = 90) -> dict[str, str]:
     """Poll the jobs' rows until each has one of `statuses`; the deadline bounds it."""
@@ -96,3 +104,26 @@ async def wait_statuses(db: asyncpg.Connection, job_ids: list[str], statuses: se
             if len(current) == len(ids) and all(s in statuses for s in current.values()):
                 return current
             await asyncio.sleep(0.1)
+
+
+async def committed_all(settings: Settings) -> None:
+    """Wait until the worker group has committed every message on both topics.
+
+    A consumer with the group's id but a manual assignment reads the group's committed
+    offsets without joining the group (it does not disturb the worker).
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
+                                group_id=settings.kafka_group_id, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(t, p) for t in settings.topics for p in (consumer.partitions_for_topic(t) or ())]
+        consumer.assign(parts)
+        async with asyncio.timeout(30):
+            while True:
+                ends = {tp: end for tp, end in (await consumer.end_offsets(parts)).items() if end > 0}
+                committed = {tp: await consumer.committed(tp) for tp in ends}
+                if all(committed[tp] is not None and committed[tp] >= end for tp, end in ends.items()):
+                    return
+                await asyncio.sleep(0.05)
+    finally:
+        await consumer.stop()

@@ -109,11 +109,13 @@ def b64(data: bytes) -> str:
 
 
 async def store_job(conn: asyncpg.Connection, images: list[NewImage], *, job_type: str = "receipt",
-                    lang: str = "en", user_id: uuid.UUID | None = None) -> uuid.UUID:
-    """A pending job of a free user (new unless given), stored as a submit stores it but not published."""
+                    lang: str = "en", user_id: uuid.UUID | None = None, plan: str = "free",
+                    announce: bool = False) -> uuid.UUID:
+    """A pending job (of a new user unless given), stored as a submit stores it but not published;
+    announced to idle workers (SUBMIT_HINTS) only with `announce`."""
     stored = await submissions.submit(
-        conn, user_id=user_id or uuid.uuid4(), plan="free", job_type=job_type, lang=lang, images=images,
-        idempotency_key=None, limits=None,
+        conn, user_id=user_id or uuid.uuid4(), plan=plan, job_type=job_type, lang=lang, images=images,
+        idempotency_key=None, limits=None, announce={} if announce else None,
     )
     return stored.job_id
 

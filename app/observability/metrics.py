@@ -50,6 +50,10 @@ RECOGNIZER_ERRORS = Counter(
 SUBSCRIPTIONS_OPEN = Gauge(
     "foodai_subscriptions_open", "GraphQL subscriptions currently open on this API process.", registry=REGISTRY,
 )
+CLAIMS = Counter(
+    "foodai_worker_claims", "Jobs a worker claimed, by what announced them: its Kafka record, or its submit's hint.",
+    ["via"], registry=REGISTRY,
+)
 SWEEPER_ACTIONS = Counter(
     "foodai_sweeper_actions", "Jobs the sweeper acted on, by action (failed, requeued, republished).", ["action"],
     registry=REGISTRY,
@@ -88,12 +92,14 @@ def job_submitted(job: JobRow) -> None:
     JOBS_SUBMITTED.labels(job.job_type, job.user_plan).inc()
 
 
-def job_claimed(job: JobRow) -> None:
-    """Observe (and log) how long the job waited between submit and this claim."""
+def job_claimed(job: JobRow, *, via: str) -> None:
+    """Count the claim by what announced the job ('record' or 'hint'); observe (and log) how long
+    the job waited between submit and this claim."""
+    CLAIMS.labels(via).inc()
     wait = _seconds(job.created_at, job.started_at)
     if wait is not None:
         QUEUE_WAIT.labels(job.job_type, job.user_plan).observe(wait)
-    log.info("job claimed", extra={"queue_wait_s": wait})
+    log.info("job claimed", extra={"queue_wait_s": wait, "via": via})
 
 
 def job_finished(job: JobRow) -> None:

@@ -4,6 +4,9 @@ A background task keeps polling (so a slow recognizer never pushes this member o
 its group: processing happens elsewhere and polling never waits for it) and fills a
 small FIFO buffer per topic. `get()` hands out the oldest paid record first, else the
 oldest free one (the worker may hold free ones back to keep slots open for paid ones).
+A job announced by its submit (app.queue.hints) is handed out as a `Hint` before its
+record arrives, but only to a waiting get(), for a partition this member owns, and when no
+older record of its topic is buffered, so hints never jump the queue.
 A topic whose buffer is full has its partitions paused, so the broker, not this process,
 holds the backlog; paid partitions are never paused by a free backlog. Offsets are
 committed by the caller per record, in partition order.
@@ -15,15 +18,32 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
 
+from app.queue.messages import JobMessage
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Hint:
+    """A job to claim by its id before its record arrives (no offset: nothing to settle)."""
+
+    message: JobMessage
+    topic: str
+
+
+def partition_of(job_id: object, partitions: set[int]) -> int:
+    """The partition the API's producer sends this job's record to (its key is the job id)."""
+    ordered = sorted(partitions)
+    return int(DefaultPartitioner()(str(job_id).encode(), ordered, ordered))
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -44,6 +64,8 @@ class PriorityConsumer:
         self._topics = settings.topics  # paid first
         self._limit = settings.worker_buffer
         self._buffers: dict[str, deque[Record]] = {t: deque() for t in self._topics}
+        self._hints: dict[str, deque[Hint]] = {t: deque() for t in self._topics}
+        self._waiting_free_ok: Callable[[], bool] | None = None  # set while a get() waits
         self._available = asyncio.Event()
         self._fetcher: asyncio.Task[None] | None = None
         self.last_poll_ok: float = 0.0
@@ -151,22 +173,48 @@ class PriorityConsumer:
             buffer.clear()
             buffer.extend(kept)
 
-    async def get(self, *, free_ok: Callable[[], bool] = lambda: True) -> Record:
-        """The next record to process: the oldest paid one, else the oldest free one when `free_ok()`.
+    async def get(self, *, free_ok: Callable[[], bool] = lambda: True) -> Record | Hint:
+        """The next record to process: the oldest paid one, else the oldest free one when `free_ok()`;
+        a hint of a topic when none of its records is buffered.
 
-        While `free_ok()` is false only a paid record is handed out; call `wake()` when it
+        While `free_ok()` is false only paid work is handed out; call `wake()` when it
         may have turned true.
         """
         while True:
             for topic in self._topics:
-                if self._buffers[topic] and (topic == self._topics[0] or free_ok()):
+                if topic != self._topics[0] and not free_ok():
+                    continue
+                if self._buffers[topic]:
                     record = self._buffers[topic].popleft()
                     tp = TopicPartition(record.topic, record.partition)
                     self._unsettled.setdefault(tp, set()).add(record.offset)
                     self._apply_backpressure()
                     return record
+                if self._hints[topic]:
+                    return self._hints[topic].popleft()
             self._available.clear()
-            await self._available.wait()
+            self._waiting_free_ok = free_ok
+            try:
+                await self._available.wait()
+            finally:
+                self._waiting_free_ok = None
+
+    def offer(self, message: JobMessage) -> bool:
+        """Take a just-submitted job for the waiting get(); False (the record will serve it) unless
+        a get() waits and would take it, this member owns its partition, and no older record of
+        its topic is buffered. One hint per waiting get(): the next must find the next idle slot."""
+        free_ok = self._waiting_free_ok
+        topic = self._topics[0] if message.user_plan == "paid" else self._topics[1]  # (paid, free)
+        if free_ok is None or self._buffers[topic] or (topic != self._topics[0] and not free_ok()):
+            return False
+        partitions = self._consumer.partitions_for_topic(topic)
+        if not partitions or TopicPartition(topic, partition_of(message.job_id, partitions)) not in (
+                self._consumer.assignment()):
+            return False
+        self._hints[topic].append(Hint(message, topic))
+        self._waiting_free_ok = None
+        self._available.set()
+        return True
 
     def wake(self) -> None:
         """Make a waiting `get()` look at its buffers again."""

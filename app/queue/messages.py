@@ -10,7 +10,8 @@ JOB_TYPES = frozenset({"receipt", "products"})
 PLANS = frozenset({"free", "paid"})
 
 
-def _context_headers() -> tuple[tuple[str, bytes], ...]:
+def context_headers() -> tuple[tuple[str, bytes], ...]:
+    """The current task's request and user ids, and its trace context when tracing is on."""
     from app.observability.logs import message_headers
     from app.observability.tracing import inject_headers
 
@@ -28,7 +29,7 @@ class JobMessage:
     user_plan: str
     # Kafka headers: the request and user ids of the task that built the message, for the worker's logs,
     # and its W3C trace context when tracing is on
-    headers: tuple[tuple[str, bytes], ...] = field(default_factory=_context_headers, compare=False, repr=False)
+    headers: tuple[tuple[str, bytes], ...] = field(default_factory=context_headers, compare=False, repr=False)
 
     def encode(self) -> bytes:
         """UTF-8 JSON, the wire form."""

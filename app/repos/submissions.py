@@ -18,7 +18,7 @@ import asyncpg
 from app.repos.jobs import NewImage
 
 _SUBMIT = "SELECT id, created_at, user_plan, existing FROM foodai_submit_job({})".format(
-    ", ".join(f"${n}" for n in range(1, 13)))
+    ", ".join(f"${n}" for n in range(1, 14)))
 _OVER_QUOTA = "FQ001"  # the SQLSTATE foodai_submit_job raises for a full quota window
 
 
@@ -48,13 +48,16 @@ async def submit(
     images: Sequence[NewImage],
     idempotency_key: str | None,
     limits: Mapping[str, Mapping[str, int]] | None,
+    announce: Mapping[str, str] | None = None,
 ) -> Submitted:
     """Store a pending job for the user (created on first sight; `plan` from the token overwrites the
-    stored one), counted against `limits` by plan and window; OverQuota when a window is full."""
+    stored one), counted against `limits` by plan and window; OverQuota when a window is full.
+    With `announce` (the Kafka message's headers), NOTIFY the new job to idle workers (app.queue.hints)."""
     try:
         row = await conn.fetchrow(
             _SUBMIT, user_id, plan, job_type, lang, idempotency_key,
-            None if limits is None else json.dumps(limits), json.dumps([i.meta() for i in images]),
+            None if limits is None else json.dumps(limits), None if announce is None else json.dumps(announce),
+            json.dumps([i.meta() for i in images]),
             [i.index for i in images], [i.mime for i in images], [i.sha256 for i in images],
             [i.size for i in images], [i.data for i in images],
         )

@@ -11,7 +11,7 @@ from app.auth import Identity
 from app.db import SessionFactory
 from app.models import ProductRecognitionJob
 from app.observability import metrics
-from app.queue.messages import JobMessage
+from app.queue.messages import JobMessage, context_headers
 from app.recognition.base import JobType
 from app.repos import jobs as jobs_repo
 from app.repos import submissions
@@ -61,19 +61,23 @@ async def submit_job(
     images: Sequence[NewImage],
     idempotency_key: str | None,
     quota: QuotaPolicy | None = None,
+    announce: bool = False,
 ) -> ProductRecognitionJob:
     """Store a pending job and queue it for Kafka; a retried key returns the first job.
 
     The job is committed before any Kafka send, and the answer does not wait for the
     send: the outbox relay publishes it, or the worker's sweeper does if that fails
     (the row is the outbox). With `quota`, the submission is counted in the same
-    statement, so a refused one stores nothing.
+    statement, so a refused one stores nothing. With `announce`, idle workers hear of
+    the job at its commit (SUBMIT_HINTS, app.queue.hints).
     """
+    headers = context_headers()  # the same on the Kafka message and in the announcement
     async with pool.acquire() as conn:
         try:
             done = await submissions.submit(
                 conn, user_id=identity.user_id, plan=identity.plan, job_type=job_type.value, lang=lang,
                 images=images, idempotency_key=idempotency_key, limits=None if quota is None else quota.limits,
+                announce={k: v.decode() for k, v in headers} if announce else None,
             )
         except submissions.OverQuota as over:
             raise QuotaPolicy.refusal(over) from None
@@ -86,6 +90,6 @@ async def submit_job(
         id=done.job_id, created_at=done.created_at, user_id=identity.user_id, user_plan=done.user_plan,
         job_type=job_type.value, lang=lang, images=[i.meta() for i in images], idempotency_key=idempotency_key,
     )
-    outbox.submit(JobMessage(done.job_id, job.job_type, done.user_plan))
+    outbox.submit(JobMessage(done.job_id, job.job_type, done.user_plan, headers=headers))
     metrics.job_submitted(job)
     return job

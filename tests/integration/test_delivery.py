@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from app.db import create_pool
 from app.models import JobStatus
@@ -15,30 +15,8 @@ from app.queue.messages import JobMessage
 from app.repos import transitions
 from app.repos.jobs import NewImage
 from app.settings import Settings
+from tests.stack import committed_all
 from tests.support import SUBMIT_RECEIPT, WATCH_JOB, Api, b64, new_user, scripted_image, store_job
-
-
-async def _committed_all(settings: Settings) -> None:
-    """Wait until the worker group has committed every message on both topics.
-
-    A consumer with the group's id but a manual assignment reads the group's committed
-    offsets without joining the group (it does not disturb the worker).
-    """
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                group_id=settings.kafka_group_id, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        parts = [TopicPartition(t, p) for t in settings.topics for p in (consumer.partitions_for_topic(t) or ())]
-        consumer.assign(parts)
-        async with asyncio.timeout(30):
-            while True:
-                ends = {tp: end for tp, end in (await consumer.end_offsets(parts)).items() if end > 0}
-                committed = {tp: await consumer.committed(tp) for tp in ends}
-                if all(committed[tp] is not None and committed[tp] >= end for tp, end in ends.items()):
-                    return
-                await asyncio.sleep(0.05)
-    finally:
-        await consumer.stop()
 
 
 async def test_a_message_delivered_three_times_is_processed_once(
@@ -63,7 +41,7 @@ async def test_a_message_delivered_three_times_is_processed_once(
                 await producer.send_and_wait(settings.kafka_topic_free, message, key=job["id"].encode())
         finally:
             await producer.stop()
-        await _committed_all(settings)  # both duplicates were consumed while the job was processing
+        await committed_all(settings)  # both duplicates were consumed while the job was processing
         gate.touch()
         final = await ws.collect(op)
     assert [p["data"]["productJob"]["status"] for p in final] == ["DONE"]
