@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest
 import uvicorn
 import websockets
@@ -121,6 +122,20 @@ async def _open_watch(url: str, token: str, job_id: str) -> Any:
     return sock
 
 
+async def _unannounced_pending_job(settings: Settings, user_id: uuid.UUID) -> str:
+    """A pending job stored without a submit: no Kafka record and no NOTIFY, so no worker of the
+    session (sharing this database) ever claims it and its watchers stay idle."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute("INSERT INTO users (id) VALUES ($1) ON CONFLICT DO NOTHING", user_id)
+        job_id = await conn.fetchval(
+            "INSERT INTO product_recognition_jobs (user_id, user_plan, job_type, images) VALUES ($1, 'free', 'receipt',"
+            " '[{\"index\": 0, \"mime\": \"image/png\", \"size\": 1, \"sha256\": \"0\"}]') RETURNING id", user_id)
+    finally:
+        await conn.close()
+    return str(job_id)
+
+
 def _task_kinds() -> Counter[str]:
     return Counter(task.get_coro().__qualname__ for task in asyncio.all_tasks())  # type: ignore[union-attr]
 
@@ -128,15 +143,12 @@ def _task_kinds() -> Counter[str]:
 async def test_an_idle_subscription_holds_only_its_connection_and_operation_tasks(inprocess_api) -> None:
     """No sleeping task per socket for the token's expiry or keep-alive, none per watch for rechecks."""
     base, settings, _ = inprocess_api
-    api = Api(base)
     user = new_user(settings)
-    job = (await api.gql(SUBMIT_RECEIPT, {"images": [{"base64": b64(scripted_image("A*1*pcs*1"))}]}, user=user))[
-        "data"]["submitReceipt"]
-    await api.client.aclose()
+    job_id = await _unannounced_pending_job(settings, user.id)
     url = base.replace("http", "ws") + "/graphql"
-    await (await _open_watch(url, user.token, job["id"])).close()  # warm-up
+    await (await _open_watch(url, user.token, job_id)).close()  # warm-up
     before = _task_kinds()
-    sockets = [await _open_watch(url, user.token, job["id"]) for _ in range(40)]
+    sockets = [await _open_watch(url, user.token, job_id) for _ in range(40)]
     try:
         grown = {kind: n - before[kind] for kind, n in _task_kinds().items() if n - before[kind] >= 40}
         assert grown == {"WebSocketsSansIOProtocol.run_asgi": 40, "BaseGraphQLTransportWSHandler.run_operation": 40}
