@@ -120,7 +120,7 @@ class Worker:
         recognizers = dict(self._recognizers or build_recognizers(self.settings))
         hints = None
         if self.settings.submit_hints:
-            hints = SubmitListener(asyncpg_url(self.settings.database_url), consumer.offer)
+            hints = SubmitListener(asyncpg_url(self.settings.database_url), self.settings.topics, consumer.offer)
         try:
             await publisher.start()
             if not await self._start_consumer(consumer):

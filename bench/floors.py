@@ -52,6 +52,7 @@ def bare_app(settings: Settings) -> Any:
     from starlette.routing import Route
 
     from app.auth import bearer_token, verify_token
+    from app.queue.hints import announcement
     from app.repos import submissions
     from app.repos.jobs import NewImage
     from app.services.images import sniff_mime
@@ -85,7 +86,7 @@ def bare_app(settings: Settings) -> Any:
         async with pool.acquire() as conn:
             job = await submissions.submit(conn, user_id=identity.user_id, plan=identity.plan, job_type="receipt",
                                            lang="en", images=[image], idempotency_key=None, limits=limits,
-                                           announce={})
+                                           announce=announcement(settings.topics, ()))
         message = json.dumps({"job_id": str(job.job_id), "job_type": "receipt", "user_plan": job.user_plan},
                              separators=(",", ":")).encode()
         topic = settings.kafka_topic_paid if job.user_plan == "paid" else settings.kafka_topic_free

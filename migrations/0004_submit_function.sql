@@ -11,10 +11,10 @@
 -- DETAIL a JSON object {"window", "limit", "seconds_left", "plan"} (app.repos.submissions).
 -- p_limits is {"free": {"minute": n, "day": n}, "paid": {...}}, or NULL for no quota.
 --
--- With p_announce (the Kafka message's headers, a JSON object), a new job is also announced
--- on channel foodai_job_submitted, at commit: an idle worker that owns the job's Kafka
--- partition claims it at once instead of waiting for its next fetch (app.queue.hints).
--- Kafka stays the queue.
+-- With p_announce (a JSON object: the API's topics and the Kafka message's headers), a new
+-- job is also announced on channel foodai_job_submitted, at commit: an idle worker of those
+-- topics that owns the job's Kafka partition claims it at once instead of waiting for its
+-- next fetch (app.queue.hints). Kafka stays the queue.
 
 CREATE FUNCTION foodai_submit_job(
     p_user_id uuid, p_plan text, p_job_type text, p_lang text, p_idempotency_key text,
@@ -84,8 +84,8 @@ BEGIN
     SELECT id, i.index, i.mime, i.sha256, i.size, i.data
     FROM unnest(p_indexes, p_mimes, p_sha256s, p_sizes, p_datas) AS i(index, mime, sha256, size, data);
     IF p_announce IS NOT NULL THEN
-        PERFORM pg_notify('foodai_job_submitted', json_build_object(
-            'job_id', id, 'job_type', p_job_type, 'user_plan', user_plan, 'headers', p_announce)::text);
+        PERFORM pg_notify('foodai_job_submitted', (p_announce || jsonb_build_object(
+            'job_id', id, 'job_type', p_job_type, 'user_plan', user_plan))::text);
     END IF;
     existing := false;
 END;

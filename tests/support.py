@@ -23,6 +23,7 @@ from PIL import Image
 
 from app.auth import issue_token
 from app.embedded import free_port
+from app.queue.hints import announcement
 from app.repos import submissions
 from app.repos.jobs import NewImage
 from app.settings import Settings
@@ -110,12 +111,13 @@ def b64(data: bytes) -> str:
 
 async def store_job(conn: asyncpg.Connection, images: list[NewImage], *, job_type: str = "receipt",
                     lang: str = "en", user_id: uuid.UUID | None = None, plan: str = "free",
-                    announce: bool = False) -> uuid.UUID:
+                    announce_to: tuple[str, str] | None = None) -> uuid.UUID:
     """A pending job (of a new user unless given), stored as a submit stores it but not published;
-    announced to idle workers (SUBMIT_HINTS) only with `announce`."""
+    announced to idle workers of `announce_to` (the paid and free topics) only when given."""
     stored = await submissions.submit(
         conn, user_id=user_id or uuid.uuid4(), plan=plan, job_type=job_type, lang=lang, images=images,
-        idempotency_key=None, limits=None, announce={} if announce else None,
+        idempotency_key=None, limits=None,
+        announce=None if announce_to is None else announcement(announce_to, ()),
     )
     return stored.job_id
 

@@ -7,6 +7,7 @@ produce and the rest of a fetch wait (4 to 5 ms at 5 ms, 10 ms at the default 20
 foodai_submit_job (migration 0004) NOTIFYs foodai_job_submitted at commit; the worker that
 owns the job's partition and has a get() waiting claims the job at once
 (PriorityConsumer.offer). When the record arrives it is settled without a second claim.
+An announcement names the API's topics: workers of other topics on the same database ignore it.
 
 A hint is only ever a shortcut: one missed (listener reconnecting, no idle slot, another
 member owns the partition, older records of that topic buffered) leaves the job to its
@@ -29,11 +30,18 @@ log = logging.getLogger(__name__)
 CHANNEL = "foodai_job_submitted"
 
 
-def parse_hint(payload: str) -> JobMessage | None:
-    """The announcement (job_id, job_type, user_plan and the message's headers) -> a message; None
-    for anything else."""
+def announcement(topics: tuple[str, str], headers: tuple[tuple[str, bytes], ...]) -> dict[str, object]:
+    """What the API adds to a job's announcement: its topics (paid, free), so that only workers
+    of those topics act on it, and the Kafka message's headers (request id, trace context)."""
+    return {"topics": list(topics), "headers": {k: v.decode() for k, v in headers}}
+
+
+def parse_hint(payload: str, topics: tuple[str, str]) -> JobMessage | None:
+    """An announcement for these topics -> the job's message with its headers; None for anything else."""
     try:
         data = json.loads(payload)
+        if data["topics"] != list(topics):
+            return None
         message = JobMessage(uuid.UUID(data["job_id"]), data["job_type"], data["user_plan"],
                              headers=tuple((str(k), str(v).encode()) for k, v in data["headers"].items()))
     except (ValueError, KeyError, TypeError, AttributeError):
@@ -42,10 +50,12 @@ def parse_hint(payload: str) -> JobMessage | None:
 
 
 class SubmitListener:
-    """One LISTEN connection, reopened with backoff when lost; `on_hint` runs in the NOTIFY callback."""
+    """One LISTEN connection, reopened with backoff when lost; `on_hint` runs in the NOTIFY callback
+    for each announcement of a job on `topics`."""
 
-    def __init__(self, database_url: str, on_hint: Callable[[JobMessage], object]) -> None:
+    def __init__(self, database_url: str, topics: tuple[str, str], on_hint: Callable[[JobMessage], object]) -> None:
         self._url = database_url
+        self._topics = topics
         self._on_hint = on_hint
         self._task: asyncio.Task[None] | None = None
         self.connected = False
@@ -59,7 +69,7 @@ class SubmitListener:
             await asyncio.gather(self._task, return_exceptions=True)
 
     def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        message = parse_hint(payload)
+        message = parse_hint(payload, self._topics)
         if message is not None:
             self._on_hint(message)
 

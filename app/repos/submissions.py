@@ -48,11 +48,11 @@ async def submit(
     images: Sequence[NewImage],
     idempotency_key: str | None,
     limits: Mapping[str, Mapping[str, int]] | None,
-    announce: Mapping[str, str] | None = None,
+    announce: Mapping[str, object] | None = None,
 ) -> Submitted:
     """Store a pending job for the user (created on first sight; `plan` from the token overwrites the
     stored one), counted against `limits` by plan and window; OverQuota when a window is full.
-    With `announce` (the Kafka message's headers), NOTIFY the new job to idle workers (app.queue.hints)."""
+    With `announce` (app.queue.hints.announcement), NOTIFY the new job to idle workers."""
     try:
         row = await conn.fetchrow(
             _SUBMIT, user_id, plan, job_type, lang, idempotency_key,

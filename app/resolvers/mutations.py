@@ -53,7 +53,8 @@ async def _submit(
     job = await submit.submit_job(
         pool=ctx.resources.pool, sessions=ctx.resources.sessions, outbox=ctx.resources.outbox, identity=identity,
         job_type=job_type, lang=lang, images=accepted, idempotency_key=key,
-        quota=QuotaPolicy.from_settings(settings), announce=settings.submit_hints,
+        quota=QuotaPolicy.from_settings(settings),
+        announce_to=settings.topics if settings.submit_hints else None,
     )
     return job_to_type(job)
 

@@ -11,6 +11,7 @@ from app.auth import Identity
 from app.db import SessionFactory
 from app.models import ProductRecognitionJob
 from app.observability import metrics
+from app.queue.hints import announcement
 from app.queue.messages import JobMessage, context_headers
 from app.recognition.base import JobType
 from app.repos import jobs as jobs_repo
@@ -61,15 +62,16 @@ async def submit_job(
     images: Sequence[NewImage],
     idempotency_key: str | None,
     quota: QuotaPolicy | None = None,
-    announce: bool = False,
+    announce_to: tuple[str, str] | None = None,
 ) -> ProductRecognitionJob:
     """Store a pending job and queue it for Kafka; a retried key returns the first job.
 
     The job is committed before any Kafka send, and the answer does not wait for the
     send: the outbox relay publishes it, or the worker's sweeper does if that fails
     (the row is the outbox). With `quota`, the submission is counted in the same
-    statement, so a refused one stores nothing. With `announce`, idle workers hear of
-    the job at its commit (SUBMIT_HINTS, app.queue.hints).
+    statement, so a refused one stores nothing. With `announce_to` (the paid and free
+    topics), idle workers of those topics hear of the job at its commit (SUBMIT_HINTS,
+    app.queue.hints).
     """
     headers = context_headers()  # the same on the Kafka message and in the announcement
     async with pool.acquire() as conn:
@@ -77,7 +79,7 @@ async def submit_job(
             done = await submissions.submit(
                 conn, user_id=identity.user_id, plan=identity.plan, job_type=job_type.value, lang=lang,
                 images=images, idempotency_key=idempotency_key, limits=None if quota is None else quota.limits,
-                announce={k: v.decode() for k, v in headers} if announce else None,
+                announce=None if announce_to is None else announcement(announce_to, headers),
             )
         except submissions.OverQuota as over:
             raise QuotaPolicy.refusal(over) from None

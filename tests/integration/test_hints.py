@@ -4,6 +4,7 @@ before and without its Kafka record, and the record that follows is settled with
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 
@@ -11,7 +12,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from app.queue.consumer import Hint, PriorityConsumer, partition_of
-from app.queue.hints import CHANNEL, parse_hint
+from app.queue.hints import CHANNEL, announcement, parse_hint
 from app.queue.messages import JobMessage
 from app.queue.producer import ensure_job_topics
 from app.repos.jobs import NewImage
@@ -39,7 +40,7 @@ async def test_an_announced_job_is_claimed_without_its_record_and_the_record_is_
     await wait_logged(worker, "assigned partitions")
     await wait_logged(worker, f"submit hints: listening on {CHANNEL}")
 
-    job_id = await store_job(db, _image("BREAD*1*pcs*2.10"), announce=True)
+    job_id = await store_job(db, _image("BREAD*1*pcs*2.10"), announce_to=stack.settings.topics)
     assert await wait_statuses(db, [str(job_id)], {"done", "failed"}) == {str(job_id): "done"}
     assert await db.fetchval("SELECT published_at FROM product_recognition_jobs WHERE id = $1", job_id) is None
 
@@ -66,21 +67,25 @@ async def test_after_its_listener_connection_is_killed_the_worker_listens_again(
     assert killed == 1
     await wait_logged(worker, f"submit hints: listening on {CHANNEL}", count=2)
 
-    job_id = await store_job(db, _image("MILK 1L*1*l*1.19"), announce=True)
+    job_id = await store_job(db, _image("MILK 1L*1*l*1.19"), announce_to=stack.settings.topics)
     assert await wait_statuses(db, [str(job_id)], {"done", "failed"}) == {str(job_id): "done"}
     assert terminate(worker) == 0
 
 
-def test_an_announcement_parses_into_the_message_with_its_headers_and_nothing_else_does() -> None:
-    job_id = uuid.uuid4()
-    message = parse_hint(f'{{"job_id": "{job_id}", "job_type": "receipt", "user_plan": "paid",'
-                         ' "headers": {"request_id": "r-1"}}')
+def test_an_announcement_for_our_topics_parses_into_the_message_with_its_headers_and_nothing_else_does() -> None:
+    job_id, ours = uuid.uuid4(), ("t.paid", "t.free")
+
+    def payload(**changes: object) -> str:
+        data = {**announcement(ours, (("request_id", b"r-1"),)), "job_id": str(job_id), "job_type": "receipt",
+                "user_plan": "paid", **changes}
+        return json.dumps({k: v for k, v in data.items() if v is not None})
+
+    message = parse_hint(payload(), ours)
     assert message == JobMessage(job_id, "receipt", "paid")
     assert message is not None and message.headers == (("request_id", b"r-1"),)
-    for bad in ("", "not json", "[]", f'{{"job_id": "{job_id}", "job_type": "receipt", "user_plan": "gold",'
-                ' "headers": {}}', '{"job_id": "x", "job_type": "receipt", "user_plan": "free", "headers": {}}',
-                f'{{"job_id": "{job_id}", "job_type": "receipt", "user_plan": "free"}}'):
-        assert parse_hint(bad) is None, bad
+    for bad in (payload(topics=["other.paid", "other.free"]), payload(user_plan="gold"), payload(job_type="x"),
+                payload(job_id="x"), payload(headers=None), payload(topics=None), "", "not json", "[]"):
+        assert parse_hint(bad, ours) is None, bad
 
 
 async def test_partition_of_is_where_the_producer_puts_the_record(settings: Settings) -> None:
