@@ -238,8 +238,8 @@ def render(label: str) -> str:
                      f"{s2['floor']['notify_ms']['p50']} ms.")
         stages = s2["serial"].get("stages_ms")
         if stages:
-            extra.append(f"  By the database's clock: submit transaction start -> claimed (commit, outbox relay, "
-                         f"Kafka hop, claim) p50 {stages['created_to_claimed'].get('p50')} ms, claimed -> finished "
+            extra.append(f"  By the database's clock: submit statement start -> claimed (commit, then the submit's "
+                         f"hint or the outbox relay and Kafka hop, claim) p50 {stages['created_to_claimed'].get('p50')} ms, claimed -> finished "
                          f"p50 {stages['claimed_to_finished'].get('p50')} ms; API CPU "
                          f"{s2['serial']['cpu_pct'].get('api')} %, worker {s2['serial']['cpu_pct'].get('worker')} %, "
                          f"broker {s2['serial']['cpu_pct'].get('broker')} %, machine "
