@@ -239,8 +239,9 @@ def render(label: str) -> str:
         stages = s2["serial"].get("stages_ms")
         if stages:
             extra.append(f"  By the database's clock: submit statement start -> claimed (commit, then the submit's "
-                         f"hint or the outbox relay and Kafka hop, claim) p50 {stages['created_to_claimed'].get('p50')} ms, claimed -> finished "
-                         f"p50 {stages['claimed_to_finished'].get('p50')} ms; API CPU "
+                         f"hint or the outbox relay and Kafka hop, claim) p50 "
+                         f"{stages['created_to_claimed'].get('p50')} ms, "
+                         f"claimed -> finished p50 {stages['claimed_to_finished'].get('p50')} ms; API CPU "
                          f"{s2['serial']['cpu_pct'].get('api')} %, worker {s2['serial']['cpu_pct'].get('worker')} %, "
                          f"broker {s2['serial']['cpu_pct'].get('broker')} %, machine "
                          f"{s2['serial']['cpu_pct'].get('machine')} %.")
