@@ -162,3 +162,7 @@ class Settings(BaseSettings):
     def topics(self) -> tuple[str, str]:
         """Topics in the order the worker serves them: paid first."""
         return (self.kafka_topic_paid, self.kafka_topic_free)
+
+    def topic_for(self, plan: str) -> str:
+        """Paid users' jobs go to the topic workers serve first."""
+        return self.kafka_topic_paid if plan == "paid" else self.kafka_topic_free

@@ -89,7 +89,7 @@ def bare_app(settings: Settings) -> Any:
                                            announce=announcement(settings.topics, ()))
         message = json.dumps({"job_id": str(job.job_id), "job_type": "receipt", "user_plan": job.user_plan},
                              separators=(",", ":")).encode()
-        topic = settings.kafka_topic_paid if job.user_plan == "paid" else settings.kafka_topic_free
+        topic = settings.topic_for(job.user_plan)
         await state["producer"].send_and_wait(topic, message, key=str(job.job_id).encode())
         return JSONResponse({"data": {"submitReceipt": {"id": str(job.job_id), "status": "PENDING"}}})
 

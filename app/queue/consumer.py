@@ -204,7 +204,7 @@ class PriorityConsumer:
         a get() waits and would take it, this member owns its partition, and no older record of
         its topic is buffered. One hint per waiting get(): the next must find the next idle slot."""
         free_ok = self._waiting_free_ok
-        topic = self._topics[0] if message.user_plan == "paid" else self._topics[1]  # (paid, free)
+        topic = self._settings.topic_for(message.user_plan)
         if free_ok is None or self._buffers[topic] or (topic != self._topics[0] and not free_ok()):
             return False
         partitions = self._consumer.partitions_for_topic(topic)

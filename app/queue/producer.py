@@ -75,10 +75,6 @@ class JobPublisher:
         if self._producer is not None:
             await self._producer.stop()
 
-    def topic_for(self, plan: str) -> str:
-        """Paid users' jobs go to the topic workers serve first."""
-        return self._settings.kafka_topic_paid if plan == "paid" else self._settings.kafka_topic_free
-
     async def publish(self, message: JobMessage) -> bool:
         """True when the broker acknowledged the message within the send timeout."""
         if self._producer is None:
@@ -86,7 +82,7 @@ class JobPublisher:
         try:
             async with asyncio.timeout(self._settings.kafka_send_timeout_s):
                 await self._producer.send_and_wait(
-                    self.topic_for(message.user_plan), message.encode(), key=str(message.job_id).encode(),
+                    self._settings.topic_for(message.user_plan), message.encode(), key=str(message.job_id).encode(),
                     headers=list(message.headers) or None,
                 )
         except (KafkaError, TimeoutError) as exc:
