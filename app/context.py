@@ -19,6 +19,7 @@ from app.observability.logs import bind_ids
 from app.queue.producer import JobPublisher
 from app.services.errors import Unauthenticated
 from app.services.outbox import OutboxRelay
+from app.services.watch import JobBatchReader
 from app.settings import Settings
 
 
@@ -30,6 +31,7 @@ class Resources:
     engine: AsyncEngine
     sessions: SessionFactory
     pool: asyncpg.Pool  # plain asyncpg, for the hot paths' fixed statements (submit, watched-job re-reads)
+    watch_reads: JobBatchReader  # the subscriptions' batched re-reads, on `pool`
     publisher: JobPublisher
     outbox: OutboxRelay
     broadcast: Broadcast

@@ -34,6 +34,7 @@ from app.security.http import BodyLimit, PreflightRequired
 from app.security.websocket import FoodaiTransportWSHandler
 from app.services.errors import Unauthenticated
 from app.services.outbox import OutboxRelay
+from app.services.watch import JobBatchReader
 from app.settings import Settings
 
 log = logging.getLogger("foodai.api")
@@ -153,7 +154,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         outbox.start()
         broadcast, events = create_broadcast(settings.database_url)
         async with broadcast:
-            yield Resources(settings, engine, sessions, pool, publisher, outbox, broadcast, events)
+            yield Resources(settings, engine, sessions, pool, JobBatchReader(pool), publisher, outbox, broadcast,
+                            events)
     finally:
         await outbox.stop()
         await publisher.stop()

@@ -27,7 +27,7 @@ class Subscription:
         resources = ctx.resources
         metrics.SUBSCRIPTIONS_OPEN.inc()  # counted here, not by a schema extension: no hooks held per operation
         try:
-            async for job in watch_job(resources.pool, resources.broadcast, identity, job_id):
+            async for job in watch_job(resources.watch_reads, resources.broadcast, identity, job_id):
                 typed = job_to_type(job)
                 del job  # an idle subscription waits here: hold the mapped type only, not the row too
                 yield typed

@@ -17,7 +17,6 @@ import contextvars
 import itertools
 import logging
 import uuid
-import weakref
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -93,18 +92,6 @@ def _cancel_all(waiting: dict[uuid.UUID, list[asyncio.Future[WatchedJob | None]]
         waiter.cancel()
 
 
-# Keyed by the app's broadcaster (one per app, like its pool; an asyncpg.Pool takes no weak reference).
-_readers: weakref.WeakKeyDictionary[Broadcast, JobBatchReader] = weakref.WeakKeyDictionary()
-
-
-def batch_reader(pool: asyncpg.Pool, broadcast: Broadcast) -> JobBatchReader:
-    """The app's reader on `pool` (one per app: created on first use, dropped with its broadcaster)."""
-    reader = _readers.get(broadcast)
-    if reader is None:
-        reader = _readers[broadcast] = JobBatchReader(pool)
-    return reader
-
-
 async def read_watched_job(reader: JobBatchReader, identity: Identity, job_id: uuid.UUID) -> WatchedJob:
     """The caller's job through the batch; NotFound for a missing or foreign one; retries while the DB is away."""
     delay = 0.2
@@ -122,10 +109,10 @@ async def read_watched_job(reader: JobBatchReader, identity: Identity, job_id: u
 
 
 async def watch_job(
-    pool: asyncpg.Pool, broadcast: Broadcast, identity: Identity, job_id: uuid.UUID
+    reader: JobBatchReader, broadcast: Broadcast, identity: Identity, job_id: uuid.UUID
 ) -> AsyncIterator[WatchedJob]:
-    """Yield the caller's job now and after each change of status or progress; end when terminal."""
-    reader = batch_reader(pool, broadcast)
+    """Yield the caller's job now and after each change of status or progress; end when terminal.
+    `reader` is the process's (Resources.watch_reads), so that watchers woken together share a batch."""
     # Subscribe before the first read, so a change between the two is not missed.
     async with broadcast.subscribe(job_channel(job_id)) as subscriber:
         job = await read_watched_job(reader, identity, job_id)

@@ -26,7 +26,7 @@ from app.events import CoalescingBroadcast, JobEventsBackend, JobSubscriber, job
 from app.main import create_app, websocket_server_options
 from app.repos import watched_jobs
 from app.services.errors import NotFound
-from app.services.watch import batch_reader, read_watched_job
+from app.services.watch import read_watched_job
 from app.settings import Settings
 from tests.conftest import make_settings
 from tests.support import SUBMIT_RECEIPT, WATCH_JOB, Api, b64, new_user, scripted_image
@@ -173,7 +173,7 @@ async def test_watchers_woken_together_share_one_statement(inprocess_api, monkey
         batches.append(list(job_ids))
         return await read(pool, job_ids=job_ids)
 
-    reader = batch_reader(resources.pool, resources.broadcast)
+    reader = resources.watch_reads
     job_id = uuid.UUID(job["id"])
     others = [uuid.uuid4() for _ in range(199)]
     monkeypatch.setattr(watched_jobs, "get_jobs_by_id", counted)
