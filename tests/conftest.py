@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from app.db import create_pool
 from app.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from app.migrate import migrate
 from app.settings import Settings
@@ -210,3 +211,13 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """foodai's plain asyncpg pool (app.db.create_pool), as the API and the worker open it."""
+    pool = await create_pool(settings, application_name="test")
+    try:
+        yield pool
+    finally:
+        await pool.close()

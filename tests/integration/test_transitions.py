@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
-import pytest
 
-from app.db import create_engine, create_pool, create_session_factory
+from app.db import create_engine, create_session_factory
 from app.models import JobStatus
 from app.recognition.enrich import Alias
 from app.repos import transitions
@@ -18,15 +16,6 @@ from app.repos.jobs import NOTIFY_CHANNEL, NewImage
 from app.repos.users import upsert_aliases
 from app.settings import Settings
 from tests.support import store_job
-
-
-@pytest.fixture
-async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(settings, application_name="test-transitions")
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 async def _new_job(settings: Settings, images: list[NewImage], aliases: dict[str, Alias]) -> uuid.UUID:

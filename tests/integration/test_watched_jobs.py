@@ -4,48 +4,25 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
-import pytest
 
-from app.db import create_pool
 from app.repos import watched_jobs
+from app.repos.jobs import NewImage
 from app.repos.watched_jobs import WatchedJob
-from app.settings import Settings
+from tests.support import store_job
 
 
-@pytest.fixture
-async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(settings, application_name="test-watched-jobs")
-    try:
-        yield pool
-    finally:
-        await pool.close()
-
-
-async def store_job(db: asyncpg.Connection, image_count: int, *, lang: str = "en",
-                    user_id: uuid.UUID | None = None) -> uuid.UUID:
-    """A pending job with its image rows (plain SQL: independent of the submit path's repos)."""
-    user_id = user_id or uuid.uuid4()
-    await db.execute("INSERT INTO users (id) VALUES ($1) ON CONFLICT DO NOTHING", user_id)
-    images = [{"index": i, "mime": "image/jpeg", "size": 64, "sha256": f"{i:064x}"} for i in range(image_count)]
-    job_id: uuid.UUID = await db.fetchval(
-        "INSERT INTO product_recognition_jobs (user_id, user_plan, job_type, images, lang)"
-        " VALUES ($1, 'free', 'receipt', $2::jsonb, $3) RETURNING id", user_id, json.dumps(images), lang)
-    await db.executemany(
-        "INSERT INTO product_recognition_job_images (job_id, index, mime, sha256, size, data)"
-        " VALUES ($1, $2, 'image/jpeg', $3, 64, $4)",
-        [(job_id, i, f"{i:064x}", bytes([i]) * 64) for i in range(image_count)])
-    return job_id
+def _images(count: int) -> list[NewImage]:
+    return [NewImage(i, "image/jpeg", f"{i:064x}", 64, bytes([i]) * 64) for i in range(count)]
 
 
 async def test_returns_exactly_the_existing_jobs_and_decodes_their_documents(
     pool: asyncpg.Pool, db: asyncpg.Connection
 ) -> None:
     owner, other = uuid.uuid4(), uuid.uuid4()
-    pending = await store_job(db, 2, lang="de", user_id=owner)
-    done = await store_job(db, 1, user_id=other)
+    pending = await store_job(db, _images(2), lang="de", user_id=owner)
+    done = await store_job(db, _images(1), user_id=other)
     result = {"items": [{"name": "milk"}], "images": [], "receipt": None}
     confirmed = [{"name": "milk", "quantity": 1, "unit": "pcs", "category": "dairy"}]
     await db.execute(
@@ -70,7 +47,7 @@ async def test_returns_exactly_the_existing_jobs_and_decodes_their_documents(
 
 async def test_reads_only_what_a_watcher_shows_never_image_bytes(pool: asyncpg.Pool, db: asyncpg.Connection) -> None:
     """The statement's columns are exactly WatchedJob's: images as a count, no bytes, no image list."""
-    job_id = await store_job(db, 3)
+    job_id = await store_job(db, _images(3))
     [row] = await pool.fetch(watched_jobs.GET_JOBS_BY_ID, [job_id])
     assert list(row.keys()) == list(WatchedJob.__slots__)
     assert not any(isinstance(value, (bytes, list)) for value in row.values())
