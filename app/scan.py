@@ -1,10 +1,13 @@
 """`foodai scan PHOTO...`: submit photos to a running foodai, watch the job live, print the items.
 
-With no flags it talks to `foodai dev` on http://127.0.0.1:8000 with the dev token
-(minted from the development secret `foodai dev` keeps in DATA_DIR). `--url` and
-`--token` (or FOODAI_URL and FOODAI_TOKEN) point it anywhere else. Progress goes to
-stderr; the items go to stdout as a table, or as JSON with --json. Exit status: 0 when
-the job is DONE, 1 when it FAILED, 2 when it could not be submitted or watched.
+With no flags it talks to the `foodai dev` running on this DATA_DIR, at the URL and with
+the dev token it recorded in DATA_DIR/dev.json (`./dev.sh --port 8123` included); without
+one, to http://127.0.0.1:8000 with a token minted from the development secret in DATA_DIR.
+`--url` and `--token` (or FOODAI_URL and FOODAI_TOKEN) point it anywhere else. Progress
+goes to stderr; the items go to stdout as a table, or as JSON with --json. Why an image
+gave nothing (its note or error) and a printed total that the items do not add up to are
+shown under the table, and listed in the JSON's "problems". Exit status: 0 when the job
+is DONE, 1 when it FAILED, 2 when it could not be submitted or watched.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from websockets.asyncio.client import connect
 
+from app.settings import AppEnv, Settings
+
 JOB_FIELDS = """
   id jobType status lang imageCount imagesDone error createdAt completedAt
   result {
@@ -40,6 +45,7 @@ SUBMIT = (
 )
 WATCH = "subscription Watch($id: ID!) { productJob(id: $id) { " + JOB_FIELDS + " } }"
 TERMINAL = ("DONE", "FAILED")
+DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 class ScanError(Exception):
@@ -60,24 +66,38 @@ class Target:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-def dev_token() -> str | None:
-    """The token `foodai dev` prints: the dev user, signed with JWT_SECRET or the secret in DATA_DIR."""
+def with_dev_secret(settings: Settings) -> Settings:
+    """The settings with the secret `foodai dev` keeps in DATA_DIR when JWT_SECRET is not set."""
     from pydantic import SecretStr
 
+    from app.settings import DEV_SECRET_PLACEHOLDER
+
+    path = settings.data_dir / "jwt-secret"
+    if settings.jwt_secret.get_secret_value() != DEV_SECRET_PLACEHOLDER or not path.exists():
+        return settings
+    return settings.model_copy(update={"jwt_secret": SecretStr(path.read_text().strip())})
+
+
+def dev_token() -> str | None:
+    """The token `foodai dev` prints: the dev user, signed with JWT_SECRET or the secret in DATA_DIR."""
     from app.auth import issue_token
     from app.dev import DEV_USER
-    from app.settings import DEV_SECRET_PLACEHOLDER, AppEnv, Settings
+    from app.settings import DEV_SECRET_PLACEHOLDER
 
-    settings = Settings()
-    if settings.app_env is AppEnv.PRODUCTION:
+    settings = with_dev_secret(Settings())
+    if settings.app_env is AppEnv.PRODUCTION or settings.jwt_secret.get_secret_value() == DEV_SECRET_PLACEHOLDER:
         return None
-    secret = settings.jwt_secret.get_secret_value()
-    if secret == DEV_SECRET_PLACEHOLDER:
-        path = settings.data_dir / "jwt-secret"
-        if not path.exists():
-            return None
-        settings = settings.model_copy(update={"jwt_secret": SecretStr(path.read_text().strip())})
     return issue_token(settings, user_id=DEV_USER, plan="free")
+
+
+def default_target(url: str | None, token: str | None) -> tuple[str, str | None]:
+    """--url/--token (or FOODAI_URL/FOODAI_TOKEN), else the running `foodai dev`'s, else port 8000."""
+    from app.dev import read_dev_info
+
+    info = read_dev_info(Settings().data_dir) if not (url and token) else None
+    if info and (url is None or url.rstrip("/") == info["url"]):
+        return info["url"], token or info["token"]
+    return url or DEFAULT_URL, token or dev_token()
 
 
 def _check(body: dict[str, Any]) -> dict[str, Any]:
@@ -132,6 +152,22 @@ async def watch(target: Target, job_id: str, on_update: Any, *, timeout_s: float
     return last
 
 
+def problems(job: dict[str, Any]) -> list[str]:
+    """Why images gave nothing (their notes and errors), and a printed total the items do not add up to."""
+    result = job.get("result") or {}
+    found = []
+    for image in result.get("images") or []:
+        for why in (image.get("error"), image.get("note")):
+            if why:
+                found.append(f"photo {image['index'] + 1}: {why}")
+    receipt = result.get("receipt") or {}
+    if receipt.get("total") is not None and not receipt.get("totalMatches"):
+        priced = [i["price"] for i in result.get("items") or [] if i.get("price") is not None]
+        found.append(f"the printed total {receipt['total']:.2f} does not match the items "
+                     f"({len(priced)} priced, adding up to {sum(priced):.2f}): check for missing or misread lines")
+    return found
+
+
 def items_table(job: dict[str, Any]) -> Table:
     """The job's items as a rich table."""
     result = job.get("result") or {}
@@ -140,7 +176,7 @@ def items_table(job: dict[str, Any]) -> Table:
     if receipt.get("total") is not None:
         merchant, currency = receipt.get("merchant") or "receipt", receipt.get("currency") or ""
         caption = f"{merchant} · total {receipt['total']:.2f} {currency}".rstrip()
-        caption += " (matches the items)" if receipt.get("totalMatches") else ""
+        caption += " (matches the items)" if receipt.get("totalMatches") else " (does NOT match the items)"
     table = Table(title=f"{job['jobType'].lower()} {job['id']} · {job['status']}", caption=caption)
     for name, justify in (("#", "right"), ("name", "left"), ("qty", "right"), ("unit", "left"),
                           ("category", "left"), ("price", "right"), ("conf.", "right"), ("photo", "right")):
@@ -150,6 +186,18 @@ def items_table(job: dict[str, Any]) -> Table:
         table.add_row(str(i), item["name"], f"{item['quantity']:g}", item["unit"], item["category"], price,
                       f"{item['confidence'] * 100:.0f}%", str(item["imageIndex"] + 1))
     return table
+
+
+def print_table(job: dict[str, Any], out: Console) -> None:
+    """The table, then what went wrong: the job's error, each image's note or error, a total mismatch."""
+    items = (job.get("result") or {}).get("items") or []
+    out.print(items_table(job))
+    if job.get("error"):
+        out.print(f"[red]{job['error']}[/red]", soft_wrap=True, markup=False)
+    if not items and job["status"] == "DONE":
+        out.print("No items were found.", style="yellow")
+    for line in problems(job):
+        out.print(f"! {line}", style="yellow", soft_wrap=True, markup=False)
 
 
 async def scan(target: Target, photos: list[Path], *, products: bool, lang: str, timeout_s: float,
@@ -172,11 +220,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("photos", nargs="+", type=Path, metavar="PHOTO", help="image files (one job)")
     parser.add_argument("--products", action="store_true", help="photos of products (default: a receipt)")
     parser.add_argument("--lang", default="en", help="language of the receipt or labels (default: en)")
-    parser.add_argument("--url", default=os.environ.get("FOODAI_URL", "http://127.0.0.1:8000"),
-                        help="the API (default: $FOODAI_URL or http://127.0.0.1:8000)")
-    parser.add_argument("--token", default=os.environ.get("FOODAI_TOKEN"),
-                        help="bearer token (default: $FOODAI_TOKEN, else the `foodai dev` token)")
-    parser.add_argument("--json", action="store_true", help="print the finished job as JSON")
+    parser.add_argument("--url", default=os.environ.get("FOODAI_URL") or None,
+                        help="the API (env FOODAI_URL; default: the running `foodai dev`'s URL from "
+                             f"DATA_DIR/dev.json, else {DEFAULT_URL})")
+    parser.add_argument("--token", default=os.environ.get("FOODAI_TOKEN") or None,
+                        help="bearer token (env FOODAI_TOKEN; default: the `foodai dev` token)")
+    parser.add_argument("--json", action="store_true",
+                        help='print the finished job as JSON, with a "problems" list (notes, errors, total mismatch)')
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the job (default: 300)")
 
 
@@ -188,21 +238,18 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         err.print(f"[red]no such file:[/red] {', '.join(missing)}")
         return 2
-    token = args.token or dev_token()
+    url, token = default_target(args.url, args.token)
     if not token:
         err.print("[red]no token:[/red] pass --token or set FOODAI_TOKEN (`foodai token` mints one)")
         return 2
     try:
-        job = asyncio.run(scan(Target(args.url, token), args.photos, products=args.products, lang=args.lang,
+        job = asyncio.run(scan(Target(url, token), args.photos, products=args.products, lang=args.lang,
                                timeout_s=args.timeout, console=err))
     except (ScanError, TimeoutError, OSError) as exc:
         err.print(f"[red]foodai scan:[/red] {exc or 'timed out'}")
         return 2
     if args.json:
-        sys.stdout.write(json.dumps(job, indent=2) + "\n")
+        sys.stdout.write(json.dumps({**job, "problems": problems(job)}, indent=2) + "\n")
     else:
-        out = Console()
-        out.print(items_table(job))
-        if job.get("error"):
-            out.print(f"[red]{job['error']}[/red]", soft_wrap=True)
+        print_table(job, Console())
     return 0 if job["status"] == "DONE" else 1

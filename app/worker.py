@@ -346,10 +346,25 @@ async def run_worker(settings: Settings) -> None:
         await worker.run()
 
 
+def warn_if_broker_unreachable(settings: Settings, consequence: str) -> None:
+    """One warning line, before start-up, when no bootstrap server answers (the processes retry)."""
+    from app.startup import broker_problem
+
+    problem = broker_problem(settings.kafka_bootstrap_servers)
+    if problem:
+        log.warning("%s: %s; start it or set KAFKA_BOOTSTRAP_SERVERS (`foodai dev` starts its own)",
+                    problem, consequence)
+
+
 def main() -> None:
-    """`python -m app.worker`: settings from the environment."""
-    settings = Settings()
+    """`python -m app.worker`: settings and the database checked, then the worker until SIGTERM."""
+    from app.startup import check_database, load_settings, reported
+
+    with reported("worker"):
+        settings = load_settings()
+        asyncio.run(check_database(settings.database_url))
     configure_logging(settings)
+    warn_if_broker_unreachable(settings, "the worker retries until it answers")
     configure_tracing(settings, role="worker")  # a no-op unless OTEL_ENABLED
     try:
         _run(run_worker(settings))
