@@ -2,8 +2,9 @@
 
 The scan page is static HTML, CSS and JavaScript from app/static (no build step); the
 server only injects a small JSON config (the GraphQL path, and in development the dev
-token). GraphiQL loads React and GraphiQL from the CDN, or from GRAPHIQL_ASSETS_DIR
-(filled by scripts/fetch-graphiql.sh) for machines without internet access.
+token). GraphiQL loads React and GraphiQL from local copies when there are any (GRAPHIQL_ASSETS_DIR,
+else DATA_DIR/graphiql, which scripts/fetch-graphiql.sh fills and the bootstrap runs when npm is
+there), or else from the CDN; when neither loads, the page says how to get them.
 """
 
 from __future__ import annotations
@@ -75,10 +76,18 @@ def _template(name: str) -> str:  # read per request: small, and edits show with
     return (STATIC / name).read_text(encoding="utf-8")
 
 
-def _asset_tags(settings: Settings) -> tuple[str, str]:
+def graphiql_assets_dir(settings: Settings) -> Path | None:
+    """GRAPHIQL_ASSETS_DIR when set; else DATA_DIR/graphiql when it holds every file; else None (the CDN)."""
+    if settings.graphiql_assets_dir is not None:
+        return settings.graphiql_assets_dir
+    found = settings.data_dir / "graphiql"
+    return found if all((found / name).is_file() for name in GRAPHIQL_FILES) else None
+
+
+def _asset_tags(settings: Settings, local: bool) -> tuple[str, str]:
     def src(name: str) -> tuple[str, str]:
         url, integrity = CDN[name]  # the local copies are the same files: the same hashes hold
-        if settings.graphiql_assets_dir is not None:
+        if local:
             return f"{GRAPHIQL_ASSETS}/{name}", f' integrity="{integrity}"'
         return url, f' integrity="{integrity}" crossorigin="anonymous"'
 
@@ -91,8 +100,9 @@ def _asset_tags(settings: Settings) -> tuple[str, str]:
 
 def graphiql_html(settings: Settings) -> str:
     """Our GraphiQL page: CDN or local assets, the dev token prefilled in development."""
-    head, body = _asset_tags(settings)
-    config = {"devToken": dev_token(settings), "defaultQuery": DEFAULT_QUERY}
+    local = graphiql_assets_dir(settings) is not None
+    head, body = _asset_tags(settings, local)
+    config = {"devToken": dev_token(settings), "defaultQuery": DEFAULT_QUERY, "assets": "local" if local else "cdn"}
     return (_template("graphiql.html").replace("<!--ASSETS_HEAD-->", head).replace("<!--ASSETS_BODY-->", body)
             .replace("<!--CONFIG-->", _json_for_html(config)))
 
@@ -104,7 +114,7 @@ def scan_html(settings: Settings) -> str:
 
 
 def page_routes(settings: Settings) -> list[BaseRoute]:
-    """/scan and its assets when the scan page is on; /graphiql-assets when GRAPHIQL_ASSETS_DIR is set."""
+    """/scan and its assets when the scan page is on; /graphiql-assets when there are local GraphiQL assets."""
     routes: list[BaseRoute] = []
     if scan_page_enabled(settings):
         async def scan(_: Request) -> Response:
@@ -115,6 +125,7 @@ def page_routes(settings: Settings) -> list[BaseRoute]:
 
         routes += [Route("/scan", scan), Route("/scan/", scan_slash),
                    Mount("/static", StaticFiles(directory=STATIC), name="static")]
-    if settings.graphiql_enabled and settings.graphiql_assets_dir is not None:
-        routes.append(Mount(GRAPHIQL_ASSETS, StaticFiles(directory=settings.graphiql_assets_dir, check_dir=False)))
+    assets = graphiql_assets_dir(settings)
+    if settings.graphiql_enabled and assets is not None:
+        routes.append(Mount(GRAPHIQL_ASSETS, StaticFiles(directory=assets, check_dir=False)))
     return routes

@@ -10,6 +10,12 @@ const UNITS = ["pcs", "g", "kg", "ml", "l"];
 const CATEGORIES = ["produce", "dairy", "meat", "fish", "bakery", "frozen", "pantry", "beverages", "snacks",
   "household", "other"];
 const HISTORY_PAGE = 10;
+// Photos are scaled in the browser so their long side is at most 2000 px before upload: receipt OCR
+// needs about 1500-2000 px on the long side to read small print, and the server scales anything
+// larger down to 2000 px before OCR anyway (app/recognition/local.py), so a phone's 12-megapixel,
+// 3-6 MB photo would only cost upload time on a mobile connection. Smaller photos go up untouched.
+const MAX_SIDE = 2000;
+const JPEG_QUALITY = 0.9;
 
 const JOB_FIELDS = `
   id jobType status lang imageCount imagesDone error createdAt completedAt confirmedAt
@@ -147,20 +153,40 @@ async function refreshIdentity() {
 
 // ---------- picking photos ----------
 
-function addFiles(files) {
-  for (const file of files) {
-    if (!file.type.startsWith("image/")) continue;
+async function addFiles(files) {
+  for (const original of files) {
+    if (!original.type.startsWith("image/")) continue;
     if (state.files.length >= 10) { showBanner("At most 10 photos per scan."); break; }
-    state.files.push({ file, url: URL.createObjectURL(file) });
+    const { file, note } = await downscaled(original);
+    state.files.push({ file, url: URL.createObjectURL(file), note });
+    renderThumbs();
   }
-  renderThumbs();
+}
+
+/** The photo with its long side at most MAX_SIDE (upright, as JPEG), or the file itself when it is small enough. */
+async function downscaled(file) {
+  let bitmap;
+  try { bitmap = await createImageBitmap(file, { imageOrientation: "from-image" }); } catch { return { file, note: "" }; }
+  const { width, height } = bitmap;
+  const scale = MAX_SIDE / Math.max(width, height);
+  if (scale >= 1) { bitmap.close(); return { file, note: `${width}\u00d7${height}` }; }
+  const canvas = el("canvas", { width: String(Math.round(width * scale)), height: String(Math.round(height * scale)) });
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close();
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", JPEG_QUALITY));
+  if (!blob) return { file, note: "" };
+  const name = file.name.replace(/\.[^.]*$/, "") + ".jpg";
+  return { file: new File([blob], name, { type: "image/jpeg" }),
+    note: `${width}\u00d7${height} \u2192 ${canvas.width}\u00d7${canvas.height}` };
 }
 
 function renderThumbs() {
   const list = $("thumbs");
-  list.replaceChildren(...state.files.map((entry, i) => el("li", {},
+  list.replaceChildren(...state.files.map((entry, i) => el("li", { "data-size": entry.note, "data-bytes": String(entry.file.size) },
     el("img", { src: entry.url, alt: entry.file.name }),
-    el("div", { class: "fname", title: entry.file.name }, entry.file.name),
+    el("div", { class: "fname", title: `${entry.file.name} ${entry.note}` }, entry.file.name),
     el("button", { type: "button", title: "Remove", onclick: () => {
       state.files.splice(i, 1);
       renderThumbs();
@@ -241,8 +267,8 @@ const TERMINAL = new Set(["DONE", "FAILED"]);
 
 function imageState(job, index) {
   const outcome = job.result && job.result.images.find((i) => i.index === index);
-  if (outcome) return outcome.status === "done" ? ["done", `${outcome.itemCount} item${outcome.itemCount === 1 ? "" : "s"} · ${(outcome.durationMs / 1000).toFixed(1)} s`]
-    : ["failed", outcome.error || "failed"];
+  if (outcome) return outcome.status === "done" ? ["done", `${outcome.itemCount} item${outcome.itemCount === 1 ? "" : "s"} · ${(outcome.durationMs / 1000).toFixed(1)} s`, outcome.note]
+    : ["failed", "failed", outcome.error];
   if (job.status === "PENDING") return ["waiting", "queued"];
   if (job.status === "PROCESSING") return ["reading", "reading"];
   return ["failed", job.error || "failed"];
@@ -266,11 +292,12 @@ function showJob(job, photos) {
   $("job-progress").textContent = job.status === "PENDING" ? "waiting for a worker…"
     : `${job.imagesDone} of ${job.imageCount} image${job.imageCount === 1 ? "" : "s"} read`;
   $("image-states").replaceChildren(...Array.from({ length: job.imageCount }, (_, i) => {
-    const [name, text] = imageState(job, i);
+    const [name, text, why] = imageState(job, i);
     const thumb = state.photos[i] ? el("img", { src: state.photos[i], alt: "" }) : el("span", { class: "noimg" }, String(i + 1));
     const label = el("span", { class: "state" });
     if (name === "reading" || name === "waiting") label.append(el("span", { class: name === "reading" ? "spinner" : "" }), " ");
     label.append(text);
+    if (why) label.append(el("span", { class: "why" }, why));
     return el("li", { "data-state": name, "data-index": String(i) }, thumb, el("span", {}, `Photo ${i + 1}`), label);
   }));
   $("job-error").hidden = !job.error;
@@ -294,6 +321,8 @@ function renderResult(job) {
   const tbody = $("items").tBodies[0];
   tbody.replaceChildren(...items.map((item, i) => itemRow(item, i)));
   $("empty-items").hidden = items.length > 0;
+  $("empty-tip").hidden = items.length > 0;
+  renderNotes(job);
   $("confirmed").hidden = !job.confirmedAt;
   $("confirmed").textContent = job.confirmedAt ? `\u2713 Confirmed ${new Date(job.confirmedAt).toLocaleTimeString()}` : "";
   $("confirm").textContent = job.confirmedAt ? "Confirm again" : "Confirm items";
@@ -304,12 +333,38 @@ function renderResult(job) {
     const parts = [];
     if (r.merchant) parts.push(`<b>${escapeHtml(r.merchant)}</b>`);
     if (r.purchasedAt) parts.push(escapeHtml(r.purchasedAt));
-    if (r.total != null) parts.push(`total <b>${r.total.toFixed(2)}${r.currency ? " " + escapeHtml(r.currency) : ""}</b>` +
-      (r.totalMatches ? " \u2713 matches the items" : ""));
+    if (r.total != null) parts.push(`total <b>${r.total.toFixed(2)}${r.currency ? " " + escapeHtml(r.currency) : ""}</b>`);
     $("receipt-summary").innerHTML = parts.join(" · ");
   }
+  renderTotalCheck(job);
   renderPhotoTabs(job);
   renderPhoto();
+}
+
+/** Why images gave nothing: each image's note (read, nothing found) and error (could not be read). */
+function renderNotes(job) {
+  const notes = [];
+  for (const image of job.result.images) {
+    if (image.error) notes.push(["error", `Photo ${image.index + 1}: ${image.error}`]);
+    if (image.note) notes.push(["note", `Photo ${image.index + 1}: ${image.note}`]);
+  }
+  $("notes").replaceChildren(...notes.map(([kind, text]) => el("li", { "data-kind": kind }, text)));
+  $("notes").hidden = notes.length === 0;
+  $("empty-why").textContent = notes.length ? "Why:" : "";
+}
+
+/** A printed total that the items' prices do not add up to: lines were missed or misread. */
+function renderTotalCheck(job) {
+  const check = $("total-check");
+  const r = job.result.receipt;
+  check.hidden = !r || r.total == null;
+  if (check.hidden) return;
+  const priced = job.result.items.filter((i) => i.price != null);
+  const sum = priced.reduce((s, i) => s + i.price, 0);
+  check.dataset.state = r.totalMatches ? "match" : "mismatch";
+  check.textContent = r.totalMatches ? "\u2713 The items add up to the printed total."
+    : `\u26a0 The printed total ${r.total.toFixed(2)} does not match the items: ${priced.length} priced ` +
+      `item${priced.length === 1 ? "" : "s"} add up to ${sum.toFixed(2)}. Check for missing or misread lines.`;
 }
 
 const matchIndex = (job, c) => { const m = job.result.items.find((i) => i.rawText === c.rawText); return m ? m.imageIndex : 0; };
@@ -406,6 +461,7 @@ function addItem() {
     imageIndex: state.photoIndex, rawText: null, box: null }, tbody.rows.length);
   tbody.append(row);
   $("empty-items").hidden = true;
+  $("empty-tip").hidden = true;
   row.querySelector(".name").focus();
 }
 
@@ -511,10 +567,12 @@ async function openJob(id) {
 
 function wire() {
   const dz = $("dropzone");
-  $("file-input").addEventListener("change", (e) => { addFiles(e.target.files); e.target.value = ""; });
+  for (const id of ["file-input", "camera-input"]) {
+    $(id).addEventListener("change", async (e) => { await addFiles([...e.target.files]); e.target.value = ""; });
+  }
   for (const name of ["dragenter", "dragover"]) dz.addEventListener(name, (e) => { e.preventDefault(); dz.classList.add("over"); });
   for (const name of ["dragleave", "drop"]) dz.addEventListener(name, () => dz.classList.remove("over"));
-  dz.addEventListener("drop", (e) => { e.preventDefault(); addFiles(e.dataTransfer.files); });
+  dz.addEventListener("drop", (e) => { e.preventDefault(); addFiles([...e.dataTransfer.files]); });
   $("sample").addEventListener("click", sampleReceipt);
   $("submit").addEventListener("click", submit);
   $("confirm").addEventListener("click", confirmItems);
