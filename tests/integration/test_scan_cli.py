@@ -80,3 +80,29 @@ async def test_errors_exit_2_with_a_message(api: Api, settings: Settings, tmp_pa
     assert refused.returncode == 2 and "UNAUTHENTICATED" in refused.stderr, refused.stderr
     down = scan([photo(tmp_path, "b.png", scripted_image("BREAD")), "--url", "http://127.0.0.1:9", "--token", "x"])
     assert down.returncode == 2 and "cannot reach http://127.0.0.1:9" in down.stderr, down.stderr
+
+
+async def test_why_photos_gave_nothing_is_printed_in_the_table_and_the_json(
+    api: Api, settings: Settings, tmp_path: Path
+) -> None:
+    photos = [photo(tmp_path, "empty.png", png_bytes("FOODAI-EMPTY")),
+              photo(tmp_path, "bad.png", png_bytes("FOODAI-FAIL"))]
+    user = new_user(settings)
+    table = scan([*photos, *target(api, user)], env={"COLUMNS": "200"})
+    assert "No items were found." in table.stdout, table.stdout
+    assert "! photo 1: no items found in this image" in table.stdout
+    assert "! photo 2: the image could not be read (scripted failure)" in table.stdout
+    done = scan([*photos, "--json", *target(api, user)])
+    assert json.loads(done.stdout)["problems"] == [
+        "photo 1: no items found in this image", "photo 2: the image could not be read (scripted failure)"]
+
+
+async def test_no_flags_uses_the_url_and_token_foodai_dev_recorded(
+    api: Api, settings: Settings, tmp_path: Path
+) -> None:
+    user = new_user(settings)  # as if `foodai dev --port N` were running on this data folder
+    (tmp_path / "dev.json").write_text(json.dumps({"pid": os.getpid(), "url": api.base_url, "token": user.token}))
+    done = scan([photo(tmp_path, "a.png", scripted_image("BREAD*1*pcs*2.10")), "--json"],
+                env={"DATA_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "DONE"
