@@ -1,15 +1,21 @@
-"""The grocery catalog: ~500 common items with names in eight languages, and a tolerant matcher.
+"""The grocery catalog: ~500 common items with names in fifteen languages, and a tolerant matcher.
 
 The data lives in `data/catalog.tsv` (one item per row: key, category, storage days,
-names in en/de/fr/es/it/nl/pt/pl separated by '|', first one displayed, then
-receipt-style aliases). `load_catalog()` reads and indexes it once per process.
+one column of names per language (en de fr es it nl pt pl cs tr ru uk bg sr th; any
+other column but `aliases` is read as a language too) separated by '|', first one
+displayed, then receipt-style aliases). Serbian is written in Cyrillic; its Latin
+spellings are derived as the names of 'sr-latn'. `load_catalog()` reads and indexes it once per process.
 
 Matching folds case and accents and ignores spacing (OCR often drops spaces), then
 tries, in order: an exact name, a name contained in the text ('BIO BANANEN' ->
 'bananen'), the text as a prefix of a name (receipts truncate: 'VOLLM' -> 'vollmilch')
-and a character-trigram shortlist ranked by difflib similarity.
+and a character-trigram shortlist ranked by difflib similarity. Cyrillic and Thai
+names match the same way (`app.recognition.text` keeps those letters). The derived Serbian
+Latin names are short and plentiful, so they match inside longer text or as its prefix only
+on Serbian jobs ('odeca' must not find clothing in 'PAO DE CACHO').
 """
 
+# ruff: noqa: RUF001  (Serbian Cyrillic letters are meant)
 from __future__ import annotations
 
 import csv
@@ -22,7 +28,14 @@ from pathlib import Path
 
 from app.recognition.text import compact
 
-LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt", "pl")
+LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt", "pl", "cs", "tr", "ru", "uk", "bg", "sr", "th")
+SR_LATIN = "sr-latn"  # names derived from the Serbian column, not a column of their own
+_NOT_LANGUAGES = frozenset({"key", "category", "storage_days", "aliases"})
+# Serbian Cyrillic letters and their Latin spelling (љ њ џ are two Latin letters each).
+_SR_PAIRS = ("а a б b в v г g д d ђ đ е e ж ž з z и i ј j к k л l љ lj м m н n њ nj о o п p р r с s т t ћ ć "
+             "у u ф f х h ц c ч č џ dž ш š").split()
+_SR_LOWER = dict(zip(_SR_PAIRS[::2], _SR_PAIRS[1::2], strict=True))
+_SR_LATIN = str.maketrans(_SR_LOWER | {cyr.upper(): lat.capitalize() for cyr, lat in _SR_LOWER.items()})
 MATCH_THRESHOLD = 0.74
 _MIN_CONTAINED = 4  # shorter names ('gin', 'ham') match only exactly
 _SHORTLIST = 40
@@ -39,8 +52,11 @@ class CatalogItem:
     aliases: tuple[str, ...]
 
     def display_name(self, lang: str) -> str:
-        """The item's first name in `lang` ('de', 'de-AT', 'pt_BR'), English when the language is unknown."""
-        names = self.names.get(lang[:2].lower()) or self.names["en"]
+        """The item's first name in `lang` ('uk', 'de-AT', 'pt_BR', 'en-IN'), English when the language is unknown.
+
+        Serbian is Cyrillic unless the tag asks for Latin script ('sr-Latn', 'sr-Latn-RS').
+        """
+        names = self.names.get(language_key(lang)) or self.names["en"]
         name = names[0]
         return name[:1].upper() + name[1:]
 
@@ -99,14 +115,15 @@ class Catalog:
         query = compact(text)
         if len(query) < 2:
             return None
-        lang = lang[:2].lower()
+        lang = base_language(lang)
         exact = self._exact.get(query)
         if exact:
             return Match(self.items[self._prefer(exact, lang).item], 1.0)
         best: tuple[float, int] | None = None
         for position in self._shortlist(query):
             name = self._names[position]
-            score = _score(query, name.text) + (0.005 if name.lang == lang else 0.0)
+            loose = name.lang != SR_LATIN or lang == "sr"
+            score = _score(query, name.text, loose=loose) + (0.005 if base_language(name.lang) == lang else 0.0)
             if best is None or score > best[0]:
                 best = (score, position)
         if best is None or best[0] < MATCH_THRESHOLD:
@@ -114,8 +131,10 @@ class Catalog:
         return Match(self.items[self._names[best[1]].item], min(best[0], 1.0))
 
     def _prefer(self, positions: list[int], lang: str) -> _Name:
+        """The name in the job's language, else the first one that was written rather than derived."""
         names = [self._names[p] for p in positions]
-        return next((n for n in names if n.lang == lang), names[0])
+        same = (n for n in names if base_language(n.lang) == lang)
+        return next(same, next((n for n in names if n.lang != SR_LATIN), names[0]))
 
     def _shortlist(self, query: str) -> list[int]:
         counts: Counter[int] = Counter()
@@ -124,9 +143,11 @@ class Catalog:
         return [position for position, _ in counts.most_common(_SHORTLIST)]
 
 
-def _score(query: str, name: str) -> float:
-    """Similarity of a compact query and a compact catalog name, in 0..1.2."""
+def _score(query: str, name: str, *, loose: bool = True) -> float:
+    """Similarity of a compact query and a compact catalog name, in 0..1.2 (0..1 unless `loose`)."""
     score = SequenceMatcher(None, query, name, autojunk=False).ratio()
+    if not loose:
+        return score
     if len(name) >= _MIN_CONTAINED and name in query:
         score = max(score, 0.8 + 0.2 * len(name) / len(query))
     if len(query) >= _MIN_CONTAINED + 1 and name.startswith(query):
@@ -134,20 +155,44 @@ def _score(query: str, name: str) -> float:
     return score
 
 
-def _split(cell: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in cell.split("|") if part.strip())
+def base_language(lang: str) -> str:
+    """The language subtag of a tag, lower-case: 'sr-Latn' -> 'sr', 'pt_BR' -> 'pt', 'EN' -> 'en'."""
+    return lang.replace("_", "-").split("-", 1)[0].lower()
+
+
+def language_key(lang: str) -> str:
+    """The key of `CatalogItem.names` for a language tag: its base language, or 'sr-latn' for Serbian in Latin."""
+    base = base_language(lang)
+    return SR_LATIN if base == "sr" and "latn" in lang.lower() else base
+
+
+def serbian_latin(text: str) -> str:
+    """Serbian Cyrillic spelled in Latin letters: 'Шљиве' -> 'Šljive'."""
+    return text.translate(_SR_LATIN)
+
+
+def _split(cell: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (cell or "").split("|") if part.strip())
+
+
+def _names(row: dict[str, str | None], languages: list[str]) -> dict[str, tuple[str, ...]]:
+    names = {lang: _split(row.get(lang)) for lang in languages}
+    if names.get("sr"):
+        names[SR_LATIN] = tuple(dict.fromkeys(serbian_latin(name) for name in names["sr"]))
+    return names
 
 
 def _read_rows(text: str) -> list[CatalogItem]:
     reader = csv.DictReader((line for line in text.splitlines() if not line.startswith("#")),
                             delimiter="\t", quoting=csv.QUOTE_NONE)
+    languages = [column for column in reader.fieldnames or () if column not in _NOT_LANGUAGES]
     return [
         CatalogItem(
             key=row["key"],
             category=row["category"],
             storage_days=int(row["storage_days"]),
-            names={lang: _split(row[lang]) for lang in LANGUAGES},
-            aliases=_split(row.get("aliases") or ""),
+            names=_names(row, languages),
+            aliases=_split(row.get("aliases")),
         )
         for row in reader
     ]

@@ -13,6 +13,7 @@ One module used by the API and the worker. For each raw line it:
 Units are canonical: pcs, g, kg, ml, l.
 """
 
+# ruff: noqa: RUF001  (Cyrillic unit words are meant)
 from __future__ import annotations
 
 import re
@@ -35,15 +36,24 @@ _UNIT_ALIASES = {
     "lt": ("l", 1.0), "liter": ("l", 1.0), "litre": ("l", 1.0),
     "pcs": ("pcs", 1.0), "pc": ("pcs", 1.0), "st": ("pcs", 1.0), "stk": ("pcs", 1.0), "stck": ("pcs", 1.0),
     "szt": ("pcs", 1.0), "pz": ("pcs", 1.0), "pzs": ("pcs", 1.0), "uds": ("pcs", 1.0), "un": ("pcs", 1.0),
-    "ea": ("pcs", 1.0), "x": ("pcs", 1.0),
+    "ea": ("pcs", 1.0), "x": ("pcs", 1.0), "ks": ("pcs", 1.0), "kom": ("pcs", 1.0), "adet": ("pcs", 1.0),
+    # Cyrillic (ru, uk, bg, sr) and Thai receipts
+    "г": ("g", 1.0), "гр": ("g", 1.0), "кг": ("kg", 1.0), "мг": ("g", 0.001), "мл": ("ml", 1.0), "л": ("l", 1.0),
+    "шт": ("pcs", 1.0), "бр": ("pcs", 1.0), "ком": ("pcs", 1.0),
+    "กรัม": ("g", 1.0), "กก": ("kg", 1.0), "มล": ("ml", 1.0), "ลิตร": ("l", 1.0), "ชิ้น": ("pcs", 1.0), "ฟอง": ("pcs", 1.0),
 }
 _NUM = r"\d+(?:[.,]\d+)?"
+_NOT_LETTER = r"(?![a-z\u0430-\u045f])"  # a unit ends where no Latin or Cyrillic letter follows
 _PACK = re.compile(
-    rf"(?<![0-9.,])(?:(\d+)\s*[x\u00d7*]\s*)?({_NUM})\s*(kg|mg|grs|gr|g|ml|cl|dl|ltr|lt|liter|litre|l)(?![a-z])",
+    rf"(?<![0-9.,])(?:(\d+)\s*[x\u00d7*\u0445]\s*)?({_NUM})\s*"
+    rf"(kg|mg|grs|gr|g|ml|cl|dl|ltr|lt|liter|litre|l|кг|мг|гр|г|мл|л|กก|กรัม|มล|ลิตร){_NOT_LETTER}",
     re.IGNORECASE,
 )
-_COUNT = re.compile(r"(?<![0-9.,])(\d{1,3})\s*(?:er|st|stk|stck|szt|pcs|pz|uds|un)(?![a-z])|(?<![a-z])x\s*(\d{1,3})\b",
-                    re.IGNORECASE)
+_COUNT = re.compile(
+    r"(?<![0-9.,])(\d{1,3})\s*(?:er|st|stk|stck|szt|pcs|pz|uds|un|ks|kom|adet|шт|бр|ком|ชิ้น|ฟอง)"
+    rf"{_NOT_LETTER}|(?<![a-z])x\s*(\d{{1,3}})\b",
+    re.IGNORECASE,
+)
 _SKU = re.compile(r"^\s*(?:\d{3,}|[0-9]{1,2}[-/]\d{3,})\s+|^\s*\d{4,}(?=[^\W\d_]{2})")
 _ONE_KG = re.compile(r"(?<![^\W\d_])[Il](?=\s*kg\b)", re.IGNORECASE)
 _TAX_CLASS = re.compile(r"(?:\s+(?:[A-D]|[A-D]?\*|\*[A-D]?))+\s*$")

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (Cyrillic letters are meant)
 """Enrichment: name cleaning, quantities and units, merging, catalog matching, aliases and languages."""
 
 from __future__ import annotations
@@ -38,12 +39,46 @@ def _one(enricher: Enricher, raw: RawItem, lang: str = "en") -> tuple[str, float
         ("VOLLMILCHSCH0K0LADE 175G", "VOLLMILCHSCHOKOLADE", 175.0, "g"),
         ("KAPUSTA KISZONA IKG", "KAPUSTA KISZONA", 1.0, "kg"),
         ("REIS 1KG", "REIS", 1.0, "kg"),
+        ("МОЛОКО 2,5% 900МЛ", "МОЛОКО", 900.0, "ml"),
+        ("ЧАЙ ЧЕРНЫЙ 100Г", "ЧАЙ ЧЕРНЫЙ", 100.0, "g"),
+        ("ВОДА 6х1,5Л", "ВОДА", 9.0, "l"),
+        ("ЯЙЦА С0 10ШТ", "ЯЙЦА С0", 10.0, "pcs"),
+        ("Хліб 500 г", "Хліб", 500.0, "g"),
+        ("ГРЕЧКА 1КГ", "ГРЕЧКА", 1.0, "kg"),
+        ("1 ГРЕЧКА", "1 ГРЕЧКА", None, None),
+        ("ЯЙЦА 10 бр", "ЯЙЦА", 10.0, "pcs"),
+        ("Јаја 10 ком", "Јаја", 10.0, "pcs"),
+        ("นมสด 1ลิตร", "นมสด", 1.0, "l"),
+        ("ข้าวหอมมะลิ 5กก.", "ข้าวหอมมะลิ", 5.0, "kg"),
+        ("น้ำดื่ม 600มล.", "น้ำดื่ม", 600.0, "ml"),
+        ("ไข่ไก่ 10 ฟอง", "ไข่ไก่", 10.0, "pcs"),
+        ("EKMEK 2 ADET", "EKMEK", 2.0, "pcs"),
+        ("ROHLIK 10 KS", "ROHLIK", 10.0, "pcs"),
+        ("PEYNIR 500 GR", "PEYNIR", 500.0, "g"),
     ],
 )
 def test_clean_name_moves_pack_sizes_into_quantity(raw: str, text: str, quantity: float | None,
                                                   unit: str | None) -> None:
     name = clean_name(raw)
     assert (name.text, name.pack_quantity, name.pack_unit) == (text, quantity, unit)
+
+
+@pytest.mark.parametrize(
+    ("raw", "lang", "expected"),
+    [
+        (RawItem("МОЛОКО 2,5% 900МЛ", 0.9, price=89.9), "ru", ("Молоко", 900.0, "ml", "dairy", "milk")),
+        (RawItem("ЦУКОР 1КГ", 0.9, quantity=2.0, unit="шт"), "uk", ("Цукор", 2.0, "kg", "pantry", "sugar")),
+        (RawItem("ДОМАТИ", 0.9, quantity=1.25, unit="кг"), "bg", ("Домати", 1.25, "kg", "produce", "tomato")),
+        (RawItem("ПАРАДАЈЗ", 0.9, quantity=0.8, unit="кг"), "sr-Latn", ("Paradajz", 0.8, "kg", "produce", "tomato")),
+        (RawItem("นมสด 2ลิตร", 0.9), "th", ("นมสด", 2.0, "l", "dairy", "milk")),
+        (RawItem("ไข่ไก่ 10 ฟอง", 0.9), "th", ("ไข่ไก่", 10.0, "pcs", "dairy", "eggs")),
+        (RawItem("AYÇİÇEK YAĞI 1 LT", 0.9), "tr", ("Ayçiçek yağı", 1.0, "l", "pantry", "sunflower_oil")),
+        (RawItem("ROHLIK 10 KS", 0.9), "cs", ("Rohlíky", 10.0, "pcs", "bakery", "bread_rolls")),
+    ],
+)
+def test_cyrillic_thai_turkish_and_czech_lines(enricher: Enricher, raw: RawItem, lang: str,
+                                              expected: tuple[str, float, str, str, str]) -> None:
+    assert _one(enricher, raw, lang) == expected
 
 
 def test_weighed_lines_keep_their_weight(enricher: Enricher) -> None:
@@ -78,7 +113,9 @@ def test_lines_of_different_images_do_not_merge(enricher: Enricher) -> None:
 @pytest.mark.parametrize(
     ("lang", "name"),
     [("en", "Milk"), ("de", "Milch"), ("fr", "Lait"), ("es", "Leche"), ("it", "Latte"), ("nl", "Melk"),
-     ("pt", "Leite"), ("pl", "Mleko"), ("de-AT", "Milch"), ("xx", "Milk")],
+     ("pt", "Leite"), ("pl", "Mleko"), ("cs", "Mléko"), ("tr", "Süt"), ("ru", "Молоко"), ("uk", "Молоко"),
+     ("bg", "Прясно мляко"), ("sr", "Млеко"), ("sr-Latn", "Mleko"), ("th", "นมสด"), ("de-AT", "Milch"),
+     ("en-IN", "Milk"), ("xx", "Milk")],
 )
 def test_the_job_language_chooses_the_display_name(enricher: Enricher, lang: str, name: str) -> None:
     assert _one(enricher, RawItem("H-MILCH 1L", 0.9), lang)[0] == name
@@ -119,7 +156,7 @@ def test_name_and_category_hints_from_a_vision_model(enricher: Enricher) -> None
     assert _one(enricher, unknown) == ("yuzu kosho", 1.0, "pcs", "pantry", None)
 
 
-def test_catalog_has_500_items_with_all_eight_languages() -> None:
+def test_catalog_has_500_items_with_all_languages() -> None:
     catalog = load_catalog()
     assert len(catalog) >= 500
     assert len({item.key for item in catalog.items}) == len(catalog)
@@ -136,6 +173,6 @@ def test_catalog_loads_once_per_process() -> None:
 
 def test_an_injected_catalog_is_used() -> None:
     header = "key\tcategory\tstorage_days\t" + "\t".join(LANGUAGES) + "\taliases"
-    row = "yuzu\tproduce\t14\tyuzu\tYuzu\tyuzu\tyuzu\tyuzu\tyuzu\tyuzu\tyuzu\tYZU"
+    row = "yuzu\tproduce\t14\tyuzu\tYuzu" + "\tyuzu" * (len(LANGUAGES) - 2) + "\tYZU"
     enricher = Enricher(parse_catalog(f"{header}\n{row}\n"))
     assert _one(enricher, RawItem("YZU", 0.9), "de") == ("Yuzu", 1.0, "pcs", "produce", "yuzu")
