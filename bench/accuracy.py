@@ -1,22 +1,26 @@
-"""Accuracy and CPU cost of the local recognizer + enricher on synthetic receipts.
+"""Accuracy and CPU cost of the local recognizer + enricher on real receipt photos, per set and engine.
 
-Renders a clean and a degraded set with `bench.corpus`, runs every image through
-`LocalRecognizer` and `Enricher` one at a time (so CPU time is attributable), and
-reports item precision/recall/F1 (an item counts when catalog key, quantity, unit
-and price all match), header-field accuracy, and CPU seconds per image. Writes a
-markdown table to docs/recognition-benchmark.md.
+Real sets (`bench.real_sets`) come from a data folder: `--data DIR`, else $FOODAI_DATASETS, else
+`../shared/datasets` beside the repository; without one they are skipped with a message. The
+generated receipts (`bench.corpus`, a clean and a degraded set) stay as a regression section.
+Every image goes through `LocalRecognizer.recognize` and `Enricher.enrich`; several OCR engines
+(`--engine`, repeatable) are measured side by side in one run. The page
+docs/recognition-benchmark.md is regenerated, keeping its hand-written before/after section.
 
-    python -m bench.accuracy --count 30 [--save-corpus .foodai/corpus] [--out docs/recognition-benchmark.md]
+    python -m bench.accuracy --jobs 2                       # everything, default engines; writes the page
+    python -m bench.accuracy --sets sroie --limit 5 --verbose
+    python -m bench.accuracy --engine rapidocr --engine tesseract --json /tmp/results.json
+    python -m bench.accuracy --replay-ocr /work/ocr-cache/rapidocr --verbose   # parsing only, from cached OCR
+    python -m bench.accuracy --dump-ocr /tmp/ocr                # also write <dir>/<engine>/<set>/<stem>.json
+
+The page is written after a complete run (all sets, no --limit, no replay) or when --out is given.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
-import statistics
 import sys
 import time
 from collections import Counter
@@ -28,17 +32,26 @@ from app.recognition.base import ImageInput, JobType, ReceiptHeader
 from app.recognition.enrich import Enricher, PantryItem
 from app.recognition.local import DET_MIN_SIDE, REC_MIN_WIDTH, LocalRecognizer
 from app.recognition.text import compact
-from bench.corpus import Receipt, generate, truth_json
+from bench import real_report, real_run
+from bench.corpus import Receipt, generate
+from bench.real_scoring import score
+from bench.real_sets import SETS, Sample, load_set
 
 Key = tuple[str | None, float, str, float | None]
 HEADER_FIELDS = ("merchant", "purchased_at", "currency", "total")
+ALL_SETS = (*SETS, "synthetic")
+PAGE = real_report.REPO / "docs" / "recognition-benchmark.md"
+RULES = real_report.REPO / "bench" / "real_sets.py"
 
+
+# --- synthetic regression sets ------------------------------------------------------------------
 
 @dataclass(slots=True)
 class SetResult:
-    """Counts and timings for one set of receipts."""
+    """Counts and timings for one generated set read by one engine."""
 
     name: str
+    engine: str
     tp: int = 0
     fp: int = 0
     fn: int = 0
@@ -49,17 +62,9 @@ class SetResult:
     misses: list[str] = field(default_factory=list)
 
     @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
     def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
+        """Item F1: an item counts when catalog key, quantity, unit and price all match."""
+        return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp + self.fp + self.fn else 0.0
 
 
 def item_key(item: PantryItem) -> Key:
@@ -77,141 +82,210 @@ def header_hits(header: ReceiptHeader | None, receipt: Receipt) -> set[str]:
     """Header fields read correctly (merchant ignoring case and spacing, date ignoring time)."""
     if header is None:
         return set()
-    hits = set()
-    if header.merchant and compact(header.merchant) == compact(receipt.merchant):
-        hits.add("merchant")
-    if header.purchased_at and header.purchased_at[:10] == receipt.purchased_at:
-        hits.add("purchased_at")
-    if header.currency == receipt.currency:
-        hits.add("currency")
-    if header.total is not None and abs(header.total - receipt.total) < 0.005:
-        hits.add("total")
-    return hits
+    checks = {
+        "merchant": bool(header.merchant) and compact(header.merchant or "") == compact(receipt.merchant),
+        "purchased_at": bool(header.purchased_at) and (header.purchased_at or "")[:10] == receipt.purchased_at,
+        "currency": header.currency == receipt.currency,
+        "total": header.total is not None and abs(header.total - receipt.total) < 0.005,
+    }
+    return {name for name, right in checks.items() if right}
 
 
-async def run_set(name: str, seeds: range, *, degraded: bool, recognizer: LocalRecognizer,
-                  enricher: Enricher, save: Path | None) -> SetResult:
-    """Recognize and score every receipt of one set."""
-    result = SetResult(name)
+async def run_synthetic(name: str, seeds: range, *, degraded: bool, engine: str, recognizer: LocalRecognizer,
+                        enricher: Enricher) -> SetResult:
+    """Recognize and score every generated receipt of one set, one at a time (so CPU is attributable)."""
+    result = SetResult(name, engine)
     for seed in seeds:
         data, mime, receipt = generate(seed, degraded=degraded)
-        if save is not None:
-            _save(save / name, seed, data, mime, receipt)
-        cpu, wall = time.process_time(), time.perf_counter()
+        cpu, wall = real_run.cpu_seconds(), time.perf_counter()
         recognition = await recognizer.recognize(ImageInput(0, data, mime), job_type=JobType.RECEIPT,
                                                  lang=receipt.lang)
         items = enricher.enrich([(0, raw) for raw in recognition.items], lang=receipt.lang)
-        result.cpu.append(time.process_time() - cpu)
+        result.cpu.append(real_run.cpu_seconds() - cpu)
         result.wall.append(time.perf_counter() - wall)
-        _score(result, seed, Counter(item_key(i) for i in items), receipt, recognition.header)
+        got, want = Counter(item_key(i) for i in items), truth_keys(receipt)
+        hits = sum((got & want).values())
+        result.tp += hits
+        result.fp += got.total() - hits
+        result.fn += want.total() - hits
+        result.images += 1
+        result.header_hits.update(header_hits(recognition.header, receipt))
+        if got != want:
+            missing, extra = sorted(want - got, key=str), sorted(got - want, key=str)
+            result.misses.append(f"seed {seed}: missing {missing} extra {extra}")
     return result
 
 
-def _score(result: SetResult, seed: int, got: Counter[Key], receipt: Receipt,
-           header: ReceiptHeader | None) -> None:
-    want = truth_keys(receipt)
-    hits = sum((got & want).values())
-    result.tp += hits
-    result.fp += sum(got.values()) - hits
-    result.fn += sum(want.values()) - hits
-    result.images += 1
-    result.header_hits.update(header_hits(header, receipt))
-    if got != want:
-        result.misses.append(f"seed {seed}: missing {sorted(want - got, key=str)} extra {sorted(got - want, key=str)}")
+async def synthetic_sets(engines: list[str], args: argparse.Namespace) -> list[SetResult]:
+    """The clean and degraded generated sets, read by each engine (warmed up first)."""
+    results, enricher = [], Enricher()
+    for engine in engines:
+        recognizer = real_run.make_recognizer(engine, det_min_side=args.det_min_side, rec_min_width=args.rec_min_width)
+        try:
+            warm, mime, _ = generate(0)
+            await recognizer.recognize(ImageInput(0, warm, mime), job_type=JobType.RECEIPT, lang="en")
+            for name, first, degraded in (("clean", 1, False), ("degraded", 1001, True)):
+                results.append(await run_synthetic(name, range(first, first + args.count), degraded=degraded,
+                                                   engine=engine, recognizer=recognizer, enricher=enricher))
+        finally:
+            await recognizer.aclose()
+    return results
 
 
-def _save(directory: Path, seed: int, data: bytes, mime: str, receipt: Receipt) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"receipt_{seed:04d}.{'jpg' if mime == 'image/jpeg' else 'png'}"
-    path.write_bytes(data)
-    path.with_suffix(".json").write_text(json.dumps(truth_json(receipt), ensure_ascii=False, indent=1))
+def synthetic_table(results: list[SetResult]) -> list[str]:
+    """The regression section of the page."""
+    sec = real_report.seconds
+    rows = [f"| {r.name} | {r.engine} | {r.images} | {r.tp + r.fn} | **{r.f1:.3f}** | "
+            + " | ".join(f"{r.header_hits[f] / r.images:.2f}" for f in HEADER_FIELDS)
+            + f" | {sec(r.cpu, 50)} | {sec(r.cpu, 90)} | {sec(r.wall, 50)} |"
+            for r in results]
+    return ["", "## Generated receipts (regression set)", "",
+            "| set | engine | receipts | items | item F1 | merchant | date | currency | total "
+            "| CPU s/img median | CPU s/img p90 | wall s/img median |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|", *rows, "",
+            "`bench/corpus.py`, seeded: 9 locales, four item layouts, DejaVu fonts; the degraded set adds fading,",
+            "noise, blur, up to 3 degrees of rotation and JPEG at quality 60. An item counts when catalog key,",
+            "quantity, unit and price all equal the truth. Images are read one at a time in one process."]
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+# --- real sets ----------------------------------------------------------------------------------
+
+def resolve_data(arg: Path | None) -> tuple[Path | None, str]:
+    """The data folder and where it came from, or None and why the real sets are skipped."""
+    if arg is not None:
+        path, source = arg, "--data"
+    elif os.environ.get("FOODAI_DATASETS"):
+        path, source = Path(os.environ["FOODAI_DATASETS"]), "FOODAI_DATASETS"
+    else:
+        path, source = real_report.REPO.parent / "shared" / "datasets", "the default beside the repository"
+    if not path.is_dir():
+        return None, f"real sets skipped: no data folder at {path} ({source}); pass --data DIR or set FOODAI_DATASETS"
+    return path, f"data folder {path} ({source})"
 
 
-def render_markdown(results: list[SetResult], command: str) -> str:
-    """The benchmark page: what was run, where, and the numbers."""
-    import onnxruntime
-
-    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    rows = [
-        f"| {r.name} | {r.images} | {r.tp + r.fn} | {r.precision:.3f} | {r.recall:.3f} | **{r.f1:.3f}** | "
-        + " | ".join(f"{r.header_hits[f] / r.images:.2f}" for f in HEADER_FIELDS)
-        + f" | {statistics.mean(r.cpu):.2f} | {max(r.cpu):.2f} | {statistics.mean(r.wall):.2f} |"
-        for r in results
-    ]
-    return "\n".join([
-        "# Recognition benchmark (local recognizer)",
-        "",
-        f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `{command}`.",
-        "",
-        f"Machine: {_cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"onnxruntime {onnxruntime.__version__}, RapidOCR PP-OCRv4 (1 intra-op thread, no angle classifier); "
-        f"load average {load} at the end of the run (other processes share the box, which inflates CPU time).",
-        "",
-        "| set | receipts | items | precision | recall | item F1 | merchant | date | currency | total "
-        "| CPU s/img (mean) | CPU s/img (max) | wall s/img |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-        *rows,
-        "",
-        "An item counts as found when catalog key, quantity, unit and price all equal the ground truth;",
-        "header columns are the share of receipts with that field right (merchant ignoring case and",
-        "spaces, date ignoring the time). CPU time is process CPU (all threads) per image, OCR + parsing",
-        "+ enrichment, models already loaded; images are processed one at a time.",
-        "",
-        "Corpus: `bench/corpus.py`, seeded: 9 locales (de, en-GB, en-US, fr, es, it, nl, pt, pl), four",
-        "layouts (quantity line below, above with '@', inline '2 x', quantity line carrying the total),",
-        "DejaVu fonts, weighed items, pack sizes, article codes, tax letters; the degraded set adds",
-        "fading, noise, blur, up to 3 degrees of rotation and JPEG at quality 60. Names are drawn from",
-        "the catalog only when the catalog maps them back to the same item, so the score measures",
-        "reading and parsing, not ambiguity between catalog entries.",
-        "",
-    ])
+def load_samples(data: Path, sets: list[str], limit: int | None) -> list[Sample]:
+    """The samples of every requested real set present in the data folder."""
+    samples: list[Sample] = []
+    for name in sets:
+        if not (data / name).is_dir():
+            print(f"{name}: skipped, {data / name} is absent", file=sys.stderr)
+            continue
+        samples += load_set(name, data, limit)
+    return samples
 
 
-async def main_async(args: argparse.Namespace) -> list[SetResult]:
-    """Run both sets with one recognizer (warmed up first) and one enricher."""
-    recognizer = LocalRecognizer(det_min_side=args.det_min_side, rec_min_width=args.rec_min_width)
-    enricher = Enricher()
-    try:
-        warm, mime, _ = generate(0)
-        await recognizer.recognize(ImageInput(0, warm, mime), job_type=JobType.RECEIPT, lang="en")
-        clean = await run_set("clean", range(1, 1 + args.count), degraded=False, recognizer=recognizer,
-                              enricher=enricher, save=args.save_corpus)
-        degraded = await run_set("degraded", range(1001, 1001 + args.count), degraded=True,
-                                 recognizer=recognizer, enricher=enricher, save=args.save_corpus)
-    finally:
-        await recognizer.aclose()
-    return [clean, degraded]
+def run_real(samples: list[Sample], engines: list[str], args: argparse.Namespace) -> list[real_run.Outcome]:
+    """Live recognition of every sample by every engine, or a replay of cached OCR; progress on stderr."""
+    if args.replay_ocr is not None:
+        return list(real_run.replay(samples, args.replay_ocr, f"replay:{args.replay_ocr.name}"))
+    jobs = [real_run.Job(sample, engine) for sample in samples for engine in engines]
+    options = {"det_min_side": args.det_min_side, "rec_min_width": args.rec_min_width}
+    outcomes = []
+    for done, outcome in enumerate(real_run.run_jobs(jobs, engines, options=options, dump=args.dump_ocr,
+                                                     workers=args.jobs), 1):
+        outcomes.append(outcome)
+        print(f"[{done}/{len(jobs)}] {outcome.sample.set_name}/{outcome.sample.stem} {outcome.engine} "
+              f"cpu {outcome.cpu or 0:.2f}s {outcome.error or ''}", file=sys.stderr, flush=True)
+    return outcomes
+
+
+def real_section(tallies: list[real_report.Tally], data_note: str, replayed: bool) -> list[str]:
+    """The real-receipt section of the page: tables, then how they are scored."""
+    cpu_note = ("CPU columns are n/a: this run replayed cached OCR boxes (parsing and enrichment only)." if replayed
+                else "CPU: process CPU of OCR + parsing + enrichment per image, models loaded and warmed up first, "
+                     "measured inside the worker process that read it (each worker reads one image at a time).")
+    return ["", "## Real receipts", "", f"From the {data_note}.", *real_report.real_tables(tallies), "",
+            "Accuracy columns are the share of receipts with that field right, over the receipts that have truth",
+            "for it (`(of N)` when not all do; n/a when none): total within half a cent; date the same calendar day",
+            "(time ignored); merchant by the rules below; currency as an ISO code. Item F1 (price): the predicted",
+            "items' prices against the expected prices as multisets, in cents. Item F1 (name+price): equal price",
+            "and compacted alphanumeric names (annotators removed spaces) with a difflib ratio of at least 0.8,",
+            "matched one to one. Items are the recognizer's raw items (one per printed line, as the truth is):",
+            "the enricher merges identical lines, which the truth does not. " + cpu_note, "",
+            "Truth rules (from `bench/real_sets.py`):", "", *_rules()]
+
+
+def _rules() -> list[str]:
+    doc = RULES.read_text().split('"""')[1]
+    rules = doc.split("Truth rules that needed a decision (also printed on the benchmark page):", 1)[-1]
+    return [line.rstrip() for line in rules.strip().splitlines()]
+
+
+# --- command line -------------------------------------------------------------------------------
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=None, help="data folder (default: $FOODAI_DATASETS, "
+                        "else ../shared/datasets)")
+    parser.add_argument("--sets", default=",".join(ALL_SETS), help=f"comma-separated, from {','.join(ALL_SETS)}")
+    parser.add_argument("--engine", action="append", default=None, help="OCR engine (repeatable); default: "
+                        "the recognizer's default plus today's rapidocr")
+    parser.add_argument("--limit", type=int, default=None, help="first N images per real set")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes for the real sets")
+    parser.add_argument("--count", type=int, default=30, help="generated receipts per synthetic set")
+    parser.add_argument("--out", type=Path, default=None, help=f"page to write (default {PAGE} after a full run)")
+    parser.add_argument("--json", type=Path, default=None, help="write every per-image result here")
+    parser.add_argument("--replay-ocr", type=Path, default=None, help="cached OCR boxes: DIR/<set>/<stem>.json")
+    parser.add_argument("--dump-ocr", type=Path, default=None, help="write OCR boxes to DIR/<engine>/<set>/")
+    parser.add_argument("--det-min-side", type=int, default=DET_MIN_SIDE)
+    parser.add_argument("--rec-min-width", type=int, default=REC_MIN_WIDTH)
+    parser.add_argument("--verbose", action="store_true", help="list every receipt with a wrong field")
+    args = parser.parse_args(argv)
+    args.sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+    unknown = set(args.sets) - set(ALL_SETS)
+    if unknown:
+        parser.error(f"unknown sets {sorted(unknown)}")
+    return args
+
+
+def choose_engines(requested: list[str] | None) -> list[str]:
+    """The engines to run: the requested ones this build can make, else the defaults."""
+    engines = list(dict.fromkeys(requested or real_run.default_engines()))
+    for engine in engines:
+        if not real_run.usable_engine(engine):
+            print(f"engine {engine}: skipped, this build's LocalRecognizer has no `ocr` keyword", file=sys.stderr)
+    return [e for e in engines if real_run.usable_engine(e)]
 
 
 def main() -> None:
     """Command line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--count", type=int, default=30)
-    parser.add_argument("--out", type=Path, default=Path("docs/recognition-benchmark.md"))
-    parser.add_argument("--save-corpus", type=Path, default=None)
-    parser.add_argument("--det-min-side", type=int, default=DET_MIN_SIDE)
-    parser.add_argument("--rec-min-width", type=int, default=REC_MIN_WIDTH)
-    parser.add_argument("--verbose", action="store_true", help="list the receipts with errors")
-    args = parser.parse_args()
-    results = asyncio.run(main_async(args))
+    args = parse_args()
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    engines = choose_engines(args.engine)
+    data, data_note = resolve_data(args.data)
+    print(data_note, file=sys.stderr)
+    tallies, records = [], []
+    real = [s for s in args.sets if s != "synthetic"]
+    if data is not None and real:
+        outcomes = run_real(load_samples(data, real, args.limit), engines, args)
+        scored = [(outcome, score(outcome.sample.truth, outcome.prediction)) for outcome in outcomes]
+        tallies = real_report.tally(scored)
+        records = [real_report.result_record(o, r) for o, r in scored]
+    synthetic: list[SetResult] = []
+    if "synthetic" in args.sets and args.replay_ocr is None:
+        synthetic = asyncio.run(synthetic_sets(engines, args))
     command = "python -m bench.accuracy " + " ".join(sys.argv[1:])
-    page = render_markdown(results, command.strip())
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(page)
+    generated = [f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `{command.strip()}` at commit "
+                 f"{real_report.git_commit()}.", "", f"Machine: {real_report.machine()}."]
+    if tallies:
+        generated += real_section(tallies, data_note, args.replay_ocr is not None)
+    if synthetic:
+        generated += synthetic_table(synthetic)
+    out = args.out or (PAGE if args.limit is None and args.replay_ocr is None and args.sets == list(ALL_SETS)
+                       and data is not None else None)
+    page = real_report.assemble_page(out.read_text() if out and out.exists() else None, generated)
     print(page)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(page)
+    if args.json is not None:
+        real_report.write_json(args.json, records)
     if args.verbose:
-        for result in results:
-            print(f"## {result.name}", *result.misses, sep="\n")
+        for t in tallies:
+            print(f"## {t.set_name} / {t.engine}: {len(t.misses)} receipts with a miss", *t.misses, sep="\n")
+        for r in synthetic:
+            print(f"## {r.name} / {r.engine}", *r.misses, sep="\n")
 
 
 if __name__ == "__main__":
