@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv with Python 3.11+ and installs foodai with its dev tools, once;
-# re-installs when pyproject.toml changes. Sourced by ./dev.sh and ./test.sh.
+# re-installs when pyproject.toml changes; fetches GraphiQL's browser assets when npm is
+# there (GraphiQL then works offline). Sourced by ./dev.sh and ./test.sh.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${FOODAI_VENV:-$ROOT/.venv}"
@@ -9,10 +10,20 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "foodai needs Python 3.11 or newer ($PYTHON is $("$PYTHON" --version 2>&1))" >&2
   exit 1
 fi
-[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 stamp="$VENV/.foodai-installed"
+if [ ! -f "$stamp" ]; then
+  echo "foodai: first run: creating $VENV and installing foodai and its dev tools from the package index (a minute or two)..." >&2
+elif [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+  echo "foodai: pyproject.toml changed: updating $VENV..." >&2
+fi
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   "$VENV/bin/python" -m pip install --quiet -e "$ROOT[dev]"
   touch "$stamp"
+  echo "foodai: installed." >&2
+fi
+if [ ! -s "$ROOT/.foodai/graphiql/graphiql.min.js" ] && command -v npm >/dev/null; then
+  timeout 120 "$ROOT/scripts/fetch-graphiql.sh" >/dev/null 2>&1 \
+    || echo "foodai: could not fetch GraphiQL's assets with npm (offline?); GraphiQL will use the CDN" >&2
 fi
