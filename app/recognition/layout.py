@@ -2,8 +2,11 @@
 
 OCR finds words or phrases as separate quadrilaterals: the item name on the left and
 its price on the right of the same printed line come back as two boxes. We estimate
-the page's skew from the boxes' top edges, rotate the box centres upright, group boxes
-whose vertical extents overlap into one row, and order each row by x.
+the page's skew from the boxes' top edges, refine it by the angle that best lines up
+each box with its left neighbour (photos whose boxes are axis-aligned rectangles carry
+no angle of their own), rotate the box centres upright, group boxes whose vertical
+extents overlap into one row, and order each row by x. Each line keeps its upright
+horizontal extent and height, from which the parser finds the right-aligned amount column.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from app.recognition.receipt_parser import TextLine
 Point = tuple[float, float]
 _MAX_SKEW_DEG = 25.0
 _SAME_ROW = 0.5  # centres closer than this fraction of the smaller box height share a row
+_SEARCH_DEG = 6.0  # the refinement tries angles this far either side of the box-angle estimate
+_SEARCH_STEP_DEG = 0.25
+_TURN_COST = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +71,41 @@ class _Row:
         self.members.append((x, box))
 
 
-def estimate_skew(boxes: Sequence[OcrBox]) -> float:
-    """The page's rotation in radians: the median top-edge angle of boxes wider than tall (0 if none)."""
+def _angle_estimate(boxes: Sequence[OcrBox]) -> float:
+    """The median top-edge angle of boxes wider than tall (0 if none)."""
     angles = [b.angle for b in boxes if b.width > 1.5 * b.height and b.height > 0]
-    if not angles:
+    return statistics.median(angles) if angles else 0.0
+
+
+def _left_neighbours(boxes: Sequence[OcrBox]) -> list[list[int]]:
+    """For each box, the boxes wholly to its left on the page as photographed."""
+    spans = [(min(p[0] for p in b.points), max(p[0] for p in b.points)) for b in boxes]
+    return [[j for j, (_, right) in enumerate(spans) if right < left] for left, _ in spans]
+
+
+def _alignment_cost(boxes: Sequence[OcrBox], left: list[list[int]], angle: float) -> float:
+    """How badly rows line up at `angle`: the mean vertical distance, in text heights, from each box
+    to the nearest box on its left. Rows spaced a line apart also line up one row off at some larger
+    angle; the cost of turning away from the boxes' own angle (`_TURN_COST` a degree) prefers the nearer.
+    """
+    sin, cos = math.sin(angle), math.cos(angle)
+    ys = [-x * sin + y * cos for x, y in (b.centre for b in boxes)]
+    gaps = [min(min(abs(ys[j] - ys[i]) for j in left[i]) / max(box.height, 1.0), 1.0)
+            for i, box in enumerate(boxes) if left[i]]
+    return sum(gaps) / max(len(gaps), 1)
+
+
+def estimate_skew(boxes: Sequence[OcrBox]) -> float:
+    """The page's rotation in radians: box angles, refined by how well rows line up (0 if no boxes)."""
+    if not boxes:
         return 0.0
-    skew = statistics.median(angles)
-    return skew if abs(math.degrees(skew)) <= _MAX_SKEW_DEG else 0.0
+    first = _angle_estimate(boxes)
+    sample = sorted(boxes, key=lambda b: -b.width)[:120]
+    steps = int(_SEARCH_DEG / _SEARCH_STEP_DEG)
+    candidates = [first + math.radians(i * _SEARCH_STEP_DEG) for i in range(-steps, steps + 1)]
+    left = _left_neighbours(sample)
+    best = min(candidates, key=lambda a: _alignment_cost(sample, left, a) + _TURN_COST * abs(math.degrees(a - first)))
+    return best if abs(math.degrees(best)) <= _MAX_SKEW_DEG else 0.0
 
 
 def _upright(point: Point, skew: float) -> Point:
@@ -95,9 +129,9 @@ def _find_row(rows: list[_Row], y: float, height: float) -> _Row | None:
     return best[1] if best else None
 
 
-def group_rows(boxes: Sequence[OcrBox]) -> list[list[OcrBox]]:
+def group_rows(boxes: Sequence[OcrBox], skew: float | None = None) -> list[list[OcrBox]]:
     """Boxes grouped into printed rows (top to bottom), each row ordered left to right."""
-    skew = estimate_skew(boxes)
+    skew = estimate_skew(boxes) if skew is None else skew
     placed = sorted(((*_upright(b.centre, skew), b) for b in boxes if b.text.strip()), key=lambda t: t[1])
     rows: list[_Row] = []
     for x, y, box in placed:
@@ -110,13 +144,18 @@ def group_rows(boxes: Sequence[OcrBox]) -> list[list[OcrBox]]:
     return [[box for _, box in sorted(row.members, key=lambda m: m[0])] for row in rows]
 
 
+def _line(row: list[OcrBox], skew: float) -> TextLine:
+    xs = [_upright(p, skew)[0] for b in row for p in b.points]
+    return TextLine(
+        text=" ".join(b.text.strip() for b in row),
+        confidence=round(sum(b.score for b in row) / len(row), 4),
+        box=_bounds(row),
+        x_span=(min(xs), max(xs)),
+        height=statistics.median(b.height for b in row),
+    )
+
+
 def to_lines(boxes: Sequence[OcrBox]) -> list[TextLine]:
-    """Receipt lines from OCR boxes: text joined with spaces, mean score, and the row's outline."""
-    return [
-        TextLine(
-            text=" ".join(b.text.strip() for b in row),
-            confidence=round(sum(b.score for b in row) / len(row), 4),
-            box=_bounds(row),
-        )
-        for row in group_rows(boxes)
-    ]
+    """Receipt lines from OCR boxes: text joined with spaces, mean score, outline, upright extent."""
+    skew = estimate_skew(boxes)
+    return [_line(row, skew) for row in group_rows(boxes, skew)]

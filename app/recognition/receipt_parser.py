@@ -1,62 +1,83 @@
-"""Receipt text -> raw items and header; pure functions, no OCR, unit-testable on plain strings.
+"""Receipt lines -> raw items and header; pure functions, no OCR, unit-testable on plain strings.
 
 Input is the receipt's lines, top to bottom (from `app.recognition.layout`, or a
-test's string). Each line is one of:
-- an item: a name with a price at the right edge ('VOLLMILCH 3,5% 1L   1,19 A'),
-  optionally prefixed by a count ('2 x MILK   2.58');
-- a quantity line that belongs to the item above or below it: '2 x 1,29',
-  '2 Stk x 1,29   2,58', '1,235 kg x 1,99 EUR/kg', '0.456 kg @ 3.49/kg';
-- a total (the first one ends the item list: tax tables, payment and change follow),
-  subtotal, tax, payment, deposit or discount/loyalty line: skipped as items;
-- header text: merchant (top lines), date, currency.
-
-Prices take decimal commas or points, thousands separators, currency symbols or
-codes on either side, a trailing minus, and a tax-class letter after them.
+test's string); `receipt_lines` reads each line alone. Items are read from rows:
+- an item row ends in an amount that stands in the right-aligned amount column (found
+  from the right edges of the rows that end in an amount, when the lines carry geometry);
+- its name is the text left of the amount, less a leading count ('2 MILK', '1 3.EGGROLL')
+  and a trailing count or unit price ('LambPasanda 2x 7.64  15.20'); a row that holds only
+  numbers ('100507 1 7.99  7.99', '1PC * 9.00  9.00') takes its name from the name-only row
+  above it, or below it when there is none;
+- quantity lines pair with the item above or below; discounts, deposits, tax, payment
+  and other keyword lines are never items;
+- the list ends at the total. A subtotal, tax or payment line ends it earlier unless the
+  rows after it are needed to make the items add up to a printed subtotal or total.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from app.recognition import receipt_words as kw
 from app.recognition.base import RawItem, ReceiptHeader
 from app.recognition.receipt_header import parse_header
-from app.recognition.text import clean_ocr, compact, parse_number, words
+from app.recognition.receipt_lines import (
+    Kind,
+    Quantity,
+    classify,
+    letters,
+    parse_quantity,
+    split_price,
+    split_whole_price,
+)
+from app.recognition.text import clean_ocr, words
 
-_CUR = r"(?:€|EUR|eur|\$|USD|£|GBP|zł|zl|PLN|CHF|Fr\.?)"
-_AMOUNT = r"\d{1,4}(?:[.,' ]\d{3})*[.,]\d{2}"
-_PRICE_AT_END = re.compile(
-    rf"(?P<minus>-)?\s*{_CUR}?\s*(?<![\d.,])(?P<amount>-?{_AMOUNT})(?P<minus2>-)?\s*{_CUR}?"
-    rf"(?:\s*(?:[A-Z]{{1,2}}|\d|[A-Z]?\*|\*[A-Z]?))?\s*$"
-)
-_UNIT = r"(?:kg|g|l|st|stk|stck|szt|pcs|pc|un|uds|pz|ea)"
-_QTY_LINE = re.compile(
-    rf"^\s*(?P<qty>\d+(?:[.,]\d+)?)\s*(?P<unit>{_UNIT})?\.?\s*[xX\u00d7*@]\s*{_CUR}?\s*"
-    rf"(?P<unit_price>\d+[.,]\d{{2,3}})\s*{_CUR}?\s*(?:/\s*(?P<per>{_UNIT}))?\.?"
-    rf"(?:\s+(?P<rest>.*?))?\s*$",
-    re.IGNORECASE,
-)
-# A tax-class letter or digit glued to the price by OCR: 'Forellenfilet 9,181'.
-_GLUED_TAX = re.compile(r"(?<![\d.,])(?P<amount>\d{1,4}[.,]\d{2})[0-9A-Z*]\s*$")
-# '2 x MILK', '2xMILK', and '3 MILK' (OCR often loses a small 'x').
+__all__ = ["Kind", "ParsedReceipt", "Quantity", "TextLine", "classify", "parse_quantity", "parse_receipt",
+           "parse_text", "split_price"]
+
+# '2 x MILK', '2xMILK', '3 MILK' (OCR often loses a small 'x'), '1Crab Cake' (and the space) and
+# '1 3.EGGROLL' (count, then menu number).
 _COUNT_PREFIX = re.compile(
-    r"^\s*(?P<count>\d{1,2})(?:\s*[xX\u00d7]\s*|\s+)(?=[^\W\d_]{2})(?!(?:kg|g|l|ml|cl|st|stk)\b)", re.IGNORECASE
+    r"^\s*(?P<count>\d{1,2})(?:\s*[xX\u00d7]\s*|\s+|(?=(?-i:[A-Z][a-z]{2})))(?=\S*[^\W\d_]{2})"
+    r"(?!(?:kg|g|l|ml|cl|st|stk)\b)", re.IGNORECASE
 )
-# A quantity line whose count OCR lost: 'X 5,97  11,94'.
-_LOST_COUNT = re.compile(rf"^\s*[xX\u00d7*@]\s*(?P<unit_price>\d+[.,]\d{{2}})\s+(?P<total>{_AMOUNT})\s*\S?\s*$")
-_LETTERS = re.compile(r"[^\W\d_]")
+# A count and unit price printed between the name and the line total: 'LAMB 2x 7.64', 'TEA 3 @ 1.50'.
+_TRAILING_COUNT = re.compile(
+    r"\s+(?:(?P<count>\d{1,3})\s*(?:pcs?|st|stk)?\.?\s*[xX\u00d7*@]?\s*)?[$€£]?\s*(?P<unit_price>\d+[.,]\d{2})$"
+    r"|\s+(?P<count_only>\d{1,3})\s*[xX\u00d7*@]$"
+)
+_DIGITS = re.compile(r"\d")
+# Not part of a name: article codes and barcodes, a weight sold ('0.657KILOS', '0.44lb @ 0.99/lb'),
+# and a count at a unit price in brackets ('(2@$1.95)').
+_NOT_NAME = (
+    re.compile(r"(?<!\S)#?\d{5,}(?!\S)|\d{6,}"),
+    re.compile(r"\s+\d*[.,]\d+\s*(?:kg|kil[o0]s?|lbs?|1bs?)\b.*$", re.IGNORECASE),
+    re.compile(r"\s*\(\s*\d+\s*@[^)]*\)"),
+)
+_COLUMN_TOLERANCE = 3.0  # text heights an amount may end left of the amount column
+_COLUMN_NEIGHBOURS = 9  # amount rows around a row that define the column there (paper curves)
+_STOPS = (Kind.SUBTOTAL, Kind.TAX, Kind.PAYMENT)
+_MIN_SUMMED = 2  # items an amount must add up before it is taken for an unlabelled total
+_WHOLE_MODE_ROWS = 3  # rows ending in a whole number that make a receipt one without decimals
+_MORE_ITEMS = 3  # items after a subtotal, tax or payment line that show the list goes on
 
 
 @dataclass(frozen=True, slots=True)
 class TextLine:
-    """One reconstructed line of text; `box` outlines it on the image when known."""
+    """One reconstructed line of text; `box` outlines it on the image when known.
+
+    `x_span` is the line's left and right edge on the deskewed page and `height` its
+    text height, when the line comes from OCR boxes: they locate the amount column.
+    """
 
     text: str
     confidence: float = 1.0
     box: list[tuple[float, float]] | None = None
+    x_span: tuple[float, float] | None = None
+    height: float = 0.0
 
 
 @dataclass(slots=True)
@@ -68,152 +89,59 @@ class ParsedReceipt:
     looks_like_receipt: bool = False
 
 
-class Kind(StrEnum):
-    """What a receipt line is."""
-
-    TOTAL = "total"
-    SUBTOTAL = "subtotal"
-    TAX = "tax"
-    PAYMENT = "payment"
-    DISCOUNT = "discount"
-    DEPOSIT = "deposit"
-    OTHER = "other"
-
-
 @dataclass(frozen=True, slots=True)
-class Quantity:
-    """A quantity line: `quantity` units at `unit_price`, and the line total when printed."""
+class _Row:
+    """One line with what it says on its own."""
 
-    quantity: float
-    unit: str
-    unit_price: float
-    total: float | None
+    line: TextLine
+    kind: Kind
+    quantity: Quantity | None
+    priced: tuple[str, float, bool] | None
+    in_column: bool
 
-    def matches(self, price: float | None) -> bool:
-        """True when this quantity explains `price` (printed total, or quantity x unit price)."""
-        if price is None:
-            return False
-        expected = self.total if self.total is not None else self.quantity * self.unit_price
-        return abs(expected - price) <= max(0.02, 0.011 * abs(price))
-
-
-def split_price(text: str) -> tuple[str, float, bool] | None:
-    """('VOLLMILCH 1L', 1.19, False) for 'VOLLMILCH 1L  1,19 A'; the bool says the price is negative."""
-    match = _PRICE_AT_END.search(text)
-    if match is None:
-        glued = _GLUED_TAX.search(text)
-        if glued is None or _letters(text[: glued.start()]) < 2:
-            return None
-        value = parse_number(glued.group("amount"))
-        return (text[: glued.start()].strip(), value, False) if value is not None else None
-    amount = match.group("amount")
-    value = parse_number(amount.lstrip("-").replace("'", "").replace(" ", ""))
-    if value is None:
-        return None
-    negative = bool(match.group("minus") or match.group("minus2") or amount.startswith("-"))
-    return text[: match.start()].strip(), value, negative
+    @property
+    def name_like(self) -> bool:
+        """A row that can name an item printed on the next or previous row."""
+        text = self.line.text
+        return (self.priced is None and self.quantity is None and self.kind is Kind.OTHER
+                and letters(text) >= 2 and letters(text) >= len(_DIGITS.findall(text))
+                and not set(words(text).split()) & kw.NOT_MERCHANT_WORDS)
 
 
-def parse_quantity(text: str) -> Quantity | None:
-    """Read a quantity line ('2 x 1,29', '1,235 kg x 1,99 EUR/kg  2,46'); None for any other line."""
-    match = _QTY_LINE.match(text)
-    if match is None:
-        return _lost_count(text)
-    rest = (match.group("rest") or "").strip()
-    total = None
-    if rest:
-        tail = split_price(rest)
-        if tail is None or _LETTERS.search(tail[0]):
-            return None
-        total = tail[1]
-    quantity = parse_number(match.group("qty"))
-    unit_price = parse_number(match.group("unit_price"))
-    if quantity is None or unit_price is None or quantity <= 0:
-        return None
-    unit = (match.group("unit") or match.group("per") or "pcs").lower()
-    unit = unit if unit in ("kg", "g", "l") else "pcs"
-    return Quantity(quantity, unit, unit_price, total)
+def _column_flags(lines: Sequence[TextLine], priced: Sequence[object | None]) -> list[bool]:
+    """Per line: does its amount end in the amount column? (True when the lines carry no geometry.)"""
+    edges = [(i, line.x_span[1]) for i, line in enumerate(lines) if line.x_span and priced[i] is not None]
+    heights = [line.height for line in lines if line.height > 0]
+    if len(edges) < 3 or not heights:
+        return [True] * len(lines)
+    tolerance = _COLUMN_TOLERANCE * statistics.median(heights)
+    flags = []
+    for index, line in enumerate(lines):
+        if line.x_span is None:
+            flags.append(True)
+            continue
+        near = sorted(edges, key=lambda e: abs(e[0] - index))[:_COLUMN_NEIGHBOURS]
+        flags.append(line.x_span[1] >= statistics.median(x for _, x in near) - tolerance)
+    return flags
 
 
-def _lost_count(text: str) -> Quantity | None:
-    """'X 5,97 11,94' -> 2 x 5.97 when the total is a whole multiple of the unit price."""
-    match = _LOST_COUNT.match(text)
-    if match is None:
-        return None
-    unit_price = parse_number(match.group("unit_price"))
-    total = parse_number(match.group("total"))
-    if not unit_price or total is None:
-        return None
-    count = round(total / unit_price)
-    if count < 1 or abs(count * unit_price - total) > 0.011:
-        return None
-    return Quantity(float(count), "pcs", unit_price, total)
+def _whole_amounts(lines: Sequence[TextLine]) -> bool:
+    """True when the receipt prints its prices without decimals: above the first total or subtotal,
+    no row ends in a decimal amount and several rows with a name end in a whole number."""
+    kinds = [classify(line.text) for line in lines]
+    body = lines[: next((i for i, k in enumerate(kinds) if k in (Kind.SUBTOTAL, Kind.TOTAL)), len(lines))]
+    decimal = sum(split_price(line.text) is not None for line in body)
+    whole = [split_whole_price(line.text) for line in body]
+    named = sum(1 for found in whole if found is not None and letters(found[0]) >= 3)
+    return decimal == 0 and named >= _WHOLE_MODE_ROWS
 
 
-def _has(text: str, word_set: frozenset[str], parts: Iterable[str]) -> bool:
-    tokens = set(words(text).split())
-    squeezed = compact(text)
-    return bool(tokens & word_set) or any(part in squeezed for part in parts)
-
-
-def classify(text: str) -> Kind:
-    """The kind of a non-item line, by its keywords (any language the catalog covers)."""
-    if _has(text, kw.SUBTOTAL_WORDS, kw.SUBTOTAL_PARTS):
-        return Kind.SUBTOTAL
-    checks = (
-        (Kind.TOTAL, kw.TOTAL_WORDS, kw.TOTAL_PARTS),
-        (Kind.DISCOUNT, kw.DISCOUNT_WORDS, kw.DISCOUNT_PARTS),
-        (Kind.DEPOSIT, kw.DEPOSIT_WORDS, kw.DEPOSIT_PARTS),
-        (Kind.PAYMENT, kw.PAYMENT_WORDS, kw.PAYMENT_PARTS),
-        (Kind.TAX, kw.TAX_WORDS, kw.TAX_PARTS),
-    )
-    return next((kind for kind, ws, ps in checks if _has(text, ws, ps)), Kind.OTHER)
-
-
-def _letters(text: str) -> int:
-    return len(_LETTERS.findall(text))
-
-
-@dataclass(slots=True)
-class _Builder:
-    """Walks the body lines, pairing item lines with quantity lines above or below them."""
-
-    items: list[RawItem] = field(default_factory=list)
-    pending_name: TextLine | None = None
-    pending_qty: Quantity | None = None
-    last_item_line: int = -10
-
-    def quantity_line(self, index: int, line: TextLine, qty: Quantity) -> None:
-        if self.pending_name is not None and qty.total is not None:
-            self._add(index, self.pending_name, self.pending_name.text, qty.total, qty)
-            return
-        previous = self.items[-1] if self.items and self.last_item_line == index - 1 else None
-        if previous is not None and previous.unit_price is None and qty.matches(previous.price):
-            _apply(previous, qty)
-            return
-        self.pending_qty = qty
-
-    def item_line(self, index: int, line: TextLine, name: str, price: float) -> None:
-        qty = self.pending_qty if self.pending_qty is not None and self.pending_qty.matches(price) else None
-        self._add(index, line, name, price, qty)
-
-    def _add(self, index: int, line: TextLine, name: str, price: float, qty: Quantity | None) -> None:
-        count = _COUNT_PREFIX.match(name)
-        item = RawItem(raw_text=name[count.end():] if count else name, confidence=line.confidence,
-                       price=price, box=line.box)
-        if count and qty is None:
-            item.quantity = float(count.group("count"))
-            item.unit = "pcs"
-            item.unit_price = round(price / item.quantity, 2)
-        if qty is not None:
-            _apply(item, qty)
-        self.items.append(item)
-        self.last_item_line = index
-        self.pending_name = self.pending_qty = None
-
-    def other_line(self, line: TextLine) -> None:
-        self.pending_name = line if _letters(line.text) >= 2 else None
-        self.pending_qty = None
+def _rows(lines: Sequence[TextLine]) -> list[_Row]:
+    split = split_whole_price if _whole_amounts(lines) else split_price
+    priced = [split(line.text) for line in lines]
+    flags = _column_flags(lines, priced)
+    return [_Row(line, classify(line.text), parse_quantity(line.text), p, flag)
+            for line, p, flag in zip(lines, priced, flags, strict=True)]
 
 
 def _apply(item: RawItem, qty: Quantity) -> None:
@@ -222,42 +150,154 @@ def _apply(item: RawItem, qty: Quantity) -> None:
     item.unit_price = qty.unit_price
 
 
-def _body_line(builder: _Builder, index: int, line: TextLine) -> bool:
-    """Feed one line before the total to the builder; False when the line is the total."""
-    qty = parse_quantity(line.text)
-    if qty is not None:
-        builder.quantity_line(index, line, qty)
-        return True
-    priced = split_price(line.text)
-    kind = classify(line.text)
-    if kind is Kind.TOTAL and priced is not None:
-        return False
-    if priced is None:
-        if kind is Kind.OTHER:
-            builder.other_line(line)
-        return True
-    name, price, negative = priced
-    if kind is not Kind.OTHER or negative or _letters(name) < 2:
-        builder.other_line(TextLine(""))
-        return True
-    builder.item_line(index, line, name, price)
-    return True
+def _clean_name(item: RawItem, name: str) -> str:
+    """The name without a leading count or a trailing count and unit price; sets the count it finds."""
+    for pattern in _NOT_NAME:
+        stripped = " ".join(pattern.sub(" ", name).split())
+        name = stripped if letters(stripped) >= 2 else name
+    trailing = _TRAILING_COUNT.search(name)
+    if trailing and letters(name[: trailing.start()]) >= 2:
+        name = name[: trailing.start()].rstrip(" :")
+        count = trailing.group("count") or trailing.group("count_only")
+        if count and int(count) > 0 and item.price is not None:
+            item.quantity, item.unit = float(count), "pcs"
+            item.unit_price = round(item.price / float(count), 2)
+    leading = _COUNT_PREFIX.match(name)
+    if leading:
+        name = name[leading.end():]
+        if item.quantity is None and item.price is not None:
+            item.quantity, item.unit = float(leading.group("count")), "pcs"
+            item.unit_price = round(item.price / item.quantity, 2)
+    return name
+
+
+@dataclass(slots=True)
+class _Builder:
+    """Walks the body rows, pairing item rows with quantity rows and name-only rows."""
+
+    rows: list[_Row]
+    items: list[tuple[int, RawItem]] = field(default_factory=list)
+    pending_name: int | None = None
+    pending_qty: Quantity | None = None
+    used: set[int] = field(default_factory=set)
+
+    def running_sum(self) -> float:
+        """The sum of the item prices so far."""
+        return sum(item.price or 0.0 for _, item in self.items)
+
+    def name_for(self, index: int) -> TextLine | None:
+        """The name-only row above `index` (not yet used), else the one just below it."""
+        for candidate in (self.pending_name, index + 1):
+            if candidate is not None and candidate < len(self.rows) and candidate not in self.used and (
+                    candidate == index - 1 or candidate == index + 1) and self.rows[candidate].name_like:
+                self.used.add(candidate)
+                return self.rows[candidate].line
+        return None
+
+    def add(self, index: int, name: str, price: float, qty: Quantity | None) -> None:
+        """Record an item read at row `index`."""
+        line = self.rows[index].line
+        if letters(name) < 2:
+            named = self.name_for(index)
+            name = named.text if named is not None else (name or line.text)
+        item = RawItem(raw_text="", confidence=line.confidence, price=price, box=line.box)
+        if qty is not None:
+            _apply(item, qty)
+        item.raw_text = _clean_name(item, name)
+        self.items.append((index, item))
+        self.pending_name = None
+        self.pending_qty = None
+
+    def quantity_row(self, index: int, qty: Quantity) -> None:
+        """A quantity row: completes the item above, names the row below, or is an item itself."""
+        previous = self.items[-1][1] if self.items and self.items[-1][0] == index - 1 else None
+        if previous is not None and previous.unit_price is None and qty.matches(previous.price):
+            _apply(previous, qty)
+        elif qty.total is not None and self.rows[index].in_column:
+            self.add(index, "", qty.total, qty)
+        else:
+            self.pending_qty = qty
+            self.pending_name = None
+
+    def price_row(self, index: int, name: str, price: float) -> None:
+        """A row ending in an amount in the column, not a keyword line."""
+        qty = self.pending_qty if self.pending_qty is not None and self.pending_qty.matches(price) else None
+        self.add(index, name, price, qty)
+
+    def other_row(self, index: int) -> None:
+        """Any other row: remembered as a name when it reads like one."""
+        self.pending_name = index if self.rows[index].name_like and index not in self.used else None
+        self.pending_qty = None
+
+
+def _walk(rows: list[_Row]) -> tuple[list[tuple[int, RawItem]], int]:
+    """Items up to the total, and the row of the first subtotal, tax or payment line after an item."""
+    builder = _Builder(rows)
+    soft_end = len(rows)
+    for index, row in enumerate(rows):
+        if row.quantity is not None and row.kind is Kind.OTHER:
+            builder.quantity_row(index, row.quantity)
+            continue
+        if row.priced is not None and builder.items and row.kind in _STOPS:
+            soft_end = min(soft_end, index)
+        if row.kind is Kind.TOTAL and row.priced is not None:
+            if row.priced[1] >= builder.running_sum() - 0.01:
+                break
+            builder.other_row(index)
+            continue
+        name, price, negative = row.priced or ("", 0.0, True)
+        if row.priced is None or negative or row.kind is not Kind.OTHER or not row.in_column:
+            builder.other_row(index)
+            continue
+        builder.price_row(index, name, price)
+    return builder.items, soft_end
+
+
+def _adds_up(items: Sequence[tuple[int, RawItem]], targets: set[float]) -> bool:
+    total = round(sum(item.price or 0.0 for _, item in items), 2)
+    return any(abs(total - target) < 0.011 for target in targets)
+
+
+def _cut_at_sum(items: list[tuple[int, RawItem]]) -> list[tuple[int, RawItem]]:
+    """Items before the first one whose amount is the sum of at least two before it: a total whose
+    label the lexicons do not know ('KOKKU 63.00')."""
+    running = 0.0
+    for position, (_, item) in enumerate(items):
+        price = item.price or 0.0
+        if position >= _MIN_SUMMED and price > 0 and abs(running - price) < 0.005:
+            return items[:position]
+        running = round(running + price, 2)
+    return items
+
+
+def _choose(rows: list[_Row], items: list[tuple[int, RawItem]], soft_end: int) -> list[RawItem]:
+    """Items before the soft end, unless the longer list adds up to a printed subtotal or total, or
+    goes on for several more items (a multi-section receipt, or a keyword read inside a name)."""
+    items = _cut_at_sum(items)
+    early = [pair for pair in items if pair[0] < soft_end]
+    targets = {row.priced[1] for row in rows if row.priced and row.kind in (Kind.SUBTOTAL, Kind.TOTAL)}
+    if _adds_up(early, targets):
+        chosen = early
+    elif _adds_up(items, targets) or len(items) - len(early) >= _MORE_ITEMS:
+        chosen = items
+    else:
+        chosen = early
+    return [item for _, item in chosen]
 
 
 def _as_lines(lines: Sequence[TextLine | str]) -> list[TextLine]:
     out = [line if isinstance(line, TextLine) else TextLine(line) for line in lines]
-    return [TextLine(clean_ocr(line.text), line.confidence, line.box) for line in out if line.text.strip()]
+    return [TextLine(clean_ocr(line.text), line.confidence, line.box, line.x_span, line.height)
+            for line in out if line.text.strip()]
 
 
 def parse_receipt(lines: Sequence[TextLine | str]) -> ParsedReceipt:
     """Items and header of a receipt given its lines top to bottom; never raises on odd text."""
     text_lines = _as_lines(lines)
-    builder = _Builder()
-    for index, line in enumerate(text_lines):
-        if not _body_line(builder, index, line):
-            break
+    rows = _rows(text_lines)
+    items = _choose(rows, *_walk(rows))
     header = parse_header([line.text for line in text_lines])
-    return ParsedReceipt(builder.items, header, bool(builder.items) or header.total is not None)
+    return ParsedReceipt(items, header, bool(items) or header.total is not None)
 
 
 def parse_text(text: str) -> ParsedReceipt:

@@ -1,0 +1,200 @@
+"""One receipt line at a time: its price at the right edge, a quantity line, or the kind of a non-item line.
+
+Prices take decimal commas or points, thousands separators, currency symbols or
+codes on either side, a trailing minus, a tax-class letter after them, and the
+letters OCR reads for digits ('1O.99', '4.S0'). A quantity line belongs to the item
+above or below it: '2 x 1,29', '2 Stk x 1,29   2,58', '1,235 kg x 1,99 EUR/kg',
+'0.456 kg @ 3.49/kg', '1PC * 9.00  9.00'.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.recognition import receipt_words as kw
+from app.recognition.text import compact, fold, parse_number, words
+
+_CUR = (r"(?:€|EUR|eur|\$|USD|£|GBP|zł|zl|PLN|CHF|Fr\.?|RM|MYR|Rs\.?|INR|₹|Kč|Kc|CZK|лв\.?|BGN|грн\.?|UAH|₴"
+        r"|₺|TL|TRY|฿|THB|R\$|SGD|S\$)")
+# Spaces group thousands only before a decimal comma: '1 140.00' is a count and a price.
+# US tills drop the leading zero: '.88'.
+_AMOUNT = r"(?:\d{1,3}(?: \d{3})+,\d{2}|\d{1,4}(?:[.,']\d{3})*[.,]\d{2}|(?<=\s)\.\d{2})"
+# The amount must not continue a time ('10:10.23') or a date ('18.04.07').
+_PRICE_AT_END = re.compile(
+    rf"(?P<minus>-)?\s*{_CUR}?\s*(?<![\d.,:/])(?P<amount>-?{_AMOUNT})(?P<minus2>-)?\s*{_CUR}?"
+    rf"(?:\s*(?:[A-Z]{{1,3}}|[a-z]|[A-Z]?\d|[A-Z]?\*|\*[A-Z]?|\([A-Z]\)|#\*?)(?:\s+(?:[A-Z]|#?\*?))?)?\s*$"
+)
+_UNIT = r"(?:kg|g|l|st|stk|stck|szt|pcs|pc|un|uds|pz|ea|ks|adet|шт)"
+_QTY_LINE = re.compile(
+    rf"^\s*(?P<qty>\d+(?:[.,]\d+)?)\s*(?P<unit>{_UNIT})?\.?\s*[xX\u00d7*@]\s*{_CUR}?\s*"
+    rf"(?P<unit_price>\d+[.,]\d{{2,3}})\s*{_CUR}?\s*(?:/\s*(?P<per>{_UNIT}))?\.?"
+    rf"(?:\s+(?P<rest>.*?))?\s*$",
+    re.IGNORECASE,
+)
+# A tax-class letter or digit glued to the price by OCR: 'Forellenfilet 9,181'.
+_GLUED_TAX = re.compile(r"(?<![\d.,])(?P<amount>\d{1,4}[.,]\d{2})[0-9A-Z*]\s*$")
+# A whole amount at the line's end, for receipts in currencies printed without decimals ('SOUP 199',
+# 'PRETZEL 5520', 'KOPI 25.000'); used only when a receipt's amount column holds no decimal amounts.
+_WHOLE_AT_END = re.compile(
+    r"(?<=\s)(?P<amount>\d{1,3}(?:[.,]\d{3})+|\d{1,6})(?:\s*(?:[A-Z]{1,3}|\*))?\s*$"
+)
+# A quantity line whose count OCR lost: 'X 5,97  11,94'.
+_LOST_COUNT = re.compile(rf"^\s*[xX\u00d7*@]\s*(?P<unit_price>\d+[.,]\d{{2}})\s+(?P<total>{_AMOUNT})\s*\S?\s*$")
+# Letters OCR reads for digits inside an amount near the line's end: '1O.99', 'S.49', '4.l9'.
+_CONFUSED = re.compile(r"(?<![\w.,])(?=[\dOoSIl]*\d)([\dOoSIl]{1,4}[.,][\dOoSIl]{2})(?=\W*\S{0,2}\W*$)")
+_DIGIT_FOR = str.maketrans({"O": "0", "o": "0", "S": "5", "I": "1", "l": "1"})
+_LETTERS = re.compile(r"[^\W\d_]")
+_NON_WORD = re.compile(r"[\W_]+")
+
+# Line starts that end the item list or are not items, beyond `receipt_words`' lexicons:
+# glued OCR text ('AMOUNTTENDER', 'CHANGEDUE') and the scripts and languages the held-out phone
+# photos use (bg, cs, tr, uk, th, en-IN). Matched at the start of the folded, squeezed line.
+ITEM_STOP_PREFIXES: dict[str, tuple[str, ...]] = {
+    "total": ("total", "grandtotal", "amountdue", "balancedue", "netttotal", "nettotal", "итого", "всего",
+              "общо", "всичко", "разом", "сума", "celkem", "kuhrade", "toplam", "genelt", "รวม", "ยอดรวม",
+              "ยอดสุทธิ", "jumlah", "summe", "suma", "razem", "dozaplaty"),
+    "subtotal": ("subtotal", "subttl", "subtot", "zwischensumme", "soustotal", "mezisoucet", "aratoplam",
+                 "междинна", "проміжна", "промежуточ"),
+    "tax": ("tax", "salestax", "hst", "gst", "pst", "sst", "vat", "cgst", "sgst", "igst", "cess", "mwst", "dph",
+            "kdv", "ддс", "пдв", "ндс", "ภาษี", "servicecharge", "svcchg", "gratuity", "tip",
+            "rounding", "roundadj", "rundung", "zaokrouhleni", "zaokraglenie", "округл", "закръгл", "ปัดเศษ"),
+    "payment": ("cashtend", "cashpaid", "cashrm", "cashchange", "change", "tender", "amounttender", "amountpaid",
+                "paid", "payment", "visa",
+                "mastercard", "amex", "debit", "credit", "cardpay", "hotovost", "vraceno", "nakit", "paraustu",
+                "kredikart", "вброй", "ресто", "готівка", "решта", "картка", "карта", "наличн", "сдача",
+                "เงินสด", "เงินทอน", "บัตร", "upi", "kembalian", "tunai"),
+}
+
+
+class Kind(StrEnum):
+    """What a receipt line is."""
+
+    TOTAL = "total"
+    SUBTOTAL = "subtotal"
+    TAX = "tax"
+    PAYMENT = "payment"
+    DISCOUNT = "discount"
+    DEPOSIT = "deposit"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A quantity line: `quantity` units at `unit_price`, and the line total when printed."""
+
+    quantity: float
+    unit: str
+    unit_price: float
+    total: float | None
+
+    def matches(self, price: float | None) -> bool:
+        """True when this quantity explains `price` (printed total, or quantity x unit price)."""
+        if price is None:
+            return False
+        expected = self.total if self.total is not None else self.quantity * self.unit_price
+        return abs(expected - price) <= max(0.02, 0.011 * abs(price))
+
+
+def fix_digits(text: str) -> str:
+    """Read the letters OCR puts for digits in an amount at the line's end as digits: '1O.99' -> '10.99'."""
+    return _CONFUSED.sub(lambda m: m.group(1).translate(_DIGIT_FOR), text)
+
+
+def split_whole_price(text: str) -> tuple[str, float, bool] | None:
+    """('SOUP', 199.0, False) for 'SOUP 199' and ('KOPI', 25000.0, False) for 'KOPI 25.000'."""
+    match = _WHOLE_AT_END.search(text)
+    if match is None or not text[: match.start()].strip():
+        return None
+    value = float(re.sub(r"[.,]", "", match.group("amount")))
+    return text[: match.start()].strip(), value, False
+
+
+def split_price(text: str) -> tuple[str, float, bool] | None:
+    """('VOLLMILCH 1L', 1.19, False) for 'VOLLMILCH 1L  1,19 A'; the bool says the price is negative."""
+    text = fix_digits(text)
+    match = _PRICE_AT_END.search(text)
+    if match is None:
+        glued = _GLUED_TAX.search(text)
+        if glued is None or letters(text[: glued.start()]) < 2:
+            return None
+        value = parse_number(glued.group("amount"))
+        return (text[: glued.start()].strip(), value, False) if value is not None else None
+    amount = match.group("amount")
+    value = parse_number("0" + amount.lstrip("-").replace("'", "").replace(" ", ""))
+    if value is None:
+        return None
+    negative = bool(match.group("minus") or match.group("minus2") or amount.startswith("-"))
+    return text[: match.start()].strip(), value, negative
+
+
+def parse_quantity(text: str) -> Quantity | None:
+    """Read a quantity line ('2 x 1,29', '1,235 kg x 1,99 EUR/kg  2,46'); None for any other line."""
+    match = _QTY_LINE.match(text)
+    if match is None:
+        return _lost_count(text)
+    rest = (match.group("rest") or "").strip()
+    total = None
+    if rest:
+        tail = split_price(rest)
+        if tail is None or _LETTERS.search(tail[0]):
+            return None
+        total = tail[1]
+    quantity = parse_number(match.group("qty"))
+    unit_price = parse_number(match.group("unit_price"))
+    if quantity is None or unit_price is None or quantity <= 0:
+        return None
+    unit = (match.group("unit") or match.group("per") or "pcs").lower()
+    unit = unit if unit in ("kg", "g", "l") else "pcs"
+    return Quantity(quantity, unit, unit_price, total)
+
+
+def _lost_count(text: str) -> Quantity | None:
+    """'X 5,97 11,94' -> 2 x 5.97 when the total is a whole multiple of the unit price."""
+    match = _LOST_COUNT.match(text)
+    if match is None:
+        return None
+    unit_price = parse_number(match.group("unit_price"))
+    total = parse_number(match.group("total"))
+    if not unit_price or total is None:
+        return None
+    count = round(total / unit_price)
+    if count < 1 or abs(count * unit_price - total) > 0.011:
+        return None
+    return Quantity(float(count), "pcs", unit_price, total)
+
+
+def _has(text: str, word_set: frozenset[str], parts: Iterable[str]) -> bool:
+    tokens = set(words(text).split())
+    squeezed = compact(text)
+    return bool(tokens & word_set) or any(part in squeezed for part in parts)
+
+
+def _starts(text: str) -> Kind | None:
+    squeezed = _NON_WORD.sub("", fold(text))
+    for name in ("subtotal", "total", "tax", "payment"):
+        if squeezed.startswith(ITEM_STOP_PREFIXES[name]):
+            return Kind(name)
+    return None
+
+
+def classify(text: str) -> Kind:
+    """The kind of a non-item line, by its keywords (any language the catalog covers) or its first word."""
+    if _has(text, kw.SUBTOTAL_WORDS, kw.SUBTOTAL_PARTS):
+        return Kind.SUBTOTAL
+    checks = (
+        (Kind.TOTAL, kw.TOTAL_WORDS, kw.TOTAL_PARTS),
+        (Kind.DISCOUNT, kw.DISCOUNT_WORDS, kw.DISCOUNT_PARTS),
+        (Kind.DEPOSIT, kw.DEPOSIT_WORDS, kw.DEPOSIT_PARTS),
+        (Kind.PAYMENT, kw.PAYMENT_WORDS, kw.PAYMENT_PARTS),
+        (Kind.TAX, kw.TAX_WORDS, kw.TAX_PARTS),
+    )
+    found = next((kind for kind, ws, ps in checks if _has(text, ws, ps)), None)
+    return found or _starts(text) or Kind.OTHER
+
+
+def letters(text: str) -> int:
+    """How many letters (any script) `text` holds."""
+    return len(_LETTERS.findall(text))

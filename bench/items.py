@@ -1,0 +1,268 @@
+"""Line items on real receipts: the parser scored on cached OCR boxes, without running OCR.
+
+Sets (see ../shared/datasets/README.md):
+- wildreceipt: truth items are the label-15 price boxes; an item's name is the label-11 boxes on
+  the price's printed row (rows found after deskewing the label boxes). Price-matched F1 is a
+  multiset match of prices; name-and-price F1 also needs the compacted names (annotators removed
+  spaces) to agree with a difflib ratio of at least 0.8. Scored on each OCR engine's cache and on
+  the label boxes themselves as if they were OCR (all classes: parsing errors without OCR errors),
+  on the even and the odd file numbers separately so that overfitting shows.
+- de-receipts: the item count in the file name (`shop_DDMMYYYY_items_totalcents`), and whether the
+  items' prices sum to the printed total.
+- sroie: no item truth; the share of receipts whose items sum to the key's total (a plausibility
+  check only, rounding and service charges make some miss).
+- corpus: the generated receipts of `bench.corpus` (OCR run once and cached), price-matched F1.
+
+    python -m bench.items [--cache /work/ocr-cache] [--engines rapidocr] [--corpus 30] [--verbose]
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.recognition.base import RawItem
+from app.recognition.layout import OcrBox, to_lines
+from app.recognition.receipt_parser import parse_receipt
+from app.recognition.text import compact, parse_number
+
+DATA = Path(os.environ.get("FOODAI_DATASETS", "../shared/datasets"))
+NAME, PRICE = 11, 15
+Truth = list[tuple[str, float]]
+
+
+@dataclass(slots=True)
+class Score:
+    """True/false positives and misses for prices alone and for name and price."""
+
+    price: Counter[str] = field(default_factory=Counter)
+    named: Counter[str] = field(default_factory=Counter)
+    receipts: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    def add(self, key: str, got: Sequence[RawItem], want: Truth) -> None:
+        """Score one receipt."""
+        self.receipts += 1
+        got_prices = Counter(round(i.price, 3) for i in got if i.price is not None)
+        want_prices = Counter(round(p, 3) for _, p in want)
+        hits = sum((got_prices & want_prices).values())
+        _count(self.price, hits, sum(got_prices.values()), len(want))
+        named = _name_hits(got, want)
+        _count(self.named, named, len(got), len(want))
+        if hits < max(len(got), len(want)):
+            self.misses.append(f"{key}: missing {sorted((want_prices - got_prices).elements())} "
+                               f"extra {sorted((got_prices - want_prices).elements())}")
+
+    @staticmethod
+    def f1(counts: Counter[str]) -> float:
+        """F1 from tp/fp/fn counts."""
+        tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
+        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def _count(counter: Counter[str], hits: int, got: int, want: int) -> None:
+    counter.update(tp=hits, fp=got - hits, fn=want - hits)
+
+
+def _name_hits(got: Sequence[RawItem], want: Truth) -> int:
+    free = list(want)
+    hits = 0
+    for item in got:
+        name = compact(item.raw_text)
+        for index, (truth_name, price) in enumerate(free):
+            if item.price is not None and abs(item.price - price) < 0.005 and (
+                    difflib.SequenceMatcher(None, name, truth_name).ratio() >= 0.8):
+                hits += 1
+                del free[index]
+                break
+    return hits
+
+
+def _quad(flat: Sequence[float]) -> tuple[tuple[float, float], ...]:
+    """Label corners (any order) as top-left, top-right, bottom-right, bottom-left."""
+    points = sorted(zip(flat[0::2], flat[1::2], strict=True), key=lambda p: p[1])
+    top, bottom = sorted(points[:2]), sorted(points[2:])
+    return (top[0], top[1], bottom[1], bottom[0])
+
+
+def _skew(boxes: Sequence[tuple[float, float, float, float]]) -> float:
+    """The page angle at which each box (centre x, y, width, height) best lines up with a box to its left."""
+    left = [[j for j, (ox, _, ow, _) in enumerate(boxes) if ox + ow / 2 < x - w / 2] for x, _, w, _ in boxes]
+
+    def cost(angle: float) -> float:
+        sin, cos = math.sin(angle), math.cos(angle)
+        ys = [-x * sin + y * cos for x, y, _, _ in boxes]
+        gaps = [min(min(abs(ys[j] - ys[i]) for j in left[i]) / h, 1.0)
+                for i, (_, _, _, h) in enumerate(boxes) if left[i]]
+        return sum(gaps) / max(len(gaps), 1) + 0.02 * abs(math.degrees(angle))
+    return min((math.radians(d / 4) for d in range(-32, 33)), key=cost)
+
+
+def wild_truth(labels: dict[str, object]) -> Truth:
+    """(compacted name, price) for each label-15 box; name from the label-11 boxes on its row."""
+    notes = [a for a in labels["annotations"] if isinstance(a, dict) and str(a["text"]).strip()]  # type: ignore[attr-defined]
+    shapes = [(_quad(a["box"]), a) for a in notes]
+    centres = [(sum(p[0] for p in q) / 4, sum(p[1] for p in q) / 4, abs(q[1][0] - q[0][0]),
+                abs(q[3][1] - q[0][1]) or 1.0) for q, _ in shapes]
+    angle = _skew(centres)
+    sin, cos = math.sin(angle), math.cos(angle)
+    placed = [(x * cos + y * sin, -x * sin + y * cos, h, a)
+              for (x, y, _, h), (_, a) in zip(centres, shapes, strict=True)]
+    truth: Truth = []
+    for px, py, ph, price in placed:
+        if price["label"] != PRICE:
+            continue
+        value = _amount(str(price["text"]))
+        if value is None:
+            continue
+        row = sorted((x, str(a["text"])) for x, y, h, a in placed
+                     if a["label"] == NAME and x < px and abs(y - py) < 0.5 * max(h, ph))
+        truth.append((compact("".join(t for _, t in row)), value))
+    return truth
+
+
+def _amount(text: str) -> float | None:
+    """A price box's value: '$3.90', '.50', '2.679', '1900', '285.0O'."""
+    token = re.sub(r"[^0-9.,]", "", text.replace("O", "0").replace("o", "0"))
+    token = "0" + token if token[:1] in (".", ",") else token
+    return parse_number(token.rstrip(".,"))
+
+
+def label_boxes(labels: dict[str, object]) -> list[OcrBox]:
+    """Every labelled box (all classes), as if OCR had read it."""
+    return [OcrBox(_quad(a["box"]), str(a["text"]), 1.0)  # type: ignore[arg-type]
+            for a in labels["annotations"] if str(a["text"]).strip()]  # type: ignore[attr-defined]
+
+
+def cached_boxes(path: Path) -> list[OcrBox]:
+    """Boxes from an OCR cache file (`{"boxes": [[corners, text, score], ...]}`)."""
+    raw = json.loads(path.read_text())["boxes"]
+    return [OcrBox(tuple((float(x), float(y)) for x, y in c), str(t), float(s)) for c, t, s in raw]  # type: ignore[arg-type]
+
+
+def items_of(boxes: Sequence[OcrBox]) -> list[RawItem]:
+    """What the parser makes of one receipt's boxes."""
+    return parse_receipt(to_lines(boxes)).items
+
+
+def run_wild(source: str, cache: Path, verbose: bool) -> dict[str, Score]:
+    """Score wildreceipt from one source ('labels' or an engine name), per half."""
+    scores = {"even": Score(), "odd": Score()}
+    for path in sorted((DATA / "wildreceipt/labels").glob("*.json")):
+        labels = json.loads(path.read_text())
+        if source == "labels":
+            boxes = label_boxes(labels)
+        else:
+            ocr = cache / source / "wildreceipt" / path.name
+            if not ocr.exists():
+                continue
+            boxes = cached_boxes(ocr)
+        scores["even" if int(path.stem) % 2 == 0 else "odd"].add(path.stem, items_of(boxes), wild_truth(labels))
+    return scores
+
+
+def run_de(cache: Path, engine: str) -> tuple[int, int, int]:
+    """(receipts, item count right, item sum equals total) on the German scans."""
+    done = count_ok = sum_ok = 0
+    for image in sorted((DATA / "de-receipts").glob("*.jpg")):
+        ocr = cache / engine / "de-receipts" / f"{image.stem}.json"
+        parts = image.stem.split("_")
+        if not ocr.exists():
+            continue
+        items = items_of(cached_boxes(ocr))
+        done += 1
+        count_ok += len(parts) == 4 and int(parts[2]) == len(items)
+        sum_ok += abs(sum(i.price or 0 for i in items) - int(parts[-1]) / 100) < 0.005
+    return done, count_ok, sum_ok
+
+
+def run_sroie(cache: Path, engine: str) -> tuple[int, int]:
+    """(receipts, items sum to the key's total) on the SROIE images."""
+    done = ok = 0
+    for ocr in sorted((cache / engine / "sroie").glob("*.json")):
+        key = json.loads((DATA / "sroie/keys" / ocr.name).read_text())
+        total = _amount(str(key.get("total", "")))
+        items = items_of(cached_boxes(ocr))
+        done += 1
+        ok += total is not None and abs(sum(i.price or 0 for i in items) - total) < 0.005
+    return done, ok
+
+
+def run_corpus(count: int, cache: Path) -> Score:
+    """Price-matched F1 on the generated corpus (clean and degraded); OCR cached under `cache`."""
+    from bench.corpus import make_receipt
+
+    score = Score()
+    for seed, degraded in [(s, False) for s in range(1, count + 1)] + [(s, True) for s in range(1001, 1001 + count)]:
+        path = cache / "corpus" / f"{seed}.json"
+        if not path.exists():
+            _ocr_corpus(path, seed, degraded)
+        receipt = make_receipt(seed)
+        score.add(str(seed), items_of(cached_boxes(path)), [(compact(t.text), t.price) for t in receipt.items])
+    return score
+
+
+def _ocr_corpus(path: Path, seed: int, degraded: bool) -> None:
+    from app.recognition.local import LocalRecognizer
+    from bench.corpus import generate
+
+    data = generate(seed, degraded=degraded)[0]
+    boxes = LocalRecognizer().ocr(data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"boxes": [[list(b.points), b.text, b.score] for b in boxes]}))
+
+
+def _row(name: str, score: Score) -> str:
+    return (f"| {name} | {score.receipts} | {score.price['tp'] + score.price['fn']} | "
+            f"{Score.f1(score.price):.3f} | {Score.f1(score.named):.3f} |")
+
+
+def report(args: argparse.Namespace) -> Iterable[str]:
+    """The markdown lines of one run."""
+    yield "| set | receipts | truth items | item F1 (price) | item F1 (name and price) |"
+    yield "|---|---|---|---|---|"
+    misses: list[str] = []
+    for source in ["labels", *args.engines]:
+        scores = run_wild(source, args.cache, args.verbose)
+        for half, score in scores.items():
+            yield _row(f"wildreceipt {half}, {source}", score)
+            misses += [f"{source} {m}" for m in score.misses]
+    for engine in args.engines:
+        done, count_ok, sum_ok = run_de(args.cache, engine)
+        yield (f"| de-receipts, {engine}: item count right {count_ok}/{done}, "
+               f"items sum to total {sum_ok}/{done} | | | | |")
+        done, ok = run_sroie(args.cache, engine)
+        yield f"| sroie, {engine}: items sum to total {ok}/{done} | | | | |"
+    if args.corpus:
+        corpus = run_corpus(args.corpus, args.cache)
+        yield _row("corpus (clean + degraded), rapidocr", corpus)
+        misses += [f"corpus {m}" for m in corpus.misses]
+    if args.verbose:
+        yield from misses
+
+
+def main() -> None:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cache", type=Path, default=Path(os.environ.get("FOODAI_OCR_CACHE", "/work/ocr-cache")))
+    parser.add_argument("--engines", nargs="*", default=["rapidocr"])
+    parser.add_argument("--corpus", type=int, default=0, help="generated receipts per set (0: skip)")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args()
+    if not DATA.exists():
+        print(f"no datasets at {DATA}: set FOODAI_DATASETS")
+        return
+    for line in report(args):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
