@@ -6,11 +6,19 @@ sizes, tax-class letters, article codes, quantity lines below or above the item,
 '2 x' prefixes), then a total, tax and payment block. The degraded set adds
 rotation, blur, noise, thermal fading and JPEG compression.
 
+`generate(seed)` draws from the original nine Latin-script locales (seeds keep their
+receipts); `generate(seed, script=...)` draws from one script of `SCRIPTS`: 'latin'
+(those nine plus cs, tr, en-IN), 'cyrillic' (ru, uk, bg, sr) or 'thai' (th). Item names
+come from the catalog column of the locale's language. Latin and Cyrillic are drawn in
+DejaVu; Thai needs the TLWG fonts (Debian fonts-tlwg-typo-ttf and/or
+fonts-tlwg-garuda-ttf). A receipt whose text the chosen font cannot draw is an error,
+never a page of empty boxes. The truth records the receipt's script.
+
 Ground truth (`*.json` next to each image): items as the enricher should report
 them (catalog key, quantity, unit, price) and the header (merchant, date, currency,
 total).
 
-    python -m bench.corpus --out .foodai/corpus --count 30 [--degraded] [--seed 1]
+    python -m bench.corpus --out .foodai/corpus --count 30 [--degraded] [--seed 1] [--script thai]
 """
 
 from __future__ import annotations
@@ -21,55 +29,29 @@ import json
 import random
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from app.recognition.catalog import CatalogItem, load_catalog
+from app.recognition.catalog import CatalogItem, base_language, load_catalog
+from bench.corpus_locales import LOCALES, SCRIPTS, Locale
+
+__all__ = ["LOCALES", "SCRIPTS", "Locale", "Receipt", "TruthItem", "generate", "make_receipt", "render", "truth_json"]
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONTS = ("DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSans.ttf", "DejaVuSansCondensed.ttf")
+THAI_FONT_DIR = Path("/usr/share/fonts/truetype/tlwg")
+# TlwgMono is left out: shaped by raqm, its tone marks land on the following letter.
+THAI_FONTS = ("TlwgTypo.ttf", "TlwgTypo-Bold.ttf", "Garuda.ttf", "Garuda-Bold.ttf")
+THAI_PACKAGES = "fonts-tlwg-typo-ttf fonts-tlwg-garuda-ttf"
 WIDTH = 576  # an 80 mm thermal roll at 203 dpi
 MARGIN = 18
+_ORIGINAL = frozenset(LOCALES)  # these print as they always did: receipt aliases, packs as written
+_TAX_RATES = {"EUR": 7, "GBP": 20, "USD": 8, "PLN": 5}
 
 
-@dataclass(frozen=True, slots=True)
-class Locale:
-    """How one country's tills print: words, number and date format, currency."""
-
-    lang: str
-    currency: str
-    decimal: str
-    date_format: str
-    total: str
-    tax: str
-    payment: str
-    change: str
-    merchants: tuple[str, ...]
-    street: str
-
-
-LOCALES = (
-    Locale("de", "EUR", ",", "%d.%m.%Y", "SUMME EUR", "MwSt", "Geg. BAR", "Rueckgeld",
-           ("FRISCHMARKT Berlin", "Edeka Nord", "Bio Laden Sonnenschein"), "Hauptstr. 12, 10115 Berlin"),
-    Locale("en", "GBP", ".", "%d/%m/%Y", "TOTAL GBP", "VAT", "CASH", "CHANGE",
-           ("Corner Grocer", "Greenfield Foods", "Market Street Stores"), "12 High Street, Leeds"),
-    Locale("en", "USD", ".", "%m/%d/%Y", "TOTAL USD", "SALES TAX", "CASH", "CHANGE",
-           ("Fresh Mart", "Sunny Side Market", "Pine Valley Grocery"), "455 Main St, Springfield"),
-    Locale("fr", "EUR", ",", "%d/%m/%Y", "TOTAL EUR", "TVA", "ESPECES", "RENDU",
-           ("Marche Central", "Epicerie du Coin", "Primeurs de Lyon"), "8 rue de la Paix, Lyon"),
-    Locale("es", "EUR", ",", "%d/%m/%Y", "TOTAL EUR", "IVA", "EFECTIVO", "CAMBIO",
-           ("Supermercado Sol", "Mercado Central", "Fruteria La Huerta"), "Calle Mayor 5, Madrid"),
-    Locale("it", "EUR", ",", "%d/%m/%Y", "TOTALE EUR", "IVA", "CONTANTI", "RESTO",
-           ("Alimentari Rossi", "Supermercato Verde", "Mercato Fresco"), "Via Roma 21, Milano"),
-    Locale("nl", "EUR", ",", "%d-%m-%Y", "TOTAAL EUR", "BTW", "CONTANT", "WISSELGELD",
-           ("Buurtsuper De Hoek", "Versmarkt Utrecht", "Groenteman Jansen"), "Dorpsstraat 3, Utrecht"),
-    Locale("pt", "EUR", ",", "%d-%m-%Y", "TOTAL EUR", "IVA", "DINHEIRO", "TROCO",
-           ("Mercearia Lisboa", "Supermercado Atlantico", "Frutaria Central"), "Rua Augusta 40, Lisboa"),
-    Locale("pl", "PLN", ",", "%Y-%m-%d", "SUMA PLN", "PTU", "GOTOWKA", "RESZTA",
-           ("Sklep Spozywczy Ania", "Market Pod Lipami", "Delikatesy Centrum"), "ul. Dluga 7, Krakow"),
-)
 PACKS = {"dairy": ("1L", "500G", "250G", "200G", "400G"), "beverages": ("1,5L", "1L", "0,5L", "6x0,33L", "0,75L"),
          "pantry": ("500G", "1KG", "400G", "250G"), "snacks": ("100G", "175G", "200G"),
          "frozen": ("750G", "450G", "1KG"), "meat": ("400G", "500G", "250G"), "fish": ("200G", "300G")}
@@ -99,6 +81,7 @@ class Receipt:
     total: float
     items: list[TruthItem] = field(default_factory=list)
     lines: list[tuple[str, str]] = field(default_factory=list)  # (left text, right text)
+    script: str = "latin"
 
 
 def _money(value: float, locale: Locale) -> str:
@@ -121,22 +104,39 @@ def _pack_value(pack: str) -> tuple[float, str]:
     raise ValueError(pack)
 
 
-def _receipt_name(item: CatalogItem, lang: str, rng: random.Random) -> str:
+def _pack_label(pack: str, locale: Locale) -> str:
+    """A pack size as this locale prints it: '1,5L' -> '1.5ลิตร' in Thai, '500G' -> '500Г' in Russian."""
+    if locale in _ORIGINAL:
+        return pack
+    grams, kilos, litres = locale.units
+    for suffix, unit in (("KG", kilos), ("G", grams), ("L", litres)):
+        if pack.endswith(suffix):
+            return pack[: -len(suffix)].replace(",", locale.decimal) + unit
+    return pack
+
+
+def _upper(name: str, lang: str) -> str:
+    return name.replace("i", "İ").upper() if lang == "tr" else name.upper()  # Turkish capitals: dotted İ for i
+
+
+def _receipt_name(item: CatalogItem, locale: Locale, rng: random.Random) -> str:
+    lang = base_language(locale.lang)
     names = list(item.names[lang])
-    aliases = [a for a in item.aliases if len(a) <= 22]
+    # The catalog's receipt aliases are German-style till abbreviations: only the original locales print them.
+    aliases = [a for a in item.aliases if len(a) <= 22] if locale in _ORIGINAL else []
     name = rng.choice(aliases) if aliases and rng.random() < 0.3 else rng.choice(names)
-    name = name.upper() if rng.random() < 0.75 else name
-    return name[:22].rstrip()
+    name = _upper(name, lang) if rng.random() < 0.75 else name
+    return name if locale.script == "thai" else name[:22].rstrip()  # cutting Thai could orphan its vowel marks
 
 
-def _pick_items(rng: random.Random, lang: str, count: int) -> list[tuple[CatalogItem, str]]:
+def _pick_items(rng: random.Random, locale: Locale, count: int) -> list[tuple[CatalogItem, str]]:
     catalog = load_catalog()
     chosen: list[tuple[CatalogItem, str]] = []
     keys: set[str] = set()
     while len(chosen) < count:
         item = rng.choice(catalog.items)
-        name = _receipt_name(item, lang, rng)
-        match = catalog.match(name, lang=lang)
+        name = _receipt_name(item, locale, rng)
+        match = catalog.match(name, lang=locale.lang)
         # A name the catalog itself would file under another item is ambiguous data, not a reading error.
         if item.key in keys or match is None or match.item.key != item.key:
             continue
@@ -151,19 +151,20 @@ def _item_lines(item: CatalogItem, name: str, locale: Locale, layout: str, rng: 
     roll = rng.random()
     if item.category in WEIGHED and roll < 0.35:
         weight = round(rng.uniform(0.15, 2.4), 3)
-        unit_price = round(rng.uniform(0.99, 14.99), 2)
+        unit_price = round(rng.uniform(0.99, 14.99) * locale.price_scale, 2)
         price = round(weight * unit_price, 2)
-        cur = "EUR" if locale.currency == "EUR" else locale.currency
-        qty_text = f"{_qty(weight, locale, 3)} kg x {_money(unit_price, locale)} {cur}/kg"
+        cur = locale.per_kg or locale.currency
+        qty_text = f"{_qty(weight, locale, 3)} {locale.kg} x {_money(unit_price, locale)} {cur}/{locale.kg}"
         lines = [(name, f"{_money(price, locale)} {tax}".strip()), ("  " + qty_text, "")]
         if layout == "us":
             lines = [("  " + f"{_qty(weight, locale, 3)} kg @ {_money(unit_price, locale)}/kg", ""),
                      (name, _money(price, locale))]
         return TruthItem(item.key, name, weight, "kg", price), lines
     pack = rng.choice(PACKS[item.category]) if item.category in PACKS and rng.random() < 0.5 else None
-    shown = f"{name} {pack}" if pack and len(name) + len(pack) < 26 else name
+    label = _pack_label(pack, locale) if pack else ""
+    shown = f"{name} {label}" if pack and len(name) + len(label) < 26 else name
     count = rng.choice((2, 2, 3, 4)) if roll > 0.7 else 1
-    unit_price = round(rng.uniform(0.39, 9.99), 2)
+    unit_price = round(rng.uniform(0.39, 9.99) * locale.price_scale, 2)
     price = round(count * unit_price, 2)
     if pack and shown != name:
         pack_qty, unit = _pack_value(pack)
@@ -191,24 +192,32 @@ def _count_lines(shown: str, count: int, unit_price: float, price: float, tax: s
 
 def _footer(total: float, locale: Locale, rng: random.Random) -> list[tuple[str, str]]:
     paid = float(int(total) + rng.choice((1, 5, 10, 20)))
-    rate = {"EUR": 7, "GBP": 20, "USD": 8, "PLN": 5}[locale.currency]
+    rate = locale.tax_rate or _TAX_RATES[locale.currency]
     tax = round(total * rate / (100 + rate), 2)
-    return [("-" * 30, ""), (locale.total, _money(total, locale)), ("", ""),
+    shown = rng.choice(locale.money).format(_money(total, locale)) if locale.money else _money(total, locale)
+    return [("-" * 30, ""), (locale.total, shown), ("", ""),
             (locale.payment, _money(paid, locale)), (locale.change, _money(paid - total, locale)),
             (f"{locale.tax} {rate}%", _money(tax, locale))]
 
 
-def make_receipt(seed: int) -> Receipt:
-    """A random but reproducible receipt spec for `seed`."""
+def _date_text(day: date, locale: Locale, rng: random.Random) -> str:
+    if locale.buddhist_year and rng.random() < 0.5:
+        return day.strftime(locale.date_format).replace(str(day.year), str(day.year + 543))
+    return day.strftime(locale.date_format)
+
+
+def make_receipt(seed: int, script: str | None = None) -> Receipt:
+    """A random but reproducible receipt spec for `seed`, in a locale of `script` (any original one when None)."""
     rng = random.Random(seed)
-    locale = rng.choice(LOCALES)
+    locale = rng.choice(LOCALES if script is None else SCRIPTS[script])
     layout = "us" if locale.currency == "USD" else rng.choice(("classic", "inline", "qty_total", "classic"))
     day = date(2024, 1, 1) + timedelta(days=rng.randrange(700))
-    receipt = Receipt(locale.lang, locale.currency, layout, rng.choice(locale.merchants), day.isoformat(), 0.0)
+    receipt = Receipt(locale.lang, locale.currency, layout, rng.choice(locale.merchants), day.isoformat(), 0.0,
+                      script=locale.script)
     receipt.lines += [(receipt.merchant, ""), (locale.street, ""),
-                      (f"{day.strftime(locale.date_format)}  {rng.randint(7, 21):02d}:{rng.randint(0, 59):02d}",
+                      (f"{_date_text(day, locale, rng)}  {rng.randint(7, 21):02d}:{rng.randint(0, 59):02d}",
                        f"#{rng.randint(100, 9999)}"), ("", "")]
-    for item, name in _pick_items(rng, locale.lang, rng.randint(5, 14)):
+    for item, name in _pick_items(rng, locale, rng.randint(5, 14)):
         truth, lines = _item_lines(item, name, locale, layout, rng)
         receipt.items.append(truth)
         receipt.lines += lines
@@ -217,18 +226,59 @@ def make_receipt(seed: int) -> Receipt:
     return receipt
 
 
-def _font(size: int, rng: random.Random) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    available = [FONT_DIR / name for name in FONTS if (FONT_DIR / name).exists()]
+class FontError(RuntimeError):
+    """No installed font can draw a receipt's text."""
+
+
+@lru_cache(maxsize=64)
+def _glyph_check(path: str, size: int) -> tuple[ImageFont.FreeTypeFont, tuple[tuple[int, int], bytes]]:
+    # Plain cmap lookup (no shaping, so no dotted circles for lone Thai marks); U+FFFF is never mapped.
+    font = ImageFont.truetype(path, size, layout_engine=ImageFont.Layout.BASIC)
+    return font, _mask(font, "\uffff")
+
+
+def _mask(font: ImageFont.FreeTypeFont, char: str) -> tuple[tuple[int, int], bytes]:
+    mask = font.getmask(char)
+    return mask.size, bytes(mask)
+
+
+def missing_glyphs(path: str, text: str, size: int = 22) -> set[str]:
+    """The characters of `text` the font at `path` would draw as its empty box (.notdef)."""
+    font, notdef = _glyph_check(path, size)
+    return {char for char in set(text) if not char.isspace() and _mask(font, char) == notdef}
+
+
+def _font_paths(script: str) -> list[Path]:
+    if script == "thai":
+        paths = [THAI_FONT_DIR / name for name in THAI_FONTS if (THAI_FONT_DIR / name).exists()]
+        if not paths:
+            raise FontError(f"Thai receipts need a Thai font in {THAI_FONT_DIR}: apt-get install {THAI_PACKAGES}")
+        return paths
+    return [FONT_DIR / name for name in FONTS if (FONT_DIR / name).exists()]
+
+
+def _font(size: int, rng: random.Random, receipt: Receipt) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A font drawn by `rng` among the script's fonts; another one if it lacks a glyph; FontError if all do."""
+    available = _font_paths(receipt.script)
     if not available:
+        if receipt.script != "latin":
+            raise FontError(f"{receipt.script} receipts need DejaVu in {FONT_DIR}: apt-get install fonts-dejavu-core")
         return ImageFont.load_default(size=size)
-    return ImageFont.truetype(str(rng.choice(available)), size)
+    first = rng.choice(available)
+    text = "".join(left + right for left, right in receipt.lines)
+    for path in (first, *(p for p in available if p != first)):
+        if not missing_glyphs(str(path), text):
+            return ImageFont.truetype(str(path), size)
+    lacking = sorted(set.intersection(*(missing_glyphs(str(path), text) for path in available)))
+    raise FontError(f"no installed font draws {lacking} of a {receipt.script} receipt ({receipt.lang}); "
+                    f"install fonts-dejavu-core (Latin, Cyrillic) or {THAI_PACKAGES} (Thai)")
 
 
 def render(receipt: Receipt, seed: int) -> Image.Image:
     """Draw the receipt in black on white, prices right-aligned."""
     rng = random.Random(seed * 7919 + 1)
     size = rng.randint(20, 24)
-    font = _font(size, rng)
+    font = _font(size, rng, receipt)
     step = int(size * 1.45)
     image = Image.new("L", (WIDTH, MARGIN * 2 + step * len(receipt.lines)), 255)
     draw = ImageDraw.Draw(image)
@@ -265,9 +315,12 @@ def encode(image: Image.Image, *, degraded: bool) -> tuple[bytes, str]:
     return buffer.getvalue(), "image/png"
 
 
-def generate(seed: int, *, degraded: bool = False) -> tuple[bytes, str, Receipt]:
-    """Image bytes, MIME type and ground truth of receipt number `seed`."""
-    receipt = make_receipt(seed)
+def generate(seed: int, *, degraded: bool = False, script: str | None = None) -> tuple[bytes, str, Receipt]:
+    """Image bytes, MIME type and ground truth of receipt number `seed`, in `script` (a key of SCRIPTS).
+
+    Without a script, a receipt of the original nine Latin locales: the same seed gives the same receipt as ever.
+    """
+    receipt = make_receipt(seed, script)
     image = render(receipt, seed)
     if degraded:
         image = degrade(image, seed)
@@ -284,12 +337,13 @@ def truth_json(receipt: Receipt) -> dict[str, object]:
     return data
 
 
-def write_corpus(out: Path, count: int, *, degraded: bool, first_seed: int = 1) -> list[Path]:
+def write_corpus(out: Path, count: int, *, degraded: bool, first_seed: int = 1,
+                 script: str | None = None) -> list[Path]:
     """Write `count` receipts (image + .json) into `out`; returns the image paths."""
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for seed in range(first_seed, first_seed + count):
-        data, mime, receipt = generate(seed, degraded=degraded)
+        data, mime, receipt = generate(seed, degraded=degraded, script=script)
         path = out / f"receipt_{seed:04d}.{'jpg' if mime == 'image/jpeg' else 'png'}"
         path.write_bytes(data)
         path.with_suffix(".json").write_text(json.dumps(truth_json(receipt), ensure_ascii=False, indent=1))
@@ -304,8 +358,10 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--degraded", action="store_true")
+    parser.add_argument("--script", choices=sorted(SCRIPTS), default=None,
+                        help="one script's locales (default: the original nine Latin locales)")
     args = parser.parse_args()
-    paths = write_corpus(args.out, args.count, degraded=args.degraded, first_seed=args.seed)
+    paths = write_corpus(args.out, args.count, degraded=args.degraded, first_seed=args.seed, script=args.script)
     print(f"wrote {len(paths)} receipts to {args.out}")
 
 
