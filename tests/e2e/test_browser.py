@@ -214,6 +214,7 @@ async def test_on_a_phone_nothing_overflows_and_a_scan_completes(
     await expect(page.locator("#items tbody tr")).to_have_count(2)
     assert await overflow(page, width) == {"px": 0, "cut": []}
     await page.locator("#result").scroll_into_view_if_needed()
+    await page.wait_for_timeout(500)  # the progress bar's transition, for the screenshot
     await page.screenshot(path=str(SCREENSHOTS / f"scan-phone-{width}.png"))
     await page.tap("#confirm")
     await expect(page.locator("#confirmed")).to_contain_text("Confirmed")
@@ -243,6 +244,7 @@ async def test_why_nothing_was_found_is_shown_for_each_photo(stack: Stack, page:
     await expect(page.locator('#image-states li[data-index="0"] .why')).to_have_text("no items found in this image")
     assert await overflow(page, 390) == {"px": 0, "cut": []}
     await page.locator("#result").scroll_into_view_if_needed()
+    await page.wait_for_timeout(500)  # the progress bar's transition, for the screenshot
     await page.screenshot(path=str(SCREENSHOTS / "scan-phone-notes.png"))
 
 
