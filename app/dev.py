@@ -37,6 +37,7 @@ from app.startup import (
     EXIT_IN_USE,
     EXIT_SETTINGS,
     StartupError,
+    broker_problem,
     check_database,
     check_port_free,
     load_settings,
@@ -181,6 +182,7 @@ def run_dev(*, host: str, port: int) -> None:
         check_port_free(host, port)
         if os.environ.get("DATABASE_URL"):
             asyncio.run(check_database(settings.database_url))
+        _warn_about_named_broker(settings)
         try:
             _run(settings, host, port)
         finally:
@@ -188,11 +190,19 @@ def run_dev(*, host: str, port: int) -> None:
             lock.close()
 
 
+def _warn_about_named_broker(settings: Settings) -> None:
+    """KAFKA_BOOTSTRAP_SERVERS names a broker that does not answer: say so once, up front (jobs wait for it)."""
+    problem = broker_problem(settings.kafka_bootstrap_servers) if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") else None
+    if problem:
+        print(f"foodai dev: warning: {problem}: jobs wait until it answers; start it, or unset "
+              "KAFKA_BOOTSTRAP_SERVERS for an embedded broker", file=sys.stderr, flush=True)
+
+
 def _run(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from app.main import create_app, websocket_server_options
-    from app.migrate import migrate
+    from app.migrate import MigrationError, migrate
     from app.observability.logs import configure_logging
 
     configure_logging(settings)
@@ -201,7 +211,11 @@ def _run(settings: Settings, host: str, port: int) -> None:
         secret = _dev_secret(settings.data_dir)
     with _infrastructure(settings) as overrides:
         settings = settings.model_copy(update={**overrides, "jwt_secret": SecretStr(secret)})
-        applied = asyncio.run(migrate(settings.database_url))
+        try:
+            applied = asyncio.run(migrate(settings.database_url))
+        except MigrationError as exc:
+            raise StartupError(f"{exc}: restore the file as it was applied, or add a new migration",
+                               EXIT_DATABASE) from None
         print("migrations applied: " + (", ".join(applied) or "none (up to date)"))
         worker = _start_worker(settings)
         stopping = threading.Event()
