@@ -55,28 +55,34 @@ def pg_server_url(work_dir: Path) -> Iterator[str]:
 async def database_url(pg_server_url: str) -> AsyncIterator[str]:
     """A fresh, migrated database for this session, dropped at the end."""
     name = f"foodai_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(_with_database(pg_server_url, "postgres"))
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    await _admin(pg_server_url, f'CREATE DATABASE "{name}"')
     url = _with_database(pg_server_url, name)
     try:
         await migrate(url)
         yield url
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await _admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
 async def template_database(pg_server_url: str) -> AsyncIterator[str]:
     """A migrated database nobody connects to, cloned for each stack (CREATE DATABASE ... TEMPLATE)."""
     name = f"foodai_tpl_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(_with_database(pg_server_url, "postgres"))
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    await _admin(pg_server_url, f'CREATE DATABASE "{name}"')
     try:
         await migrate(_with_database(pg_server_url, name))
         yield name
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await _admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _admin(server_url: str, statement: str) -> None:
+    """Run one statement on the server's `postgres` database over a connection of its own: a
+    session-long admin connection could be closed under us by the fault tests that terminate backends."""
+    admin = await asyncpg.connect(_with_database(server_url, "postgres"))
+    try:
+        await admin.execute(statement)
+    finally:
         await admin.close()
 
 
