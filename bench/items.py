@@ -13,7 +13,8 @@ Sets (see ../shared/datasets/README.md):
   check only, rounding and service charges make some miss).
 - corpus: the generated receipts of `bench.corpus` (OCR run once and cached), price-matched F1.
 
-    python -m bench.items [--cache /work/ocr-cache] [--engines rapidocr] [--corpus 30] [--verbose]
+    python -m bench.items [--cache /work/ocr-cache] [--engines rapidocr] [--corpus 30]
+        [--scripts default cyrillic thai] [--verbose]
 """
 
 from __future__ import annotations
@@ -196,28 +197,32 @@ def run_sroie(cache: Path, engine: str) -> tuple[int, int]:
     return done, ok
 
 
-def run_corpus(count: int, cache: Path) -> Score:
-    """Price-matched F1 on the generated corpus (clean and degraded); OCR cached under `cache`."""
+def run_corpus(count: int, cache: Path, script: str | None) -> Score:
+    """Price-matched F1 on the generated corpus of one script (clean and degraded; None: the original
+    Latin locales); OCR cached under `cache`/corpus and redone when the receipt drawn for a seed changes."""
     from bench.corpus import make_receipt
 
     score = Score()
-    for seed, degraded in [(s, False) for s in range(1, count + 1)] + [(s, True) for s in range(1001, 1001 + count)]:
-        path = cache / "corpus" / f"{seed}.json"
-        if not path.exists():
-            _ocr_corpus(path, seed, degraded)
-        receipt = make_receipt(seed)
-        score.add(str(seed), items_of(cached_boxes(path)), [(compact(t.text), t.price) for t in receipt.items])
+    seeds = [(s, False) for s in range(1, count + 1)] + [(s, True) for s in range(1001, 1001 + count)]
+    for seed, degraded in seeds:
+        receipt = make_receipt(seed, script)
+        truth = [(compact(t.text), t.price) for t in receipt.items]
+        path = cache / "corpus" / (script or "default") / f"{seed}.json"
+        if not path.exists() or json.loads(path.read_text()).get("truth") != [list(t) for t in truth]:
+            _ocr_corpus(path, seed, degraded, script, truth)
+        score.add(f"{script or 'default'} {seed}", items_of(cached_boxes(path)), truth)
     return score
 
 
-def _ocr_corpus(path: Path, seed: int, degraded: bool) -> None:
+def _ocr_corpus(path: Path, seed: int, degraded: bool, script: str | None, truth: Truth) -> None:
     from app.recognition.local import LocalRecognizer
     from bench.corpus import generate
 
-    data = generate(seed, degraded=degraded)[0]
+    data = generate(seed, degraded=degraded, script=script)[0]
     boxes = LocalRecognizer().ocr(data)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"boxes": [[list(b.points), b.text, b.score] for b in boxes]}))
+    path.write_text(json.dumps({"truth": [list(t) for t in truth],
+                                "boxes": [[list(b.points), b.text, b.score] for b in boxes]}))
 
 
 def _row(name: str, score: Score) -> str:
@@ -241,9 +246,9 @@ def report(args: argparse.Namespace) -> Iterable[str]:
                f"items sum to total {sum_ok}/{done} | | | | |")
         done, ok = run_sroie(args.cache, engine)
         yield f"| sroie, {engine}: items sum to total {ok}/{done} | | | | |"
-    if args.corpus:
-        corpus = run_corpus(args.corpus, args.cache)
-        yield _row("corpus (clean + degraded), rapidocr", corpus)
+    for script in args.scripts if args.corpus else []:
+        corpus = run_corpus(args.corpus, args.cache, None if script == "default" else script)
+        yield _row(f"corpus {script} (clean + degraded), rapidocr", corpus)
         misses += [f"corpus {m}" for m in corpus.misses]
     if args.verbose:
         yield from misses
@@ -255,6 +260,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(os.environ.get("FOODAI_OCR_CACHE", "/work/ocr-cache")))
     parser.add_argument("--engines", nargs="*", default=["rapidocr"])
     parser.add_argument("--corpus", type=int, default=0, help="generated receipts per set (0: skip)")
+    parser.add_argument("--scripts", nargs="*", default=["default"],
+                        help="corpus scripts: default (the original Latin locales), latin, cyrillic, thai")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     if not DATA.exists():

@@ -62,13 +62,19 @@ class OcrBox:
 class _Row:
     y: float
     height: float
-    members: list[tuple[float, OcrBox]] = field(default_factory=list)
+    members: list[tuple[float, float, OcrBox]] = field(default_factory=list)
 
     def add(self, x: float, y: float, box: OcrBox) -> None:
         count = len(self.members)
         self.y = (self.y * count + y) / (count + 1)
         self.height = (self.height * count + box.height) / (count + 1)
-        self.members.append((x, box))
+        self.members.append((x, y, box))
+
+    def distance(self, x: float, y: float) -> float:
+        """How far (x, y) lies below or above this row's member nearest in x: on curved paper a
+        line drifts from its mean height between its left and right ends."""
+        _, my, _ = min(self.members, key=lambda m: abs(m[0] - x))
+        return abs(y - my)
 
 
 def _angle_estimate(boxes: Sequence[OcrBox]) -> float:
@@ -120,11 +126,11 @@ def _bounds(boxes: Sequence[OcrBox]) -> list[Point]:
     return [(min(xs), min(ys)), (max(xs), min(ys)), (max(xs), max(ys)), (min(xs), max(ys))]
 
 
-def _find_row(rows: list[_Row], y: float, height: float) -> _Row | None:
+def _find_row(rows: list[_Row], x: float, y: float, box: OcrBox) -> _Row | None:
     best: tuple[float, _Row] | None = None
     for row in rows[-4:]:
-        distance = abs(row.y - y)
-        if distance < _SAME_ROW * min(row.height, height) and (best is None or distance < best[0]):
+        distance = row.distance(x, y)
+        if distance < _SAME_ROW * min(row.height, box.height) and (best is None or distance < best[0]):
             best = (distance, row)
     return best[1] if best else None
 
@@ -135,13 +141,13 @@ def group_rows(boxes: Sequence[OcrBox], skew: float | None = None) -> list[list[
     placed = sorted(((*_upright(b.centre, skew), b) for b in boxes if b.text.strip()), key=lambda t: t[1])
     rows: list[_Row] = []
     for x, y, box in placed:
-        row = _find_row(rows, y, box.height)
+        row = _find_row(rows, x, y, box)
         if row is None:
             row = _Row(y, box.height)
             rows.append(row)
         row.add(x, y, box)
     rows.sort(key=lambda r: r.y)
-    return [[box for _, box in sorted(row.members, key=lambda m: m[0])] for row in rows]
+    return [[box for _, _, box in sorted(row.members, key=lambda m: m[0])] for row in rows]
 
 
 def _line(row: list[OcrBox], skew: float) -> TextLine:

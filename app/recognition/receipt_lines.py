@@ -59,9 +59,9 @@ ITEM_STOP_PREFIXES: dict[str, tuple[str, ...]] = {
     "subtotal": ("subtotal", "subttl", "subtot", "zwischensumme", "soustotal", "mezisoucet", "aratoplam",
                  "междинна", "проміжна", "промежуточ"),
     "tax": ("tax", "salestax", "hst", "gst", "pst", "sst", "vat", "cgst", "sgst", "igst", "cess", "mwst", "dph",
-            "kdv", "ддс", "пдв", "ндс", "ภาษี", "servicecharge", "svcchg", "gratuity", "tip",
+            "kdv", "ддс", "пдв", "ндс", "ภาษี", "servicecharge", "svccharge", "svcchg", "gratuity", "tip",
             "rounding", "roundadj", "rundung", "zaokrouhleni", "zaokraglenie", "округл", "закръгл", "ปัดเศษ"),
-    "payment": ("cashtend", "cashpaid", "cashrm", "cashchange", "change", "tender", "amounttender", "amountpaid",
+    "payment": ("cashtend", "cashpaid", "cashrm", "cashchange", "change", "tendered", "amounttender", "amountpaid",
                 "paid", "payment", "visa",
                 "mastercard", "amex", "debit", "credit", "cardpay", "hotovost", "vraceno", "nakit", "paraustu",
                 "kredikart", "вброй", "ресто", "готівка", "решта", "картка", "карта", "наличн", "сдача",
@@ -173,11 +173,13 @@ def _has(text: str, word_set: frozenset[str], parts: Iterable[str]) -> bool:
 
 
 def _starts(text: str) -> Kind | None:
-    squeezed = _NON_WORD.sub("", fold(text))
+    """The kind named by the line's first word, after any rate ('7%GST', '10% SVC CHG'), or by a
+    last word 'tax' ('STATE TAX')."""
+    squeezed = _NON_WORD.sub("", fold(text)).lstrip("0123456789")
     for name in ("subtotal", "total", "tax", "payment"):
         if squeezed.startswith(ITEM_STOP_PREFIXES[name]):
             return Kind(name)
-    return None
+    return Kind.TAX if squeezed.endswith("tax") else None
 
 
 def classify(text: str) -> Kind:

@@ -33,7 +33,7 @@ from app.recognition.receipt_lines import (
     split_price,
     split_whole_price,
 )
-from app.recognition.text import clean_ocr, words
+from app.recognition.text import clean_ocr, parse_number, words
 
 __all__ = ["Kind", "ParsedReceipt", "Quantity", "TextLine", "classify", "parse_quantity", "parse_receipt",
            "parse_text", "split_price"]
@@ -50,6 +50,7 @@ _TRAILING_COUNT = re.compile(
     r"|\s+(?P<count_only>\d{1,3})\s*[xX\u00d7*@]$"
 )
 _DIGITS = re.compile(r"\d")
+_ANY_AMOUNT = re.compile(r"(?<![\d.,])\d{1,6}[.,]\d{2}(?![\d])")
 # Not part of a name: article codes and barcodes, a weight sold ('0.657KILOS', '0.44lb @ 0.99/lb'),
 # and a count at a unit price in brackets ('(2@$1.95)').
 _NOT_NAME = (
@@ -162,10 +163,11 @@ def _clean_name(item: RawItem, name: str) -> str:
         if count and int(count) > 0 and item.price is not None:
             item.quantity, item.unit = float(count), "pcs"
             item.unit_price = round(item.price / float(count), 2)
+    name = name.strip(" #*-:")
     leading = _COUNT_PREFIX.match(name)
     if leading:
         name = name[leading.end():]
-        if item.quantity is None and item.price is not None:
+        if item.quantity is None and item.price is not None and int(leading.group("count")) > 0:
             item.quantity, item.unit = float(leading.group("count")), "pcs"
             item.unit_price = round(item.price / item.quantity, 2)
     return name
@@ -230,6 +232,15 @@ class _Builder:
         self.pending_qty = None
 
 
+def _names_sum(text: str, builder: _Builder) -> bool:
+    """True when a row that does not end in a readable amount still prints the sum of the items so far
+    (a total whose label and currency OCR garbled: 'CYMA 3771.64 「pH')."""
+    if len(builder.items) < _MIN_SUMMED:
+        return False
+    running = builder.running_sum()
+    return any(abs((parse_number(a) or 0.0) - running) < 0.005 for a in _ANY_AMOUNT.findall(text))
+
+
 def _walk(rows: list[_Row]) -> tuple[list[tuple[int, RawItem]], int]:
     """Items up to the total, and the row of the first subtotal, tax or payment line after an item."""
     builder = _Builder(rows)
@@ -238,6 +249,8 @@ def _walk(rows: list[_Row]) -> tuple[list[tuple[int, RawItem]], int]:
         if row.quantity is not None and row.kind is Kind.OTHER:
             builder.quantity_row(index, row.quantity)
             continue
+        if row.priced is None and _names_sum(row.line.text, builder):
+            break
         if row.priced is not None and builder.items and row.kind in _STOPS:
             soft_end = min(soft_end, index)
         if row.kind is Kind.TOTAL and row.priced is not None:
@@ -271,18 +284,17 @@ def _cut_at_sum(items: list[tuple[int, RawItem]]) -> list[tuple[int, RawItem]]:
 
 
 def _choose(rows: list[_Row], items: list[tuple[int, RawItem]], soft_end: int) -> list[RawItem]:
-    """Items before the soft end, unless the longer list adds up to a printed subtotal or total, or
-    goes on for several more items (a multi-section receipt, or a keyword read inside a name)."""
+    """Items before the soft end, or the longer list when that adds up to a printed subtotal or total
+    or goes on for several more items (a multi-section receipt, a keyword read inside a name), unless
+    the items before the soft end already add up (then the rows after are taxes and charges), or
+    both add up and several more items follow (sections with their own subtotals)."""
     items = _cut_at_sum(items)
     early = [pair for pair in items if pair[0] < soft_end]
     targets = {row.priced[1] for row in rows if row.priced and row.kind in (Kind.SUBTOTAL, Kind.TOTAL)}
-    if _adds_up(early, targets):
-        chosen = early
-    elif _adds_up(items, targets) or len(items) - len(early) >= _MORE_ITEMS:
-        chosen = items
-    else:
-        chosen = early
-    return [item for _, item in chosen]
+    more = len(items) - len(early)
+    early_adds, all_adds = _adds_up(early, targets), _adds_up(items, targets)
+    longer = more > 0 and (all_adds or more >= _MORE_ITEMS) and (not early_adds or (all_adds and more >= _MORE_ITEMS))
+    return [item for _, item in (items if longer else early)]
 
 
 def _as_lines(lines: Sequence[TextLine | str]) -> list[TextLine]:

@@ -223,3 +223,156 @@ def test_ocr_punctuation_and_boxes_carry_through() -> None:
     box = [(0.0, 0.0), (10.0, 0.0), (10.0, 5.0), (0.0, 5.0)]
     parsed = parse_receipt([TextLine("SHOP"), TextLine("KAFFEE 500G 4\uff0c99 A", 0.9, box)])
     assert [(i.raw_text, i.price, i.confidence, i.box) for i in parsed.items] == [("KAFFEE 500G", 4.99, 0.9, box)]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("OAKDELL EGGS .88FS", ("OAKDELL EGGS", 0.88, False)),
+        ("BACON 1O.99", ("BACON", 10.99, False)),
+        ("LEMON 2.12T2", ("LEMON", 2.12, False)),
+        ("FITBIT 155,00 b", ("FITBIT", 155.0, False)),
+        ("Super bleifrei 34,00 EUR A #*", ("Super bleifrei", 34.0, False)),
+        ("YELLOW ONIONS 0.99 TFW", ("YELLOW ONIONS", 0.99, False)),
+        ("NASI LEMAK RM 9.00", ("NASI LEMAK", 9.0, False)),
+        ("PIZZA 1 140.00", ("PIZZA 1", 140.0, False)),
+    ],
+)
+def test_split_price_reads_what_tills_and_ocr_print(line: str, expected: tuple[str, float, bool]) -> None:
+    assert split_price(line) == expected
+
+
+@pytest.mark.parametrize("line", ["Date: 18.04.07 Time: 10:10.23", "CLASS2", "Tel 0836 4251144"])
+def test_split_price_ignores_times_and_numbers_without_decimals(line: str) -> None:
+    assert split_price(line) is None
+
+
+def _priced(text: str) -> list[tuple[str, float | None]]:
+    return [(i.raw_text, i.price) for i in parse_text(text).items]
+
+
+def test_price_on_the_row_below_the_name_us_and_malaysian_style() -> None:
+    parsed = parse_text("""KEDAI MAKAN
+CHICKEN RICE
+1PC * 9.00  9.00
+ICED TEA
+2PC * 2.50  5.00
+TOTAL 14.00
+""")
+    assert [(i.raw_text, i.quantity, i.unit_price, i.price) for i in parsed.items] == [
+        ("CHICKEN RICE", 1.0, 9.0, 9.0), ("ICED TEA", 2.0, 2.5, 5.0),
+    ]
+
+
+def test_a_row_of_numbers_takes_its_name_from_the_row_below_when_none_is_above() -> None:
+    assert _priced("""LIQUOR LIBRARY
+11/21/2014 6:55:01PM
+100507 1 7.99 7.99
+MARGARITA MIX
+Subtotal 7.99
+Total 8.64
+""") == [("MARGARITA MIX", 7.99)]
+
+
+def test_counts_codes_and_unit_prices_are_not_part_of_the_name() -> None:
+    parsed = parse_text("""TAJ MAHAL
+LAMB PASANDA 2x 7.60 15.20 A
+1 3.EGGROLL 7.95
+400158649319 #JORDAN SUPER.FLY 89.99
+FILETE PECHUGA 0.657KILOS 4.27
+Coffee (2@$1.95) 3.90
+TOTAL 121.31
+""")
+    assert [(i.raw_text, i.quantity, i.unit_price, i.price) for i in parsed.items] == [
+        ("LAMB PASANDA", 2.0, 7.6, 15.2), ("3.EGGROLL", 1.0, 7.95, 7.95), ("JORDAN SUPER.FLY", None, None, 89.99),
+        ("FILETE PECHUGA", None, None, 4.27), ("Coffee", None, None, 3.9),
+    ]
+
+
+def test_rows_after_a_subtotal_are_not_items_unless_they_make_the_total_add_up() -> None:
+    assert _priced("""CAFE
+PIZZA MARGHERITA 11.49
+WATER 2.99
+SUBTOTAL 14.48
+EE BENEFIT SURCHRG 0.29
+TAX 1.33
+AMOUNT PAID 16.10
+""") == [("PIZZA MARGHERITA", 11.49), ("WATER", 2.99)]
+    assert _priced("""MARKET
+FOOD
+APPLES 1.20
+PEARS 2.30
+SUBTOTAL 3.50
+NON-FOOD
+SOAP 1.00
+SPONGE 0.50
+TOWELS 2.50
+SUBTOTAL 4.00
+TOTAL 7.50
+""") == [("APPLES", 1.2), ("PEARS", 2.3), ("SOAP", 1.0), ("SPONGE", 0.5), ("TOWELS", 2.5)]
+    assert _priced("""DINER
+BURGER 9.50
+FRIES 3.25
+SUBTOTAL 12.75
+10% SVC CHG 1.28
+TENDERLOIN SAUCE 0.50
+TOTAL 14.53
+""") == [("BURGER", 9.5), ("FRIES", 3.25)]
+
+
+def test_an_amount_that_adds_up_the_items_above_ends_the_list_whatever_its_label() -> None:
+    assert _priced("""VIRU RESTORAN
+Cola XL 0.00
+Big Mac 60.00
+Ketsup 3.00
+KOKKU 63.00
+EEK 100.00
+Tagasi 37.00
+""") == [("Cola XL", 0.0), ("Big Mac", 60.0), ("Ketsup", 3.0)]
+
+
+def test_a_total_word_below_the_sum_so_far_is_not_the_total() -> None:
+    assert _priced("""WALMART
+SC CA PEACH 0.68 X
+NESTLE WATER 3.48 N
+TOTAL03 3.54 N
+DEODORANT 3.97 X
+SUBTOTAL 11.67
+TOTAL 12.37
+""") == [("SC CA PEACH", 0.68), ("NESTLE WATER", 3.48), ("DEODORANT", 3.97)]
+
+
+def test_receipts_printed_without_decimals() -> None:
+    assert _priced("""MAGASIN CHIN LEE
+Facture au comptant
+TOMATO BASIL SOUP 199
+SEV PURI TACOS 225
+CRISPY ALOO CUP 250
+Sub Total 674.00
+""") == [("TOMATO BASIL SOUP", 199.0), ("SEV PURI TACOS", 225.0), ("CRISPY ALOO CUP", 250.0)]
+
+
+def test_an_amount_left_of_the_amount_column_is_not_an_item() -> None:
+    from app.recognition.receipt_parser import TextLine, parse_receipt
+
+    def line(text: str, right: float) -> TextLine:
+        return TextLine(text, x_span=(10.0, right), height=20.0)
+
+    parsed = parse_receipt([line("DINER", 200), line("Table 4 Guests 2.00", 250), line("BURGER 9.50", 500),
+                            line("FRIES 3.25", 498), line("COLA 2.00", 501), line("TOTAL 14.75", 500)])
+    assert [(i.raw_text, i.price) for i in parsed.items] == [("BURGER", 9.5), ("FRIES", 3.25), ("COLA", 2.0)]
+
+
+def test_keywords_in_other_scripts_end_the_item_list() -> None:
+    assert _priced("""МАГАЗИН
+ХЛЯБ 1,80
+МЛЯКО 2,49
+ОБЩО 4,29
+В БРОЙ 10,00
+РЕСТО 5,71
+""") == [("ХЛЯБ", 1.8), ("МЛЯКО", 2.49)]
+
+
+def test_odd_counts_never_raise() -> None:
+    assert _priced("SHOP\n0 MILK 1.00\n00 x BREAD 2.00\n0x 0.00 0.00\nTOTAL 3.00\n") == [
+        ("MILK", 1.0), ("BREAD", 2.0), ("0x 0.00", 0.0)]
