@@ -46,17 +46,19 @@ _COUNT_PREFIX = re.compile(
 )
 # A count and unit price printed between the name and the line total: 'LAMB 2x 7.64', 'TEA 3 @ 1.50'.
 _TRAILING_COUNT = re.compile(
-    r"\s+(?:(?P<count>\d{1,3})\s*(?:pcs?|st|stk)?\.?\s*[xX\u00d7*@]?\s*)?[$€£]?\s*(?P<unit_price>\d+[.,]\d{2})$"
+    r"\s+(?:(?P<count>\d{1,3})\s*(?:pcs?|st|stk)?\.?\s*[xX\u00d7*@]?\s*)?[$€£E]?\s*(?P<unit_price>\d+[.,]\d{2})$"
     r"|\s+(?P<count_only>\d{1,3})\s*[xX\u00d7*@]$"
 )
 _DIGITS = re.compile(r"\d")
 _ANY_AMOUNT = re.compile(r"(?<![\d.,])\d{1,6}[.,]\d{2}(?![\d])")
 # Not part of a name: article codes and barcodes, a weight sold ('0.657KILOS', '0.44lb @ 0.99/lb'),
-# and a count at a unit price in brackets ('(2@$1.95)').
+# a count at a unit price in brackets ('(2@$1.95)'), and columns of numbers before the amount
+# ('O.C.WHITE 2.13 10 1 0 9').
 _NOT_NAME = (
     re.compile(r"(?<!\S)#?\d{5,}(?!\S)|\d{6,}"),
     re.compile(r"\s+\d*[.,]\d+\s*(?:kg|kil[o0]s?|lbs?|1bs?)\b.*$", re.IGNORECASE),
-    re.compile(r"\s*\(\s*\d+\s*@[^)]*\)"),
+    re.compile(r"\s*\([^)]*\d[.,]\d{2}[^)]*\)"),
+    re.compile(r"(?:\s+-?[\d.,]+){2,}$"),
 )
 _COLUMN_TOLERANCE = 3.0  # text heights an amount may end left of the amount column
 _COLUMN_NEIGHBOURS = 9  # amount rows around a row that define the column there (paper curves)
@@ -254,7 +256,7 @@ def _walk(rows: list[_Row]) -> tuple[list[tuple[int, RawItem]], int]:
         if row.priced is not None and builder.items and row.kind in _STOPS:
             soft_end = min(soft_end, index)
         if row.kind is Kind.TOTAL and row.priced is not None:
-            if row.priced[1] >= builder.running_sum() - 0.01:
+            if row.priced[1] >= builder.running_sum() - 0.01 or not _DIGITS.search(row.priced[0]):
                 break
             builder.other_row(index)
             continue
@@ -288,9 +290,10 @@ def _choose(rows: list[_Row], items: list[tuple[int, RawItem]], soft_end: int) -
     or goes on for several more items (a multi-section receipt, a keyword read inside a name), unless
     the items before the soft end already add up (then the rows after are taxes and charges), or
     both add up and several more items follow (sections with their own subtotals)."""
-    items = _cut_at_sum(items)
-    early = [pair for pair in items if pair[0] < soft_end]
     targets = {row.priced[1] for row in rows if row.priced and row.kind in (Kind.SUBTOTAL, Kind.TOTAL)}
+    if not _adds_up(items, targets):
+        items = _cut_at_sum(items)
+    early = [pair for pair in items if pair[0] < soft_end]
     more = len(items) - len(early)
     early_adds, all_adds = _adds_up(early, targets), _adds_up(items, targets)
     longer = more > 0 and (all_adds or more >= _MORE_ITEMS) and (not early_adds or (all_adds and more >= _MORE_ITEMS))
