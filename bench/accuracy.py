@@ -222,7 +222,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--engine", action="append", default=None, help="OCR engine (repeatable); default: "
                         "the recognizer's default plus today's rapidocr")
     parser.add_argument("--limit", type=int, default=None, help="first N images per real set")
-    parser.add_argument("--jobs", type=int, default=1, help="worker processes for the real sets")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes for live runs of the real sets")
     parser.add_argument("--count", type=int, default=30, help="generated receipts per synthetic set")
     parser.add_argument("--out", type=Path, default=None, help=f"page to write (default {PAGE} after a full run)")
     parser.add_argument("--json", type=Path, default=None, help="write every per-image result here")

@@ -138,7 +138,7 @@ def real_tables(tallies: Sequence[Tally]) -> list[str]:
     for set_name in dict.fromkeys(t.set_name for t in tallies):
         lines += ["", f"### {set_name} ({DESCRIPTIONS.get(set_name, '')})", "", HEADER]
         lines += [table_row(t) for t in tallies if t.set_name == set_name]
-    return lines + cpu_table(tallies)
+    return lines + cpu_table(tallies) if any(t.cpu for t in tallies) else lines
 
 
 def cpu_table(tallies: Sequence[Tally]) -> list[str]:
