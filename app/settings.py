@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     recognizer_timeout_s: float = Field(90.0, gt=0)
     recognizer_receipt: RecognizerName = "local"
     recognizer_products: RecognizerName = "local"
+    # the local recognizer's OCR engine (app.recognition.ocr)
+    recognizer_ocr: Literal[
+        "auto", "ppocrv6", "rapidocr", "tesseract", "hybrid", "ppocrv6-small", "ppocrv5"] = "auto"
     recognizer_base_url: str | None = None
     recognizer_api_key: SecretStr | None = None
     recognizer_model: str | None = None

@@ -1,21 +1,22 @@
-"""The offline recognizer: RapidOCR (PP-OCRv4 ONNX models, CPU) plus our own layout and receipt parsing.
+"""The offline recognizer: OCR on the CPU (`ocr` engines) plus our own layout and receipt parsing.
 
 What it can see:
-- receipts: printed text in Latin script. Lines are rebuilt from the OCR boxes
-  (`layout`) and parsed (`receipt_parser`): items with prices, quantity and weight
-  lines, header (merchant, date, currency, total). Accents are often read without
-  their marks ('Crème' -> 'Creme') and '€'/'£' are usually not read at all; the
-  enricher folds accents and the header falls back to currency codes and tax words.
+- receipts: printed text in Latin, Cyrillic and Thai script. The engine is chosen per job
+  language (`app.recognition.ocr`, setting RECOGNIZER_OCR): PP-OCRv6 for Latin scripts, Tesseract
+  (with PP-OCRv6 for the numbers) for Cyrillic and Thai. Pages turned by 90/180/270 degrees are
+  turned upright. Lines are rebuilt from the OCR boxes (`layout`) and parsed
+  (`receipt_parser`): items with prices, quantity and weight lines, header (merchant, date,
+  currency, total).
 - product photos: only the words printed on the packaging ('Vollmilch', 'Spaghetti',
   '500 g'), matched against the catalog. One item per recognized catalog product.
 What it cannot see: anything that is not text. Loose fruit and vegetables without
 a label, a product's brand logo, colours or shapes, handwriting, and scripts other
-than Latin are invisible to it; use the `openai` recognizer for those.
+than Latin, Cyrillic and Thai are invisible to it; use the `openai` recognizer for those.
 
-The OCR engine is loaded once per recognizer, lazily and under a lock, on first
-use. OCR runs in a small dedicated thread pool (onnxruntime releases the GIL), with
-one intra-op thread per call by default: on a 2-core box two images run in parallel
-without oversubscribing the CPU, and the event loop is never blocked.
+The OCR engines load their models once per recognizer, lazily, on first use. OCR runs in a
+small dedicated thread pool (onnxruntime and Tesseract release the GIL), with one intra-op
+thread per call by default: on a 2-core box two images run in parallel without
+oversubscribing the CPU, and the event loop is never blocked.
 """
 
 from __future__ import annotations
@@ -26,33 +27,26 @@ import threading
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.recognition.base import ImageInput, ImageRecognition, JobType, RawItem, RecognitionError
 from app.recognition.catalog import Catalog, load_catalog
 from app.recognition.layout import OcrBox, to_lines
+from app.recognition.ocr import DET_MIN_SIDE, REC_MIN_WIDTH, OcrEngine, build_engine, to_boxes
 from app.recognition.receipt_parser import TextLine, parse_receipt
 
 if TYPE_CHECKING:
     from app.settings import Settings
 
+__all__ = ["DET_MIN_SIDE", "REC_MIN_WIDTH", "LocalRecognizer", "decode_image", "read_products", "read_receipt",
+           "to_boxes"]
+
 MAX_SIDE = 2000  # larger photos are scaled down before OCR; receipts stay legible
-# Detection upscales images whose short side is below this (RapidOCR's default is 736).
-DET_MIN_SIDE = 736
-# Recognition pads every text crop to at least this width at 48 px height; RapidOCR's 320
-# doubles the work for the many short crops of a receipt (prices, tax letters).
-REC_MIN_WIDTH = 96
 NOTE_NO_TEXT = "no text found in this image"
 NOTE_NOT_RECEIPT = "no receipt lines with prices found in this image"
 NOTE_NO_PRODUCTS = "no known product names found in the text on this image"
-
-
-class OcrEngine(Protocol):
-    """The part of RapidOCR we use: image in, (boxes with text and score, timings) out."""
-
-    def __call__(self, img_content: Any, use_cls: bool | None = None) -> tuple[Any, Any]: ...
 
 
 def _open(data: bytes) -> Image.Image:
@@ -73,16 +67,6 @@ def decode_image(data: bytes) -> Image.Image:
     if max(image.size) > MAX_SIDE:
         image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     return image
-
-
-def to_boxes(result: Sequence[Sequence[Any]] | None) -> list[OcrBox]:
-    """RapidOCR's `[[corners, text, score], ...]` (or None) as OcrBoxes."""
-    boxes = []
-    for corners, text, score in result or []:
-        points = tuple((float(x), float(y)) for x, y in corners)
-        if len(points) == 4 and str(text).strip():
-            boxes.append(OcrBox(points, str(text), float(score)))
-    return boxes
 
 
 def read_receipt(boxes: Sequence[OcrBox]) -> ImageRecognition:
@@ -121,42 +105,41 @@ def read_products(boxes: Sequence[OcrBox], catalog: Catalog) -> ImageRecognition
 
 
 class LocalRecognizer:
-    """Receipts and product labels through offline OCR; see the module docstring for its limits."""
+    """Receipts and product labels through offline OCR; see the module docstring for its limits.
+
+    `ocr` names the engine ("auto", "ppocrv6", "rapidocr", "tesseract", "hybrid", ...; see
+    `app.recognition.ocr.ENGINES`);
+    the RECOGNIZER_OCR setting reaches it through the registry. `engine` replaces it (tests).
+    """
 
     name = "local"
 
-    def __init__(self, settings: Settings | None = None, *, ocr_threads: int = 1, max_parallel: int = 2,
-                 engine: OcrEngine | None = None, use_angle_classifier: bool = False,
+    def __init__(self, settings: Settings | None = None, *, ocr: str = "auto", ocr_threads: int = 1,
+                 max_parallel: int = 2, engine: OcrEngine | None = None, use_angle_classifier: bool = False,
                  det_min_side: int = DET_MIN_SIDE, rec_min_width: int = REC_MIN_WIDTH) -> None:
         self._settings = settings
+        self._ocr_name = ocr
         self._ocr_threads = ocr_threads
-        self._det_min_side = det_min_side
-        self._rec_min_width = rec_min_width
         self._use_cls = use_angle_classifier
+        self._sizes = (det_min_side, rec_min_width)
         self._engine = engine
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="foodai-ocr")
 
     def engine(self) -> OcrEngine:
-        """The OCR engine, created on first call (thread-safe; loads the ONNX models once)."""
+        """The OCR engine, built on first call (thread-safe; each engine loads its models once)."""
         with self._lock:
             if self._engine is None:
-                from rapidocr_onnxruntime import RapidOCR
-
-                self._engine = RapidOCR(
-                    intra_op_num_threads=self._ocr_threads, inter_op_num_threads=1,
-                    det_limit_side_len=self._det_min_side, rec_img_shape=[3, 48, self._rec_min_width],
-                )
+                self._engine = build_engine(self._ocr_name, threads=self._ocr_threads, use_cls=self._use_cls,
+                                            det_min_side=self._sizes[0], rec_min_width=self._sizes[1])
             return self._engine
 
-    def ocr(self, data: bytes) -> list[OcrBox]:
+    def ocr(self, data: bytes, lang: str = "en") -> list[OcrBox]:
         """Decode and OCR one image, synchronously (call it from a worker thread)."""
-        image = decode_image(data)
-        result, _ = self.engine()(image, use_cls=self._use_cls)
-        return to_boxes(result)
+        return self.engine().read(decode_image(data), lang)
 
-    def _recognize_sync(self, data: bytes, job_type: JobType) -> ImageRecognition:
-        boxes = self.ocr(data)
+    def _recognize_sync(self, data: bytes, job_type: JobType, lang: str) -> ImageRecognition:
+        boxes = self.ocr(data, lang)
         if job_type is JobType.RECEIPT:
             return read_receipt(boxes)
         return read_products(boxes, load_catalog())
@@ -164,7 +147,7 @@ class LocalRecognizer:
     async def recognize(self, image: ImageInput, *, job_type: JobType, lang: str) -> ImageRecognition:
         """Read one image in the OCR pool; RecognitionError(retryable=False) if it cannot be decoded."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._recognize_sync, image.data, job_type)
+        return await loop.run_in_executor(self._pool, self._recognize_sync, image.data, job_type, lang)
 
     async def aclose(self) -> None:
         """Stop the OCR pool (waiting for running calls) and drop the engine."""

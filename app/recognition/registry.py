@@ -20,7 +20,7 @@ def _build(name: RecognizerName, settings: Settings, cache: dict[str, Recognizer
         from app.recognition.local import LocalRecognizer  # heavy: loads ONNX models
 
         recognizer = LocalRecognizer(
-            settings, ocr_threads=settings.ocr_threads, max_parallel=settings.ocr_parallel,
+            settings, ocr=settings.recognizer_ocr, ocr_threads=settings.ocr_threads, max_parallel=settings.ocr_parallel,
             use_angle_classifier=settings.ocr_angle_classifier,
         )
     else:

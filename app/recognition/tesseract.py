@@ -1,0 +1,165 @@
+"""Tesseract 5 through tesserocr: word boxes with confidences, in the job's language plus English.
+
+Language data comes from Debian's `tesseract-ocr-<lang>` packages (`scripts/install-ocr.sh`),
+found through TESSDATA_PREFIX or the usual Debian folders. A Tesseract API object loads its
+language models once (about 0.3 s and 20-40 MB a language), and is not thread-safe, so each thread
+keeps one per language set and reuses it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from app.recognition.layout import OcrBox
+from app.recognition.preprocess import flatten_light, scale_for_text
+
+# The job's language -> Tesseract's traineddata names, the job's own script first.
+TESS_LANGS = {
+    "en": ("eng",), "de": ("deu", "eng"), "fr": ("fra", "eng"), "es": ("spa", "eng"), "it": ("ita", "eng"),
+    "nl": ("nld", "eng"), "pt": ("por", "eng"), "pl": ("pol", "eng"), "cs": ("ces", "eng"),
+    "tr": ("tur", "eng"), "bg": ("bul", "eng"), "uk": ("ukr", "eng"), "ru": ("rus", "eng"),
+    "sr": ("srp", "srp_latn", "eng"), "th": ("tha", "eng"),
+}
+# Debian names the packages after the traineddata files: tesseract-ocr-<name>, '_' as '-'.
+REQUIRED = ("eng", "deu", "fra", "spa", "ita", "nld", "por", "pol", "ces", "tur", "bul", "ukr", "rus", "srp",
+            "tha", "osd")
+TESSDATA_DIRS = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
+                 "/usr/share/tessdata", "/usr/local/share/tessdata")
+# Tesseract reads best when capital letters are about 30 px tall.
+TARGET_TEXT_HEIGHT = 30.0
+PAGE_SEG_MODE = 4  # PSM.SINGLE_COLUMN: one column of text of variable sizes, as on a receipt
+
+
+def tessdata_dir() -> Path | None:
+    """The folder holding *.traineddata: TESSDATA_PREFIX (the folder or its parent), else Debian's."""
+    candidates = []
+    prefix = os.environ.get("TESSDATA_PREFIX")
+    if prefix:
+        candidates += [Path(prefix), Path(prefix) / "tessdata"]
+    candidates += [Path(p) for p in TESSDATA_DIRS]
+    for folder in candidates:
+        if (folder / "eng.traineddata").is_file():
+            return folder
+    return None
+
+
+def installed_languages() -> frozenset[str]:
+    """Traineddata names present in the tessdata folder (empty when there is none)."""
+    folder = tessdata_dir()
+    if folder is None:
+        return frozenset()
+    return frozenset(p.name.removesuffix(".traineddata") for p in folder.glob("*.traineddata"))
+
+
+@cache
+def missing_tesseract() -> str | None:
+    """What is missing for the Tesseract engine, as an install hint; None when all is there."""
+    try:
+        import tesserocr  # noqa: F401
+    except ImportError:
+        return "the tesserocr package is not installed (pip install tesserocr)"
+    have = installed_languages()
+    if not have:
+        return "no Tesseract language data found (apt-get install tesseract-ocr-eng, or set TESSDATA_PREFIX)"
+    missing = [name for name in REQUIRED if name not in have]
+    if missing:
+        packages = " ".join(f"tesseract-ocr-{name.replace('_', '-')}" for name in missing)
+        return f"Tesseract language data missing: apt-get install {packages}"
+    return None
+
+
+def languages_for(lang: str, have: frozenset[str]) -> str:
+    """Tesseract's '+'-joined language string for a job language, limited to installed data."""
+    base = lang.replace("_", "-").split("-")[0].lower()
+    wanted = [name for name in TESS_LANGS.get(base, ("eng",)) if name in have]
+    return "+".join(wanted or ["eng"])
+
+
+class TesseractEngine:
+    """Tesseract word boxes; the image's light is flattened (shadows, faded print: measured better on
+    the wildreceipt photos) and it is scaled so that its text is about 30 px tall."""
+
+    name = "tesseract"
+
+    def __init__(self, *, page_seg_mode: int = PAGE_SEG_MODE, text_height: float = TARGET_TEXT_HEIGHT,
+                 flatten: bool = True) -> None:
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # before libtesseract starts its OpenMP pool
+        self._flatten = flatten
+        self._psm = page_seg_mode
+        self._text_height = text_height
+        self._local = threading.local()
+        self._folder = tessdata_dir()
+        self._have = installed_languages()
+
+    def _api(self, languages: str) -> Any:
+        apis: dict[str, Any] | None = getattr(self._local, "apis", None)
+        if apis is None:
+            apis = self._local.apis = {}
+        if languages not in apis:
+            from tesserocr import OEM, PyTessBaseAPI
+
+            apis[languages] = PyTessBaseAPI(path=f"{self._folder}/", lang=languages, psm=self._psm,
+                                            oem=OEM.LSTM_ONLY)
+        return apis[languages]
+
+    def read(self, image: Image.Image, lang: str) -> list[OcrBox]:
+        """Word boxes in the image's coordinates, with Tesseract's confidence as a 0..1 score."""
+        if self._flatten:  # Tesseract's global threshold fails on shadows and faded print
+            image = flatten_light(image)
+        scale = scale_for_text(image, self._text_height)
+        work = image if scale == 1.0 else image.resize(
+            (round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+        api = self._api(languages_for(lang, self._have))
+        api.SetImage(work.convert("L"))
+        api.Recognize()
+        return _words(api, scale)
+
+
+def _is_thai(char: str) -> bool:
+    return "\u0e00" <= char <= "\u0e7f"
+
+
+def _joins(previous: OcrBox, box: OcrBox) -> bool:
+    """Thai is written without spaces between words: Tesseract's 'words' there are syllables."""
+    if not (_is_thai(previous.text[-1]) and _is_thai(box.text[0])):
+        return False
+    gap = box.points[0][0] - previous.points[1][0]
+    return gap < 0.6 * max(previous.height, box.height)
+
+
+def _merge(previous: OcrBox, box: OcrBox) -> OcrBox:
+    (x0, y0), (x1, y1) = previous.points[0], box.points[2]
+    top, bottom = min(y0, box.points[0][1]), max(previous.points[2][1], y1)
+    points = ((x0, top), (x1, top), (x1, bottom), (x0, bottom))
+    return OcrBox(points, previous.text + box.text, min(previous.score, box.score))
+
+
+def _words(api: Any, scale: float) -> list[OcrBox]:
+    from tesserocr import RIL, iterate_level
+
+    boxes: list[OcrBox] = []
+    iterator = api.GetIterator()
+    if iterator is None:
+        return []
+    for word in iterate_level(iterator, RIL.WORD):
+        try:
+            text = word.GetUTF8Text(RIL.WORD)
+        except RuntimeError:  # an empty page has one word without text
+            continue
+        box = word.BoundingBox(RIL.WORD)
+        if not text or not text.strip() or box is None:
+            continue
+        x0, y0, x1, y1 = (v / scale for v in box)
+        found = OcrBox(((x0, y0), (x1, y0), (x1, y1), (x0, y1)), text.strip(),
+                       max(0.0, word.Confidence(RIL.WORD)) / 100)
+        if boxes and not word.IsAtBeginningOf(RIL.TEXTLINE) and _joins(boxes[-1], found):
+            boxes[-1] = _merge(boxes[-1], found)
+        else:
+            boxes.append(found)
+    return boxes
