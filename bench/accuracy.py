@@ -33,7 +33,7 @@ from app.recognition.enrich import Enricher, PantryItem
 from app.recognition.local import DET_MIN_SIDE, REC_MIN_WIDTH, LocalRecognizer
 from app.recognition.text import compact
 from bench import real_report, real_run
-from bench.corpus import Receipt, generate
+from bench.corpus import SCRIPTS, Receipt, generate
 from bench.real_scoring import score
 from bench.real_sets import SETS, Sample, load_set
 
@@ -91,12 +91,30 @@ def header_hits(header: ReceiptHeader | None, receipt: Receipt) -> set[str]:
     return {name for name, right in checks.items() if right}
 
 
-async def run_synthetic(name: str, seeds: range, *, degraded: bool, engine: str, recognizer: LocalRecognizer,
+@dataclass(frozen=True, slots=True)
+class SyntheticSet:
+    """A generated set: its name, first seed, whether degraded, and the script (None: the original locales)."""
+
+    name: str
+    first: int
+    degraded: bool = False
+    script: str | None = None
+
+
+def synthetic_plan(scripts: list[str]) -> list[SyntheticSet]:
+    """Clean and degraded receipts of the original locales, plus a clean set per extra script."""
+    return [SyntheticSet("clean", 1), SyntheticSet("degraded", 1001, degraded=True),
+            *(SyntheticSet(f"clean {script}", 1, script=script) for script in scripts)]
+
+
+async def run_synthetic(spec: SyntheticSet, count: int, *, engine: str, recognizer: LocalRecognizer,
                         enricher: Enricher) -> SetResult:
     """Recognize and score every generated receipt of one set, one at a time (so CPU is attributable)."""
-    result = SetResult(name, engine)
-    for seed in seeds:
-        data, mime, receipt = generate(seed, degraded=degraded)
+    result = SetResult(spec.name, engine)
+    warm, mime, receipt = generate(0, script=spec.script)  # an engine may load a model per language
+    await recognizer.recognize(ImageInput(0, warm, mime), job_type=JobType.RECEIPT, lang=receipt.lang)
+    for seed in range(spec.first, spec.first + count):
+        data, mime, receipt = generate(seed, degraded=spec.degraded, script=spec.script)
         cpu, wall = real_run.cpu_seconds(), time.perf_counter()
         recognition = await recognizer.recognize(ImageInput(0, data, mime), job_type=JobType.RECEIPT,
                                                  lang=receipt.lang)
@@ -117,16 +135,14 @@ async def run_synthetic(name: str, seeds: range, *, degraded: bool, engine: str,
 
 
 async def synthetic_sets(engines: list[str], args: argparse.Namespace) -> list[SetResult]:
-    """The clean and degraded generated sets, read by each engine (warmed up first)."""
+    """The generated sets (`synthetic_plan`), read by each engine."""
     results, enricher = [], Enricher()
     for engine in engines:
         recognizer = real_run.make_recognizer(engine, det_min_side=args.det_min_side, rec_min_width=args.rec_min_width)
         try:
-            warm, mime, _ = generate(0)
-            await recognizer.recognize(ImageInput(0, warm, mime), job_type=JobType.RECEIPT, lang="en")
-            for name, first, degraded in (("clean", 1, False), ("degraded", 1001, True)):
-                results.append(await run_synthetic(name, range(first, first + args.count), degraded=degraded,
-                                                   engine=engine, recognizer=recognizer, enricher=enricher))
+            for spec in synthetic_plan(args.scripts):
+                results.append(await run_synthetic(spec, args.count, engine=engine, recognizer=recognizer,
+                                                   enricher=enricher))
         finally:
             await recognizer.aclose()
     return results
@@ -143,9 +159,10 @@ def synthetic_table(results: list[SetResult]) -> list[str]:
             "| set | engine | receipts | items | item F1 | merchant | date | currency | total "
             "| CPU s/img median | CPU s/img p90 | wall s/img median |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|", *rows, "",
-            "`bench/corpus.py`, seeded: 9 locales, four item layouts, DejaVu fonts; the degraded set adds fading,",
-            "noise, blur, up to 3 degrees of rotation and JPEG at quality 60. An item counts when catalog key,",
-            "quantity, unit and price all equal the truth. Images are read one at a time in one process."]
+            "`bench/corpus.py`, seeded: `clean` and `degraded` draw from the original nine Latin locales, four",
+            "item layouts, DejaVu fonts; the degraded set adds fading, noise, blur, up to 3 degrees of rotation and",
+            "JPEG at quality 60; `clean <script>` draws from that script's locales. An item counts when catalog",
+            "key, quantity, unit and price all equal the truth. Images are read one at a time in one process."]
 
 
 # --- real sets ----------------------------------------------------------------------------------
@@ -224,6 +241,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=None, help="first N images per real set")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes for live runs of the real sets")
     parser.add_argument("--count", type=int, default=30, help="generated receipts per synthetic set")
+    parser.add_argument("--scripts", default=",".join(s for s in SCRIPTS if s != "latin"),
+                        help="scripts with a clean synthetic set of their own ('' for none)")
     parser.add_argument("--out", type=Path, default=None, help=f"page to write (default {PAGE} after a full run)")
     parser.add_argument("--json", type=Path, default=None, help="write every per-image result here")
     parser.add_argument("--replay-ocr", type=Path, default=None, help="cached OCR boxes: DIR/<set>/<stem>.json")
@@ -233,9 +252,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--verbose", action="store_true", help="list every receipt with a wrong field")
     args = parser.parse_args(argv)
     args.sets = [s.strip() for s in args.sets.split(",") if s.strip()]
-    unknown = set(args.sets) - set(ALL_SETS)
+    args.scripts = [s.strip() for s in args.scripts.split(",") if s.strip()]
+    unknown = set(args.sets) - set(ALL_SETS) | set(args.scripts) - set(SCRIPTS)
     if unknown:
-        parser.error(f"unknown sets {sorted(unknown)}")
+        parser.error(f"unknown sets or scripts {sorted(unknown)}")
     return args
 
 
