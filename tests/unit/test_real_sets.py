@@ -176,3 +176,15 @@ def test_the_page_keeps_its_hand_written_section() -> None:
     page = assemble_page(previous, ["new numbers"])
     assert "| before | 0.58 |" in page and "new numbers" in page and "old numbers" not in page
     assert KEEP_START in assemble_page(None, ["x"])
+
+
+def test_the_data_folder_comes_from_the_flag_then_the_environment(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.accuracy import resolve_data
+
+    monkeypatch.setenv("FOODAI_DATASETS", str(tmp_path))
+    assert resolve_data(None)[0] == tmp_path
+    assert resolve_data(tmp_path / "sub")[0] is None
+    monkeypatch.setenv("FOODAI_DATASETS", str(tmp_path / "absent"))
+    path, note = resolve_data(None)
+    assert path is None and note.startswith("real sets skipped") and "FOODAI_DATASETS" in note
