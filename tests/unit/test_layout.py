@@ -55,3 +55,30 @@ def test_no_boxes_no_lines_and_blank_text_is_dropped() -> None:
     assert to_lines([]) == []
     assert group_rows([_box(0, 0, 10, 10, "  ")]) == []
     assert estimate_skew([]) == 0.0
+
+
+def _upright_box(cx: float, cy: float, w: float, h: float, text: str) -> OcrBox:
+    """An axis-aligned rectangle centred at (cx, cy), as annotators and some detectors draw them."""
+    return OcrBox(((cx - w / 2, cy - h / 2), (cx + w / 2, cy - h / 2), (cx + w / 2, cy + h / 2),
+                   (cx - w / 2, cy + h / 2)), text, 0.9)
+
+
+def test_axis_aligned_boxes_on_a_skewed_page_are_deskewed_by_how_rows_line_up() -> None:
+    # Text tilted by 3 degrees but every box axis-aligned: the price sits ~21 px lower than its name,
+    # most of a row's spacing (26 px), so grouping by height alone pairs each price with the row below.
+    tilt = math.tan(math.radians(3))
+    rows = [("1", "EGG ROLL", "7.95"), ("1", "TEMPURA", "11.95"), ("1", "BEEF EGGPLANT", "12.95"),
+            ("1", "SA-TAY", "9.95"), ("1", "THAI SALAD", "7.95")]
+    boxes = []
+    for i, (count, name, price) in enumerate(rows):
+        y = 100 + 26 * i
+        boxes += [_upright_box(30, y + 30 * tilt, 16, 18, count), _upright_box(120, y + 120 * tilt, 140, 18, name),
+                  _upright_box(430, y + 430 * tilt, 60, 18, price)]
+    assert math.degrees(estimate_skew(boxes)) == pytest.approx(3, abs=0.5)
+    assert [line.text for line in to_lines(boxes)] == [" ".join(r) for r in rows]
+
+
+def test_lines_carry_their_upright_extent_and_text_height() -> None:
+    [line] = to_lines([_box(10, 10, 100, 20, "MILK"), _box(300, 10, 60, 20, "1.19")])
+    assert line.x_span == pytest.approx((10, 360))
+    assert line.height == pytest.approx(20)
