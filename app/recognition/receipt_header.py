@@ -1,142 +1,132 @@
-"""Header fields of a receipt: merchant, purchase date, currency and total, from its text lines."""
+"""Header fields of a receipt: merchant, purchase date, currency and total, from its lines.
+
+Each field is chosen among candidates by a transparent score (`receipt_total`, `receipt_dates`,
+`receipt_merchant`) rather than by the first line matching a pattern. Lines may be plain strings
+or `TextLine`s with boxes; with boxes the scores also use the font size and the place on the page.
+"""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date
 
 from app.recognition import receipt_words as kw
 from app.recognition.base import ReceiptHeader
-from app.recognition.text import compact, fold, parse_number, words
+from app.recognition.receipt_dates import find_purchase_date
+from app.recognition.receipt_merchant import find_merchant as _merchant
+from app.recognition.receipt_rows import Lexicon, LineLike, Row, build_rows, tokens
+from app.recognition.receipt_total import find_total as _total
 
-_MONTHS = {
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
-    "nov": 11, "dec": 12, "maer": 3, "mrz": 3, "mai": 5, "okt": 10, "dez": 12, "janv": 1, "fev": 2,
-    "mars": 3, "avr": 4, "juin": 6, "juil": 7, "aou": 8, "ene": 1, "abr": 4, "ago": 8, "dic": 12,
-    "gen": 1, "mag": 5, "giu": 6, "lug": 7, "set": 9, "ott": 10, "mrt": 3, "mei": 5, "out": 10,
-    "sty": 1, "lut": 2, "kwi": 4, "maj": 5, "cze": 6, "lip": 7, "sie": 8, "wrz": 9, "paz": 10, "lis": 11,
-    "gru": 12,
-}
-_NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,4})\s?([./-])\s?(\d{1,2})\s?\2\s?(\d{4}|\d{2}(?!\d))")
-_WORD_DATE = re.compile(r"(?<!\d)(\d{1,2})\.?\s+([a-z]{3,5})\.?\s+(\d{4})(?!\d)")
-_TIME = re.compile(r"(?<!\d)([01]?\d|2[0-3])[:.h]([0-5]\d)(?:[:.]([0-5]\d))?(?!\d)")
-_CURRENCY_MARKS = (
-    ("EUR", re.compile(r"€|(?<![a-z])eur|eur(?![a-z])")), ("USD", re.compile(r"\$|(?<![a-z])usd|usd(?![a-z])")),
-    ("GBP", re.compile(r"£|(?<![a-z])gbp|gbp(?![a-z])")),
-    ("PLN", re.compile(r"zł|(?<![a-z])pln|pln(?![a-z])|(?<![a-z])zl(?![a-z])")),
-    ("CHF", re.compile(r"(?<![a-z])chf|chf(?![a-z])")),
+_MARKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (code, re.compile(pattern)) for code, pattern in (
+        ("MYR", r"(?<![A-Za-z])RM(?=[\s\d.:)]|$)|(?i:\bmyr\b)"),
+        ("EUR", r"€|(?i:(?<![a-z])eur(?:o|os)?(?![a-z]))"),
+        ("USD", r"(?<![A-Za-z])\$|(?i:\busd\b)"),
+        ("GBP", r"£|(?i:\bgbp\b)"),
+        ("PLN", r"(?i:zł|\bpln\b|(?<![a-z])zl(?![a-z]))"),
+        ("CZK", r"(?i:kč|\bczk\b)"),
+        ("BGN", r"(?i:лв\.?|\bbgn\b)"),
+        ("UAH", r"(?i:грн|₴|\buah\b)"),
+        ("TRY", r"₺|\bTL\b|(?i:\btry\b)"),
+        ("THB", r"฿|บาท|(?i:\bthb\b)"),
+        ("INR", r"₹|\bRs\.?(?=\s?\d)|(?i:\binr\b)"),
+        ("RUB", r"(?i:руб|₽|\brub\b)"),
+        ("RSD", r"(?i:\bдин\b|\brsd\b|(?<![a-z])din\.?(?=\s?\d|\s*$))"),
+        ("CHF", r"(?i:\bchf\b)"),
+        ("SGD", r"S\$|(?i:\bsgd\b)"),
+    )
 )
-# Tax words that only one currency area prints, used when no symbol was read.
-_CURRENCY_BY_WORD = {"mwst": "EUR", "tva": "EUR", "iva": "EUR", "btw": "EUR", "ptu": "PLN", "vat": "GBP"}
-_PRICE = re.compile(r"(?<![\d.,])-?\d{1,4}(?:[.,]\d{3})*[.,]\d{2}(?![\d])")
+_HINTS = {code: Lexicon(words) for code, words in kw.CURRENCY_HINTS.items()}
+_USD_CODE = re.compile(r"(?i:\busd\b|us\$)")
+# Tax names that one currency area prints, when no symbol or code was read.
+_BY_TAX_WORD = {
+    "sst": "MYR", "mwst": "EUR", "ust": "EUR", "tva": "EUR", "iva": "EUR", "btw": "EUR", "ptu": "PLN",
+    "dph": "CZK", "kdv": "TRY", "пдв": "UAH", "ддс": "BGN", "ндс": "RUB", "cgst": "INR", "sgst": "INR",
+    "pdv": "RSD", "ภาษ": "THB",
+}
+# The job's language, when the receipt names no currency at all.
+_BY_LANG = {
+    "de": "EUR", "fr": "EUR", "es": "EUR", "it": "EUR", "nl": "EUR", "pt": "EUR", "pl": "PLN", "cs": "CZK",
+    "tr": "TRY", "ru": "RUB", "uk": "UAH", "bg": "BGN", "sr": "RSD", "th": "THB", "ms": "MYR", "en-in": "INR",
+    "en-gb": "GBP", "en-us": "USD", "pt-br": "BRL", "de-ch": "CHF",
+}
 
 
-def _valid(year: int, month: int, day: int) -> str | None:
-    if year < 100:
-        year += 2000
-    try:
-        return date(year, month, day).isoformat() if 2000 <= year <= 2099 else None
-    except ValueError:
+def _hinted(texts: Sequence[str]) -> str | None:
+    votes: Counter[str] = Counter()
+    for text in texts:
+        for code, lexicon in _HINTS.items():
+            votes[code] += text in lexicon
+    code, count = votes.most_common(1)[0] if votes else ("", 0)
+    return code if count > 0 else None
+
+
+def _by_tax_word(texts: Sequence[str]) -> str | None:
+    for text in texts:
+        for word in tokens(text):
+            if word in _BY_TAX_WORD:
+                return _BY_TAX_WORD[word]
+    return None
+
+
+def _vat_only(texts: Sequence[str]) -> str | None:
+    """'VAT' with nothing else to go by: the British pound, the most common such receipt."""
+    return "GBP" if any("vat" in tokens(text) for text in texts) else None
+
+
+def _by_lang(lang: str | None) -> str | None:
+    if lang is None:
         return None
+    lowered = lang.lower().replace("_", "-")
+    return _BY_LANG.get(lowered) or _BY_LANG.get(lowered.split("-")[0])
 
 
-def _numeric_date(match: re.Match[str], month_first: bool) -> str | None:
-    first, _, second, third = match.groups()
-    if len(first) == 4:
-        return _valid(int(first), int(second), int(third))
-    a, b, year = int(first), int(second), int(third)
-    if month_first and a <= 12:
-        return _valid(year, a, b)
-    return _valid(year, b, a) or _valid(year, a, b)
-
-
-def _word_date(match: re.Match[str]) -> str | None:
-    day, month_word, year = match.groups()
-    month = _MONTHS.get(month_word[:4]) or _MONTHS.get(month_word[:3])
-    return _valid(int(year), month, int(day)) if month else None
-
-
-def _time_near(line: str, end: int) -> str | None:
-    match = _TIME.search(line, end)
-    if match is None:
-        return None
-    hours, minutes, seconds = match.groups()
-    return f"{int(hours):02d}:{minutes}:{seconds or '00'}"
+def find_currency(rows: Sequence[Row | str], *, lang: str | None = None) -> str | None:
+    """The ISO 4217 code most often marked by symbol or code; else one implied by company forms and
+    places, then by tax words, then by `lang`. A bare '$' yields to a place that prints dollars
+    loosely (a Malaysian shop)."""
+    texts = [row if isinstance(row, str) else row.text for row in rows]
+    votes: Counter[str] = Counter()
+    for text in texts:
+        for code, pattern in _MARKS:
+            votes[code] += len(pattern.findall(text))
+    if votes.get("SGD") and votes.get("USD"):
+        votes["USD"] -= votes["SGD"]
+    code, count = votes.most_common(1)[0]
+    hinted = _hinted(texts)
+    if count > 0 and not (code == "USD" and hinted and not any(_USD_CODE.search(t) for t in texts)):
+        return code
+    return hinted or _by_tax_word(texts) or _by_lang(lang) or _vat_only(texts)
 
 
 def find_date(lines: Sequence[str], *, month_first: bool = False) -> str | None:
-    """The first plausible date (ISO 8601; with the time when printed on the same line), else None.
-
-    Day-first unless `month_first` (US receipts); a first number above 12 is always the day.
-    """
-    for line in lines:
-        for match in _NUMERIC_DATE.finditer(line):
-            found = _numeric_date(match, month_first)
-            if found:
-                time = _time_near(line, match.end())
-                return f"{found}T{time}" if time else found
-        word_match = _WORD_DATE.search(fold(line))
-        if word_match and (found := _word_date(word_match)):
-            return found
-    return None
-
-
-def find_currency(lines: Sequence[str]) -> str | None:
-    """The ISO 4217 code most often marked by symbol or code; else one implied by tax words; else None."""
-    votes: Counter[str] = Counter()
-    for line in lines:
-        lowered = line.lower()
-        for code, pattern in _CURRENCY_MARKS:
-            votes[code] += len(pattern.findall(lowered))
-    if votes and votes.most_common(1)[0][1] > 0:
-        return votes.most_common(1)[0][0]
-    for line in lines:
-        for token in words(line).split():
-            if token in _CURRENCY_BY_WORD:
-                return _CURRENCY_BY_WORD[token]
-    return None
-
-
-def _is_total(line: str) -> bool:
-    tokens = set(words(line).split())
-    squeezed = compact(line)
-    if tokens & kw.SUBTOTAL_WORDS or any(part in squeezed for part in kw.SUBTOTAL_PARTS):
-        return False
-    return bool(tokens & kw.TOTAL_WORDS) or any(part in squeezed for part in kw.TOTAL_PARTS)
+    """The purchase date (ISO 8601; with the time when printed after it), else None."""
+    return find_purchase_date(build_rows(lines), month_first=month_first)
 
 
 def find_total(lines: Sequence[str]) -> float | None:
-    """The amount on the first total line (not a subtotal) that prints one."""
-    for line in lines:
-        if _is_total(line):
-            amounts = _PRICE.findall(line)
-            if amounts:
-                return parse_number(amounts[-1].lstrip("-"))
-    return None
+    """The amount paid, else None."""
+    return _total(build_rows(lines))
 
 
-def find_merchant(lines: Sequence[str], *, top: int = 5) -> str | None:
-    """The first of the top lines that reads like a name (mostly letters, no address, phone or date)."""
-    for line in lines[:top]:
-        tokens = set(words(line).split())
-        letters = sum(c.isalpha() for c in line)
-        digits = sum(c.isdigit() for c in line)
-        if letters < 3 or digits > letters / 3 or tokens & kw.NOT_MERCHANT_WORDS or _PRICE.search(line):
-            continue
-        return line.strip(" *-=#")
-    return None
+def find_merchant(lines: Sequence[str]) -> str | None:
+    """The shop's name, else None."""
+    return _merchant(build_rows(lines))
 
 
-def parse_header(lines: Sequence[str]) -> ReceiptHeader:
-    """All header fields found in `lines`; each is None when unreadable."""
+def parse_header(lines: Sequence[str | LineLike], *, lang: str | None = None) -> ReceiptHeader:
+    """All header fields found in `lines` (strings or TextLines, top to bottom); each None when unreadable.
 
-
-    currency = find_currency(lines)
+    `lang` (the job's language, e.g. 'de' or 'en-IN') decides the currency when the receipt names
+    none, and month-first dates for 'en-US'.
+    """
+    rows = build_rows(lines)
+    currency = find_currency(rows, lang=lang)
+    month_first = (lang or "").lower().replace("_", "-") == "en-us" or (lang is None and currency == "USD")
     return ReceiptHeader(
-        merchant=find_merchant(lines),
-        purchased_at=find_date(lines, month_first=currency == "USD"),
+        merchant=_merchant(rows),
+        purchased_at=find_purchase_date(rows, month_first=month_first),
         currency=currency,
-        total=find_total(lines),
+        total=_total(rows),
     )

@@ -1,0 +1,112 @@
+"""The shop's name: one of the top rows, scored by what names look like and what other rows are.
+
+Names are printed near the top, often in the largest font and upper case, often with a company
+form (SDN BHD, GmbH, Sp. z o.o., S.A., บริษัท ...) or a well-known chain's name. Addresses,
+phone and tax numbers, receipt titles, greetings, dates and prices are not names.
+"""
+
+from __future__ import annotations
+
+import re
+
+from app.recognition import receipt_words as kw
+from app.recognition.receipt_rows import Lexicon, Row
+
+# Chains known to anyone who shops in the app's markets (generic knowledge, not fitted to a data set).
+BRANDS = (
+    "aldi", "lidl", "rewe", "edeka", "penny", "netto", "kaufland", "marktkauf", "rossmann", "muller",
+    "ikea", "media markt", "saturn", "toom", "obi", "bauhaus", "hornbach", "thalia", "globus", "norma",
+    "tegut", "spar", "billa", "hofer", "tesco", "sainsbury", "asda", "morrisons", "waitrose", "walmart",
+    "target", "costco", "kroger", "safeway", "walgreens", "trader joe", "whole foods", "carrefour",
+    "auchan", "leclerc", "intermarche", "monoprix", "franprix", "mercadona", "eroski", "alcampo", "coop",
+    "migros", "conad", "esselunga", "albert heijn", "jumbo", "biedronka", "zabka", "lewiatan", "stokrotka",
+    "albert", "tesco", "rohlik", "a101", "carrefoursa", "macrocenter", "пятерочка", "магнит",
+    "перекресток", "ашан", "сільпо", "атб", "novus", "фора", "фантастико", "maxi", "idea", "big c",
+    "lotus", "tops", "7 eleven", "familymart", "aeon", "giant", "mydin", "speedmart", "econsave", "mr diy",
+    "guardian", "watsons", "kfc", "mcdonald", "starbucks", "subway", "pizza hut", "domino", "dmart",
+    "reliance", "big bazaar", "continente", "pingo doce", "real", "dm", "dia", "bim", "sok", "lulu",
+)
+_BRANDS = Lexicon(BRANDS)
+_LEGAL = Lexicon(kw.LEGAL_FORMS)
+_NOUN = Lexicon(kw.BUSINESS_NOUNS)
+_NOT_NAME = Lexicon(kw.NOT_MERCHANT)
+_PHONE = re.compile(r"\d[\d\s()/.-]{6,}\d")
+_DATE = re.compile(r"\d{1,4}\s?[./-]\s?\d{1,2}\s?[./-]\s?\d{2,4}")
+# A company registration number after the name: '(519537-X)', '(1191015-W)', 'Co. No. 12345-A'.
+_REG_NUMBER = re.compile(r"\s*[(\[][^()\[\]]*\d{4,}[^()\[\]]*[)\]]\s*$|\s+\d{4,}-[A-Z]\s*$")
+_CONNECTOR = re.compile(r"^\s*(?:&|and|und|et|y|e|i|и|co\b)", re.IGNORECASE)
+_DANGLING = re.compile(r"(?:&|\band|\bund|-|\()\s*$", re.IGNORECASE)
+# A street and number ('Pohlweg 110', 'Warburger Straße 130') or a postcode and town ('33100 Paderborn').
+_ADDRESS = re.compile(
+    r"(?:str(?:a(?:ss|ß|b)e)?\.?|weg|platz|allee|gasse|damm|ring|straat|laan|ulica|ul\.)\s*\d+[a-z]?\b"
+    r"|^\s*(?:[A-Z]{1,2}-?)?\d{4,5}\s+[^\W\d_]{3,}",
+    re.IGNORECASE,
+)
+# OCR of a logo: case flipping inside one word ('AdLbDneI').
+_JUMBLED = re.compile(r"[a-z][A-Z][a-z][A-Z]|[A-Z][a-z][A-Z][a-z][A-Z]")
+_TOP_ROWS = 12
+_STRIP = " *-=#~_.:,;|"
+
+
+def _letters(text: str) -> int:
+    return sum(c.isalpha() for c in text)
+
+
+def clean_name(text: str) -> str:
+    """The name without a registration number or decoration around it."""
+    return _REG_NUMBER.sub("", text).strip(_STRIP)
+
+
+def _score(row: Row) -> float:
+    text = clean_name(row.text)
+    letters = _letters(text)
+    visible = max(sum(not c.isspace() for c in text), 1)
+    score = -3.0 * row.y - 0.15 * row.index + (1.0 if letters / visible >= 0.6 else -1.5)
+    legal = text in _LEGAL
+    score += 3.0 if legal else 1.0 if text in _NOUN else 0.0
+    score += 2.5 if text in _BRANDS else 0.0
+    # A company line may name its place ('... (TAMAN DAYA) SDN BHD'): address words weigh less there.
+    score -= (1.0 if legal else 3.0) if text in _NOT_NAME else 0.0
+    score -= 4.0 if row.amounts else 0.0
+    score -= 3.0 if _PHONE.search(text) or _DATE.search(text) or _ADDRESS.search(text) else 0.0
+    score -= 2.0 if _JUMBLED.search(text) else 0.0
+    upper = sum(c.isupper() for c in text)
+    score += 0.5 if upper >= 0.8 * letters else 0.0
+    score += 1.5 * min(row.size - 1.0, 1.0) if row.size > 1.2 else 0.0
+    return score - (1.0 if letters <= 3 else 0.0)
+
+
+def _name_like(row: Row) -> bool:
+    text = clean_name(row.text)
+    return (_letters(text) >= 3 and not row.amounts and text not in _NOT_NAME
+            and not _PHONE.search(text) and not _DATE.search(text) and not _ADDRESS.search(text))
+
+
+def _short(text: str) -> bool:
+    """True when little is left of a name once company forms and bracketed parts are taken out."""
+    core = re.sub(r"\([^)]*\)?", " ", text)
+    words = [w for w in re.split(r"[\W_]+", core) if len(w) >= 3 and not _LEGAL.find(w)]
+    return len(words) <= 1
+
+
+def _extend(rows: list[Row], best: Row) -> str:
+    """A name printed over two or three lines, joined: 'POPULAR BOOK' + 'CO. (M) SDN BHD'."""
+    first = last = best.index
+    text = clean_name(best.text)
+    above = rows[first - 1] if first > 0 else None
+    if above is not None and _name_like(above) and (_CONNECTOR.match(text) or (text in _LEGAL and _short(text))):
+        first -= 1
+    while last + 1 < min(len(rows), best.index + 3) and _name_like(rows[last + 1]) and (
+        _DANGLING.search(rows[last].text) or rows[last].text.count("(") > rows[last].text.count(")")
+        or (rows[last].text not in _LEGAL and rows[last + 1].text in _LEGAL)
+    ):
+        last += 1
+    return " ".join(clean_name(row.text) for row in rows[first : last + 1])
+
+
+def find_merchant(rows: list[Row]) -> str | None:
+    """The best-scored of the top rows that has letters (joined with its continuation lines), or None."""
+    top = [row for row in rows[:_TOP_ROWS] if _letters(row.text) >= 2 and (row.y <= 0.4 or row.index < 3)]
+    if not top:
+        return None
+    return _extend(rows, max(top, key=_score)) or None
