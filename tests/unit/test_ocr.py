@@ -111,3 +111,16 @@ def test_thai_syllables_from_tesseract_join_into_words() -> None:
     assert _merge(first, second).text == "ขนมปัง"
     assert not _joins(_box(0, 30, "ขน"), _box(120, 160, "มปัง"))  # a wide gap is a real space
     assert not _joins(_box(0, 30, "MILK"), _box(34, 60, "1L"))
+
+
+def test_auto_without_tesseract_data_warns_once_and_reads_everything_with_pp_ocr(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from app.recognition import ocr
+
+    monkeypatch.setattr(ocr, "missing_tesseract", lambda: "Tesseract language data missing: apt-get install x")
+    with caplog.at_level("WARNING", logger="app.recognition.ocr"):
+        engine = build_engine("auto")
+    assert isinstance(engine, AutoEngine)
+    assert engine.engine_for("uk").name == engine.engine_for("en").name == "ppocrv6"
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "scripts/install-ocr.sh" in warnings[0] and "apt-get install x" in warnings[0]
