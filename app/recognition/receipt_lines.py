@@ -69,6 +69,13 @@ ITEM_STOP_PREFIXES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Line starts that note something about the item above and are no items themselves.
+ITEM_NOTE_PREFIXES = ("einzelpreis", "stuckpreis", "unitprice", "priceeach", "yousave", "yousaved", "itemprice",
+                      "regularprice", "regprice", "wasprice", "origprice", "preciounitario", "precounitario",
+                      "prixunitaire", "cenajednostkowa", "jednotkovacena", "birimfiyat", "ценаза", "ціназа",
+                      "единичнацена", "ราคาต่อหน่วย")
+
+
 class Kind(StrEnum):
     """What a receipt line is."""
 
@@ -78,6 +85,7 @@ class Kind(StrEnum):
     PAYMENT = "payment"
     DISCOUNT = "discount"
     DEPOSIT = "deposit"
+    INFO = "info"  # a note on the item above: its unit price, what was saved
     OTHER = "other"
 
 
@@ -176,6 +184,8 @@ def _starts(text: str) -> Kind | None:
     """The kind named by the line's first word, after any rate ('7%GST', '10% SVC CHG'), or by a
     last word 'tax' ('STATE TAX')."""
     squeezed = _NON_WORD.sub("", fold(text)).lstrip("0123456789")
+    if squeezed.startswith(ITEM_NOTE_PREFIXES):
+        return Kind.INFO
     for name in ("subtotal", "total", "tax", "payment"):
         if squeezed.startswith(ITEM_STOP_PREFIXES[name]):
             return Kind(name)

@@ -54,6 +54,7 @@ _ANY_AMOUNT = re.compile(r"(?<![\d.,])\d{1,6}[.,]\d{2}(?![\d])")
 # Not part of a name: article codes and barcodes, a weight sold ('0.657KILOS', '0.44lb @ 0.99/lb'),
 # a count at a unit price in brackets ('(2@$1.95)'), and columns of numbers before the amount
 # ('O.C.WHITE 2.13 10 1 0 9').
+_WEIGHT = re.compile(r"\s(?P<kg>\d*[.,]\d+)\s*(?:kg|kil[o0]s?)\b", re.IGNORECASE)
 _NOT_NAME = (
     re.compile(r"(?<!\S)#?\d{5,}(?!\S)|\d{6,}"),
     re.compile(r"\s+\d*[.,]\d+\s*(?:kg|kil[o0]s?|lbs?|1bs?)\b.*$", re.IGNORECASE),
@@ -155,6 +156,9 @@ def _apply(item: RawItem, qty: Quantity) -> None:
 
 def _clean_name(item: RawItem, name: str) -> str:
     """The name without a leading count or a trailing count and unit price; sets the count it finds."""
+    weight = _WEIGHT.search(name)
+    if weight and item.price and (kilos := parse_number("0" + weight.group("kg"))):
+        item.quantity, item.unit, item.unit_price = kilos, "kg", round(item.price / kilos, 2)
     for pattern in _NOT_NAME:
         stripped = " ".join(pattern.sub(" ", name).split())
         name = stripped if letters(stripped) >= 2 else name

@@ -285,7 +285,7 @@ TOTAL 121.31
 """)
     assert [(i.raw_text, i.quantity, i.unit_price, i.price) for i in parsed.items] == [
         ("LAMB PASANDA", 2.0, 7.6, 15.2), ("3.EGGROLL", 1.0, 7.95, 7.95), ("JORDAN SUPER.FLY", None, None, 89.99),
-        ("FILETE PECHUGA", None, None, 4.27), ("Coffee", None, None, 3.9),
+        ("FILETE PECHUGA", 0.657, 6.5, 4.27), ("Coffee", None, None, 3.9),
     ]
 
 
