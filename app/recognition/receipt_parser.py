@@ -310,15 +310,18 @@ def _as_lines(lines: Sequence[TextLine | str]) -> list[TextLine]:
             for line in out if line.text.strip()]
 
 
-def parse_receipt(lines: Sequence[TextLine | str]) -> ParsedReceipt:
-    """Items and header of a receipt given its lines top to bottom; never raises on odd text."""
+def parse_receipt(lines: Sequence[TextLine | str], *, lang: str | None = None) -> ParsedReceipt:
+    """Items and header of a receipt given its lines top to bottom; never raises on odd text.
+
+    `lang` (the job's language) helps the header with the currency and the order of dates.
+    """
     text_lines = _as_lines(lines)
     rows = _rows(text_lines)
     items = _choose(rows, *_walk(rows))
-    header = parse_header([line.text for line in text_lines])
+    header = parse_header(text_lines, lang=lang)
     return ParsedReceipt(items, header, bool(items) or header.total is not None)
 
 
-def parse_text(text: str) -> ParsedReceipt:
+def parse_text(text: str, *, lang: str | None = None) -> ParsedReceipt:
     """`parse_receipt` over the lines of a string."""
-    return parse_receipt(text.splitlines())
+    return parse_receipt(text.splitlines(), lang=lang)
