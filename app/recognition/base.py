@@ -57,6 +57,9 @@ class ReceiptHeader:
     purchased_at: str | None = None  # ISO 8601 date or date-time, as printed
     currency: str | None = None  # ISO 4217 code
     total: float | None = None
+    subtotal: float | None = None  # before tax, as printed
+    tax: float | None = None  # the tax amount, as printed
+    address: str | None = None  # the shop's address lines, joined
 
 
 @dataclass(slots=True)

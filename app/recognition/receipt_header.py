@@ -1,4 +1,5 @@
-"""Header fields of a receipt: merchant, purchase date, currency and total, from its lines.
+"""Header fields of a receipt: merchant, purchase date, currency and total (and subtotal, tax and
+the shop's address), from its lines.
 
 Each field is chosen among candidates by a transparent score (`receipt_total`, `receipt_dates`,
 `receipt_merchant`) rather than by the first line matching a pattern. Lines may be plain strings
@@ -14,7 +15,9 @@ from collections.abc import Sequence
 from app.recognition import receipt_words as kw
 from app.recognition.base import ReceiptHeader
 from app.recognition.receipt_dates import find_purchase_date
+from app.recognition.receipt_extras import find_address, find_subtotal, find_tax
 from app.recognition.receipt_merchant import find_merchant as _merchant
+from app.recognition.receipt_merchant import locate_merchant
 from app.recognition.receipt_rows import Lexicon, LineLike, Row, build_rows, tokens
 from app.recognition.receipt_total import find_total as _total
 
@@ -124,9 +127,15 @@ def parse_header(lines: Sequence[str | LineLike], *, lang: str | None = None) ->
     rows = build_rows(lines)
     currency = find_currency(rows, lang=lang)
     month_first = (lang or "").lower().replace("_", "-") == "en-us" or (lang is None and currency == "USD")
+    merchant = locate_merchant(rows)
+    total = _total(rows)
+    subtotal = find_subtotal(rows)
     return ReceiptHeader(
-        merchant=_merchant(rows),
+        merchant=merchant[0] if merchant else None,
         purchased_at=find_purchase_date(rows, month_first=month_first),
         currency=currency,
-        total=_total(rows),
+        total=total,
+        subtotal=subtotal,
+        tax=find_tax(rows, subtotal, total),
+        address=find_address(rows, merchant[1]) if merchant else None,
     )

@@ -89,8 +89,8 @@ def _short(text: str) -> bool:
     return len(words) <= 1
 
 
-def _extend(rows: list[Row], best: Row) -> str:
-    """A name printed over two or three lines, joined: 'POPULAR BOOK' + 'CO. (M) SDN BHD'."""
+def _extend(rows: list[Row], best: Row) -> tuple[str, int]:
+    """A name printed over two or three lines, joined ('POPULAR BOOK' + 'CO. (M) SDN BHD'), and its last row."""
     first = last = best.index
     text = clean_name(best.text)
     above = rows[first - 1] if first > 0 else None
@@ -101,12 +101,20 @@ def _extend(rows: list[Row], best: Row) -> str:
         or (rows[last].text not in _LEGAL and rows[last + 1].text in _LEGAL)
     ):
         last += 1
-    return " ".join(clean_name(row.text) for row in rows[first : last + 1])
+    return " ".join(clean_name(row.text) for row in rows[first : last + 1]), last
 
 
-def find_merchant(rows: list[Row]) -> str | None:
-    """The best-scored of the top rows that has letters (joined with its continuation lines), or None."""
+def locate_merchant(rows: list[Row]) -> tuple[str, int] | None:
+    """The best-scored of the top rows that has letters (joined with its continuation lines) and the
+    index of its last row, or None."""
     top = [row for row in rows[:_TOP_ROWS] if _letters(row.text) >= 2 and (row.y <= 0.4 or row.index < 3)]
     if not top:
         return None
-    return _extend(rows, max(top, key=_score)) or None
+    name, last = _extend(rows, max(top, key=_score))
+    return (name, last) if name else None
+
+
+def find_merchant(rows: list[Row]) -> str | None:
+    """The shop's name, or None."""
+    found = locate_merchant(rows)
+    return found[0] if found else None

@@ -178,3 +178,24 @@ CURRENCY_HINTS = {
     "THB": ("บริษัท", "จำกัด", "ประเทศไทย", "เลขประจำตัวผู้เสียภาษี"),
     "INR": ("pvt ltd", "gstin", "cgst", "sgst", "igst", "india"),
 }
+SUBTOTAL_LINE = (
+    "sub total", "subtotal", "sub ttl", "zwischensumme", "zw summe", "sous total", "subtotale", "subtotaal",
+    "suma czesciowa", "mezisoucet", "ara toplam", "ara tutar", "промежуточный итог", "проміжний підсумок",
+    "междинна сума", "medjuzbir", "meduzbir", "jumlah kecil", "ยอดรวมย่อย",
+)
+# Words of a street address (beside a postcode or a house number, they mark the shop's address lines).
+ADDRESS_WORDS = (
+    "jalan", "jln", "lorong", "taman", "persiaran", "lebuh", "bandar", "seksyen", "kampung", "street", "road",
+    "avenue", "ave", "blvd", "boulevard", "lane", "drive", "plaza", "floor", "mall", "str", "strasse", "weg",
+    "platz", "allee", "rue", "avenue", "calle", "avenida", "plaza", "via", "viale", "piazza", "straat", "laan",
+    "plein", "rua", "ulica", "ul", "aleja", "ulice", "namesti", "cadde", "sokak", "mahalle", "mah", "ул",
+    "улица", "проспект", "пр", "вул", "вулиця", "бул", "булевард", "thanon", "ถนน", "ซอย", "แขวง", "เขต",
+)
+# Lines that end the address block under the shop's name.
+NOT_ADDRESS = (
+    "tel", "phone", "fax", "www", "http", "email", "gst", "sst", "reg no", "co reg", "company no", "roc",
+    "tax invoice", "invoice", "receipt", "cash bill", "bill", "rechnung", "beleg", "bon", "paragon", "uctenka",
+    "fis", "чек", "касов", "ใบเสร็จ", "ticket", "recibo", "scontrino", "factura", "date", "datum", "time",
+    "cashier", "kasse", "table", "order", "document", "ustid", "ust id", "steuer nr", "st nr", "nip", "nif",
+    "cif", "vat", "mwst", "welcome", "willkommen", "thank", "danke", "opening", "offnungszeiten", "hours",
+)

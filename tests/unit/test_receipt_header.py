@@ -182,3 +182,26 @@ def test_accuracy_floor_on_the_sroie_human_transcriptions() -> None:
     assert rates["date"] >= 0.98
     assert rates["merchant"] >= 0.92
     assert rates["currency"] >= 0.98
+
+
+def test_subtotal_tax_and_address_for_clients() -> None:
+    header = _header("""BOOK TA .K (TAMAN DAYA) SDN BHD
+789417-W
+NO.53 55,57 & 59, JALAN SAGU 18,
+81100 JOHOR BAHRU, JOHOR.
+TEL: 07-3507405
+TAX INVOICE
+PENCIL 10.00
+ERASER 5.00
+SUBTOTAL 15.00
+GST 6% 0.90
+TOTAL 15.90
+CASH 20.00
+CHANGE 4.10
+""")
+    assert (header.subtotal, header.tax, header.total) == (15.00, 0.90, 15.90)
+    assert header.address == "NO.53 55,57 & 59, JALAN SAGU 18, 81100 JOHOR BAHRU, JOHOR."
+
+
+def test_no_address_when_nothing_under_the_name_reads_like_one() -> None:
+    assert _header("SHOP\nTEL 0123 456 789\nMILK 1.00\nTOTAL 1.00").address is None
