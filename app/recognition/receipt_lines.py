@@ -1,4 +1,5 @@
-"""One receipt line at a time: its price at the right edge, a quantity line, or the kind of a non-item line.
+"""One receipt line at a time: its price at the right edge, a quantity line, the kind of a non-item
+line, and an item's name cleaned of counts, codes and unit prices.
 
 Prices take decimal commas or points, thousands separators, currency symbols or
 codes on either side, a trailing minus, a tax-class letter after them, and the
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from app.recognition import receipt_words as kw
+from app.recognition.base import RawItem
 from app.recognition.text import compact, fold, parse_number, words
 
 _CUR = (r"(?:€|EUR|eur|\$|USD|£|GBP|zł|zl|PLN|CHF|Fr\.?|RM|MYR|Rs\.?|INR|₹|Kč|Kc|CZK|лв\.?|BGN|грн\.?|UAH|₴"
@@ -46,6 +48,27 @@ _LOST_COUNT = re.compile(rf"^\s*[xX\u00d7*@]\s*(?P<unit_price>\d+[.,]\d{{2}})\s+
 # Letters OCR reads for digits inside an amount near the line's end: '1O.99', 'S.49', '4.l9'.
 _CONFUSED = re.compile(r"(?<![\w.,])(?=[\dOoSIl]*\d)([\dOoSIl]{1,4}[.,][\dOoSIl]{2})(?=\W*\S{0,2}\W*$)")
 _DIGIT_FOR = str.maketrans({"O": "0", "o": "0", "S": "5", "I": "1", "l": "1"})
+# '2 x MILK', '2xMILK', '3 MILK' (OCR often loses a small 'x'), '1Crab Cake' (and the space) and
+# '1 3.EGGROLL' (count, then menu number).
+_COUNT_PREFIX = re.compile(
+    r"^\s*(?P<count>\d{1,2})(?:\s*[xX\u00d7]\s*|\s+|(?=(?-i:[A-Z][a-z]{2})))(?=\S*[^\W\d_]{2})"
+    r"(?!(?:kg|g|l|ml|cl|st|stk)\b)", re.IGNORECASE
+)
+# A count and unit price printed between the name and the line total: 'LAMB 2x 7.64', 'TEA 3 @ 1.50'.
+_TRAILING_COUNT = re.compile(
+    r"\s+(?:(?P<count>\d{1,3})\s*(?:pcs?|st|stk)?\.?\s*[xX\u00d7*@]?\s*)?[$€£E]?\s*(?P<unit_price>\d+[.,]\d{2})$"
+    r"|\s+(?P<count_only>\d{1,3})\s*[xX\u00d7*@]$"
+)
+# Not part of a name: article codes and barcodes, a weight sold ('0.657KILOS', '0.44lb @ 0.99/lb'),
+# a count at a unit price in brackets ('(2@$1.95)'), and columns of numbers before the amount
+# ('O.C.WHITE 2.13 10 1 0 9').
+_WEIGHT = re.compile(r"\s(?P<kg>\d*[.,]\d+)\s*(?:kg|kil[o0]s?)\b", re.IGNORECASE)
+_NOT_NAME = (
+    re.compile(r"(?<!\S)#?\d{5,}(?!\S)|\d{6,}"),
+    re.compile(r"\s+\d*[.,]\d+\s*(?:kg|kil[o0]s?|lbs?|1bs?)\b.*$", re.IGNORECASE),
+    re.compile(r"\s*\([^)]*\d[.,]\d{2}[^)]*\)"),
+    re.compile(r"(?:\s+-?[\d.,]+){2,}$"),
+)
 _LETTERS = re.compile(r"[^\W\d_]")
 _NON_WORD = re.compile(r"[\W_]+")
 
@@ -210,3 +233,36 @@ def classify(text: str) -> Kind:
 def letters(text: str) -> int:
     """How many letters (any script) `text` holds."""
     return len(_LETTERS.findall(text))
+
+
+def apply_quantity(item: RawItem, qty: Quantity) -> None:
+    """Set the item's quantity, unit and unit price from a quantity line."""
+    item.quantity = qty.quantity
+    item.unit = qty.unit
+    item.unit_price = qty.unit_price
+
+
+def clean_name(item: RawItem, name: str) -> str:
+    """The item's name from the text left of its amount, without article codes, a weight sold, a
+    bracketed or trailing count and unit price, or a leading count; sets the quantity it finds."""
+    weight = _WEIGHT.search(name)
+    if weight and item.price and (kilos := parse_number("0" + weight.group("kg"))):
+        item.quantity, item.unit, item.unit_price = kilos, "kg", round(item.price / kilos, 2)
+    for pattern in _NOT_NAME:
+        stripped = " ".join(pattern.sub(" ", name).split())
+        name = stripped if letters(stripped) >= 2 else name
+    trailing = _TRAILING_COUNT.search(name)
+    if trailing and letters(name[: trailing.start()]) >= 2:
+        name = name[: trailing.start()].rstrip(" :")
+        count = trailing.group("count") or trailing.group("count_only")
+        if count and int(count) > 0 and item.price is not None:
+            item.quantity, item.unit = float(count), "pcs"
+            item.unit_price = round(item.price / float(count), 2)
+    name = name.strip(" #*-:")
+    leading = _COUNT_PREFIX.match(name)
+    if leading:
+        name = name[leading.end():]
+        if item.quantity is None and item.price is not None and int(leading.group("count")) > 0:
+            item.quantity, item.unit = float(leading.group("count")), "pcs"
+            item.unit_price = round(item.price / item.quantity, 2)
+    return name

@@ -1,17 +1,21 @@
 """Receipt lines -> raw items and header; pure functions, no OCR, unit-testable on plain strings.
 
 Input is the receipt's lines, top to bottom (from `app.recognition.layout`, or a
-test's string); `receipt_lines` reads each line alone. Items are read from rows:
+test's string); `receipt_lines` reads each line alone. Items are read from rows, by
+geometry and amounts first, keywords second (so that the rules carry across languages):
 - an item row ends in an amount that stands in the right-aligned amount column (found
-  from the right edges of the rows that end in an amount, when the lines carry geometry);
-- its name is the text left of the amount, less a leading count ('2 MILK', '1 3.EGGROLL')
-  and a trailing count or unit price ('LambPasanda 2x 7.64  15.20'); a row that holds only
-  numbers ('100507 1 7.99  7.99', '1PC * 9.00  9.00') takes its name from the name-only row
-  above it, or below it when there is none;
-- quantity lines pair with the item above or below; discounts, deposits, tax, payment
-  and other keyword lines are never items;
-- the list ends at the total. A subtotal, tax or payment line ends it earlier unless the
-  rows after it are needed to make the items add up to a printed subtotal or total.
+  from the right edges of nearby rows that end in an amount, when the lines carry geometry);
+- its name is the text left of the amount, less counts, codes and unit prices
+  (`receipt_lines.clean_name`); a row that holds only numbers ('100507 1 7.99  7.99',
+  '1PC * 9.00  9.00') takes its name from the name-only row above it, or below it when
+  there is none;
+- quantity lines pair with the item above or below; discounts, deposits, notes (unit
+  price, savings), tax, payment and other keyword lines are never items;
+- the list ends at the total, or at a row printing the sum of the items so far whatever
+  its label. A subtotal, tax or payment line ends it earlier unless the rows after it
+  are needed to make the items add up to a printed subtotal or total, or go on for
+  several more items;
+- receipts whose amount column holds no decimal amounts are read with whole-number prices.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ from app.recognition.receipt_header import parse_header
 from app.recognition.receipt_lines import (
     Kind,
     Quantity,
+    apply_quantity,
     classify,
+    clean_name,
     letters,
     parse_quantity,
     split_price,
@@ -38,29 +44,8 @@ from app.recognition.text import clean_ocr, parse_number, words
 __all__ = ["Kind", "ParsedReceipt", "Quantity", "TextLine", "classify", "parse_quantity", "parse_receipt",
            "parse_text", "split_price"]
 
-# '2 x MILK', '2xMILK', '3 MILK' (OCR often loses a small 'x'), '1Crab Cake' (and the space) and
-# '1 3.EGGROLL' (count, then menu number).
-_COUNT_PREFIX = re.compile(
-    r"^\s*(?P<count>\d{1,2})(?:\s*[xX\u00d7]\s*|\s+|(?=(?-i:[A-Z][a-z]{2})))(?=\S*[^\W\d_]{2})"
-    r"(?!(?:kg|g|l|ml|cl|st|stk)\b)", re.IGNORECASE
-)
-# A count and unit price printed between the name and the line total: 'LAMB 2x 7.64', 'TEA 3 @ 1.50'.
-_TRAILING_COUNT = re.compile(
-    r"\s+(?:(?P<count>\d{1,3})\s*(?:pcs?|st|stk)?\.?\s*[xX\u00d7*@]?\s*)?[$€£E]?\s*(?P<unit_price>\d+[.,]\d{2})$"
-    r"|\s+(?P<count_only>\d{1,3})\s*[xX\u00d7*@]$"
-)
 _DIGITS = re.compile(r"\d")
 _ANY_AMOUNT = re.compile(r"(?<![\d.,])\d{1,6}[.,]\d{2}(?![\d])")
-# Not part of a name: article codes and barcodes, a weight sold ('0.657KILOS', '0.44lb @ 0.99/lb'),
-# a count at a unit price in brackets ('(2@$1.95)'), and columns of numbers before the amount
-# ('O.C.WHITE 2.13 10 1 0 9').
-_WEIGHT = re.compile(r"\s(?P<kg>\d*[.,]\d+)\s*(?:kg|kil[o0]s?)\b", re.IGNORECASE)
-_NOT_NAME = (
-    re.compile(r"(?<!\S)#?\d{5,}(?!\S)|\d{6,}"),
-    re.compile(r"\s+\d*[.,]\d+\s*(?:kg|kil[o0]s?|lbs?|1bs?)\b.*$", re.IGNORECASE),
-    re.compile(r"\s*\([^)]*\d[.,]\d{2}[^)]*\)"),
-    re.compile(r"(?:\s+-?[\d.,]+){2,}$"),
-)
 _COLUMN_TOLERANCE = 3.0  # text heights an amount may end left of the amount column
 _COLUMN_NEIGHBOURS = 9  # amount rows around a row that define the column there (paper curves)
 _STOPS = (Kind.SUBTOTAL, Kind.TAX, Kind.PAYMENT)
@@ -148,37 +133,6 @@ def _rows(lines: Sequence[TextLine]) -> list[_Row]:
             for line, p, flag in zip(lines, priced, flags, strict=True)]
 
 
-def _apply(item: RawItem, qty: Quantity) -> None:
-    item.quantity = qty.quantity
-    item.unit = qty.unit
-    item.unit_price = qty.unit_price
-
-
-def _clean_name(item: RawItem, name: str) -> str:
-    """The name without a leading count or a trailing count and unit price; sets the count it finds."""
-    weight = _WEIGHT.search(name)
-    if weight and item.price and (kilos := parse_number("0" + weight.group("kg"))):
-        item.quantity, item.unit, item.unit_price = kilos, "kg", round(item.price / kilos, 2)
-    for pattern in _NOT_NAME:
-        stripped = " ".join(pattern.sub(" ", name).split())
-        name = stripped if letters(stripped) >= 2 else name
-    trailing = _TRAILING_COUNT.search(name)
-    if trailing and letters(name[: trailing.start()]) >= 2:
-        name = name[: trailing.start()].rstrip(" :")
-        count = trailing.group("count") or trailing.group("count_only")
-        if count and int(count) > 0 and item.price is not None:
-            item.quantity, item.unit = float(count), "pcs"
-            item.unit_price = round(item.price / float(count), 2)
-    name = name.strip(" #*-:")
-    leading = _COUNT_PREFIX.match(name)
-    if leading:
-        name = name[leading.end():]
-        if item.quantity is None and item.price is not None and int(leading.group("count")) > 0:
-            item.quantity, item.unit = float(leading.group("count")), "pcs"
-            item.unit_price = round(item.price / item.quantity, 2)
-    return name
-
-
 @dataclass(slots=True)
 class _Builder:
     """Walks the body rows, pairing item rows with quantity rows and name-only rows."""
@@ -210,8 +164,8 @@ class _Builder:
             name = named.text if named is not None else (name or line.text)
         item = RawItem(raw_text="", confidence=line.confidence, price=price, box=line.box)
         if qty is not None:
-            _apply(item, qty)
-        item.raw_text = _clean_name(item, name)
+            apply_quantity(item, qty)
+        item.raw_text = clean_name(item, name)
         self.items.append((index, item))
         self.pending_name = None
         self.pending_qty = None
@@ -220,7 +174,7 @@ class _Builder:
         """A quantity row: completes the item above, names the row below, or is an item itself."""
         previous = self.items[-1][1] if self.items and self.items[-1][0] == index - 1 else None
         if previous is not None and previous.unit_price is None and qty.matches(previous.price):
-            _apply(previous, qty)
+            apply_quantity(previous, qty)
         elif qty.total is not None and self.rows[index].in_column:
             self.add(index, "", qty.total, qty)
         else:
