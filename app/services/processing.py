@@ -13,7 +13,7 @@ import math
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import asyncpg
@@ -156,7 +156,7 @@ def merge_header(recognitions: list[ImageRecognition]) -> ReceiptHeader | None:
     if not headers:
         return None
     merged = ReceiptHeader()
-    for name in ("merchant", "purchased_at", "currency", "total"):
+    for name in (f.name for f in fields(ReceiptHeader)):
         setattr(merged, name, next((getattr(h, name) for h in headers if getattr(h, name) is not None), None))
     return merged
 
