@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from app.recognition import receipt_words as kw
-from app.recognition.receipt_rows import Lexicon, Row
+from app.recognition.receipt_rows import Lexicon, Row, squeeze
 
 # Chains known to anyone who shops in the app's markets (generic knowledge, not fitted to a data set).
 BRANDS = (
@@ -30,6 +30,10 @@ _BRANDS = Lexicon(BRANDS)
 _LEGAL = Lexicon(kw.LEGAL_FORMS)
 _NOUN = Lexicon(kw.BUSINESS_NOUNS)
 _NOT_NAME = Lexicon(kw.NOT_MERCHANT)
+_PLACE = Lexicon(kw.ADDRESS_WORDS)
+# 'Owned by:' printed alone: the line under it names the owner company, not the shop.
+_OWNER = Lexicon(("owned by", "dimiliki oleh", "operated by", "licensee of", "formerly known"))
+_NOT_NAME_NOR_PLACE = Lexicon(w for w in kw.NOT_MERCHANT if w not in kw.ADDRESS_WORDS)
 _PHONE = re.compile(r"\d[\d\s()/.-]{6,}\d")
 _DATE = re.compile(r"\d{1,4}\s?[./-]\s?\d{1,2}\s?[./-]\s?\d{2,4}")
 # A company registration number after the name: '(519537-X)', '(1191015-W)', 'Co. No. 12345-A'.
@@ -66,7 +70,10 @@ def _score(row: Row) -> float:
     score += 3.0 if legal else 1.0 if text in _NOUN else 0.0
     score += 2.5 if text in _BRANDS else 0.0
     # A company line may name its place ('... (TAMAN DAYA) SDN BHD'): address words weigh less there.
-    score -= (1.0 if legal else 3.0) if text in _NOT_NAME else 0.0
+    if text in _NOT_NAME_NOR_PLACE:
+        score -= 3.0
+    elif text in _NOT_NAME or text in _PLACE:
+        score -= 1.0 if legal else 3.0
     score -= 4.0 if row.amounts else 0.0
     score -= 3.0 if _PHONE.search(text) or _DATE.search(text) or _ADDRESS.search(text) else 0.0
     score -= 2.0 if _JUMBLED.search(text) else 0.0
@@ -82,10 +89,16 @@ def _name_like(row: Row) -> bool:
             and not _PHONE.search(text) and not _DATE.search(text) and not _ADDRESS.search(text))
 
 
+def _joinable_above(above: Row, best: Row) -> bool:
+    """The line above can start the name: name-like, no digits, printed in about the same size."""
+    return (_name_like(above) and not any(c.isdigit() for c in above.text)
+            and abs(above.size / max(best.size, 0.01) - 1.0) <= 0.25)
+
+
 def _short(text: str) -> bool:
     """True when little is left of a name once company forms and bracketed parts are taken out."""
     core = re.sub(r"\([^)]*\)?", " ", text)
-    words = [w for w in re.split(r"[\W_]+", core) if len(w) >= 3 and not _LEGAL.find(w)]
+    words = [w for w in re.split(r"[\W_]+", core) if len(w) >= 3 and _LEGAL.find(w) != squeeze(w)]
     return len(words) <= 1
 
 
@@ -94,7 +107,9 @@ def _extend(rows: list[Row], best: Row) -> tuple[str, int]:
     first = last = best.index
     text = clean_name(best.text)
     above = rows[first - 1] if first > 0 else None
-    if above is not None and _name_like(above) and (_CONNECTOR.match(text) or (text in _LEGAL and _short(text))):
+    if above is not None and _joinable_above(above, best) and (
+        _CONNECTOR.match(text) or (text in _LEGAL and _short(text))
+    ):
         first -= 1
     while last + 1 < min(len(rows), best.index + 3) and _name_like(rows[last + 1]) and (
         _DANGLING.search(rows[last].text) or rows[last].text.count("(") > rows[last].text.count(")")
@@ -110,7 +125,8 @@ def locate_merchant(rows: list[Row]) -> tuple[str, int] | None:
     top = [row for row in rows[:_TOP_ROWS] if _letters(row.text) >= 2 and (row.y <= 0.4 or row.index < 3)]
     if not top:
         return None
-    name, last = _extend(rows, max(top, key=_score))
+    owned = {row.index + 1 for row in rows[: _TOP_ROWS] if row.text in _OWNER}
+    name, last = _extend(rows, max(top, key=lambda row: _score(row) - (3.0 if row.index in owned else 0.0)))
     return (name, last) if name else None
 
 

@@ -79,6 +79,7 @@ TOTAL_PLAIN = (
     "разом", "รวม", "ยอดรวม", "jumlah", "amt", "nett", "net amount", "bedrag",
 )
 NOT_TOTAL = (
+    "supplies",
     "sub total", "subtotal", "sub ttl", "zwischensumme", "zw summe", "sous total", "subtotale", "subtotaal",
     "suma czesciowa", "mezisoucet", "ara toplam", "ara tutar", "промежуточный", "проміжна", "междинна", "excl",
     "exclusive", "excluding", "before", "without", "w o gst", "bez dph", "netto", "exkl", "ohne", "hors", "sin iva",
@@ -146,6 +147,7 @@ BUSINESS_NOUNS = (
     "ресторан", "кафе", "eczane", "lokanta", "ร้าน",
 )
 NOT_MERCHANT = (
+    "owned by", "dimiliki oleh", "formerly known", "licensee of", "operated by", "a member of", "franchisee",
     "tel", "phone", "fax", "www", "http", "email", "e mail", "mail", "gst", "gst id", "gst no", "gst reg", "reg no",
     "co reg", "company no", "roc", "sst", "tax invoice", "invoice", "simplified", "receipt", "official receipt",
     "cash bill", "cash sale", "bill", "rechnung", "kassenbon", "beleg", "bon", "quittung", "paragon", "fiskalny",
