@@ -20,7 +20,7 @@ from app.recognition.base import RawItem
 from app.recognition.text import compact, fold, parse_number, words
 
 _CUR = (r"(?:€|EUR|eur|\$|USD|£|GBP|zł|zl|PLN|CHF|Fr\.?|RM|MYR|Rs\.?|INR|₹|Kč|Kc|CZK|лв\.?|BGN|грн\.?|UAH|₴"
-        r"|₺|TL|TRY|฿|THB|R\$|SGD|S\$)")
+        r"|₺|TL|TRY|฿|THB|R\$|SGD|S\$|S(?=\d))")
 # Spaces group thousands only before a decimal comma: '1 140.00' is a count and a price.
 # US tills drop the leading zero: '.88'.
 _AMOUNT = r"(?:\d{1,3}(?: \d{3})+,\d{2}|\d{1,4}(?:[.,']\d{3})*[.,]\d{2}|(?<=\s)\.\d{2})"
@@ -46,7 +46,8 @@ _WHOLE_AT_END = re.compile(
 # A quantity line whose count OCR lost: 'X 5,97  11,94'.
 _LOST_COUNT = re.compile(rf"^\s*[xX\u00d7*@]\s*(?P<unit_price>\d+[.,]\d{{2}})\s+(?P<total>{_AMOUNT})\s*\S?\s*$")
 # Letters OCR reads for digits inside an amount near the line's end: '1O.99', 'S.49', '4.l9'.
-_CONFUSED = re.compile(r"(?<![\w.,])(?=[\dOoSIl]*\d)([\dOoSIl]{1,4}[.,][\dOoSIl]{2})(?=\W*\S{0,2}\W*$)")
+# A leading 'S' is a misread '$' ('S2.99'), not a 5.
+_CONFUSED = re.compile(r"(?<![\w.,])(?=[\dOoIl])(?=[\dOoSIl]*\d)([\dOoSIl]{1,4}[.,][\dOoSIl]{2})(?=\W*\S{0,2}\W*$)")
 _DIGIT_FOR = str.maketrans({"O": "0", "o": "0", "S": "5", "I": "1", "l": "1"})
 # '2 x MILK', '2xMILK', '3 MILK' (OCR often loses a small 'x'), '1Crab Cake' (and the space) and
 # '1 3.EGGROLL' (count, then menu number).

@@ -214,7 +214,8 @@ def _walk(rows: list[_Row]) -> tuple[list[tuple[int, RawItem]], int]:
         if row.priced is not None and builder.items and row.kind in _STOPS:
             soft_end = min(soft_end, index)
         if row.kind is Kind.TOTAL and row.priced is not None:
-            if row.priced[1] >= builder.running_sum() - 0.01 or not _DIGITS.search(row.priced[0]):
+            if builder.items and (row.priced[1] >= builder.running_sum() - 0.01
+                                  or not _DIGITS.search(row.priced[0])):
                 break
             builder.other_row(index)
             continue

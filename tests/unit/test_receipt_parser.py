@@ -236,6 +236,7 @@ def test_ocr_punctuation_and_boxes_carry_through() -> None:
         ("YELLOW ONIONS 0.99 TFW", ("YELLOW ONIONS", 0.99, False)),
         ("NASI LEMAK RM 9.00", ("NASI LEMAK", 9.0, False)),
         ("PIZZA 1 140.00", ("PIZZA 1", 140.0, False)),
+        ("NIBH EUISMOD S2.99", ("NIBH EUISMOD", 2.99, False)),
     ],
 )
 def test_split_price_reads_what_tills_and_ocr_print(line: str, expected: tuple[str, float, bool]) -> None:
@@ -376,3 +377,14 @@ def test_keywords_in_other_scripts_end_the_item_list() -> None:
 def test_odd_counts_never_raise() -> None:
     assert _priced("SHOP\n0 MILK 1.00\n00 x BREAD 2.00\n0x 0.00 0.00\nTOTAL 3.00\n") == [
         ("MILK", 1.0), ("BREAD", 2.0), ("0x 0.00", 0.0)]
+
+
+def test_a_total_before_any_item_does_not_end_the_list() -> None:
+    assert _priced("""meijer
+****SAVINGS TODAY****
+TOTAL NON-COUPON SAVINGS 3.00*
+7033062846 CANDLE LIGHTER 3.99 CT
+7600121069 CANDLES 3.99 CT
+TOTAL TAX 0.50
+TOTAL 8.48
+""") == [("CANDLE LIGHTER", 3.99), ("CANDLES", 3.99)]
