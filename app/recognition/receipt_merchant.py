@@ -49,6 +49,7 @@ _ADDRESS = re.compile(
 # OCR of a logo: case flipping inside one word ('AdLbDneI').
 _JUMBLED = re.compile(r"[a-z][A-Z][a-z][A-Z]|[A-Z][a-z][A-Z][a-z][A-Z]")
 _TOP_ROWS = 12
+_WEAK = 2.0  # a top line scoring less than this is likely a logo misread
 _STRIP = " *-=#~_.:,;|"
 
 
@@ -106,6 +107,8 @@ def _extend(rows: list[Row], best: Row) -> tuple[str, int]:
     """A name printed over two or three lines, joined ('POPULAR BOOK' + 'CO. (M) SDN BHD'), and its last row."""
     first = last = best.index
     text = clean_name(best.text)
+    if rows[best.index].text != best.text:  # a footer line cut at its first comma: nothing to join
+        return text, best.index
     above = rows[first - 1] if first > 0 else None
     if above is not None and _joinable_above(above, best) and (
         _CONNECTOR.match(text) or (text in _LEGAL and _short(text))
@@ -126,8 +129,19 @@ def locate_merchant(rows: list[Row]) -> tuple[str, int] | None:
     if not top:
         return None
     owned = {row.index + 1 for row in rows[: _TOP_ROWS] if row.text in _OWNER}
-    name, last = _extend(rows, max(top, key=lambda row: _score(row) - (3.0 if row.index in owned else 0.0)))
+    best = max(top, key=lambda row: _score(row) - (3.0 if row.index in owned else 0.0))
+    if _score(best) < _WEAK:
+        best = _chain_elsewhere(rows) or best
+    name, last = _extend(rows, best)
     return (name, last) if name else None
+
+
+def _chain_elsewhere(rows: list[Row]) -> Row | None:
+    """A chain's name printed further down ('Aldi GmbH & Co. KG, ...' in the footer), when the top is a logo."""
+    for row in rows[_TOP_ROWS:]:
+        if row.text in _BRANDS and row.text in _LEGAL and not row.amounts:
+            return Row(row.index, row.text.split(",")[0], (), row.y, row.left, row.right, row.size)
+    return None
 
 
 def find_merchant(rows: list[Row]) -> str | None:
