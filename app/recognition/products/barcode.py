@@ -1,0 +1,78 @@
+"""Retail barcodes (EAN-13, EAN-8, UPC-A) read from a photo with zxing-cpp, and the bundled code table.
+
+A code counts only when its check digit is right (zxing-cpp already refuses bad ones; we
+check again so a table or a cache can never be fed a misread). UPC-A codes are reported
+as their 13-digit EAN form ('0' + 12 digits), the form shops and Open Food Facts use.
+
+`data/barcodes.tsv` maps codes to catalog keys. It ships without invented codes: only
+codes known to stand for a generic catalog item belong there; codes learnt from users or
+from Open Food Facts live in the database cache (`app.recognition.products.off`).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from PIL import Image
+
+Point = tuple[float, float]
+FORMATS = ("EAN13", "EAN8", "UPCA")
+_SCAN_SIDE = 1600  # larger photos are scaled down for the scan; bars stay resolvable
+
+
+@dataclass(frozen=True, slots=True)
+class Barcode:
+    """One code read from the image: its digits (EAN form), symbology and outline."""
+
+    code: str
+    symbology: str
+    box: list[Point]
+
+
+def check_digit_ok(code: str) -> bool:
+    """Whether an 8-, 12- or 13-digit code's last digit is its GS1 check digit."""
+    if not code.isdigit() or len(code) not in (8, 12, 13):
+        return False
+    digits = [int(c) for c in code]
+    body, check = digits[:-1], digits[-1]
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check
+
+
+def ean_form(code: str) -> str:
+    """A UPC-A code as its EAN-13 twin; EAN-8 and EAN-13 unchanged."""
+    return "0" + code if len(code) == 12 else code
+
+
+def _outline(position: object, scale: float) -> list[Point]:
+    corners = [getattr(position, name) for name in ("top_left", "top_right", "bottom_right", "bottom_left")]
+    return [(round(p.x * scale, 1), round(p.y * scale, 1)) for p in corners]
+
+
+def read_barcodes(image: Image.Image) -> list[Barcode]:
+    """The retail codes visible in the image (each code once), with their outline in the image's pixels."""
+    import zxingcpp
+
+    scale = 1.0
+    scan = image.convert("L")
+    if max(scan.size) > _SCAN_SIDE:
+        scale = max(scan.size) / _SCAN_SIDE
+        scan = scan.resize((round(scan.width / scale), round(scan.height / scale)), Image.Resampling.BILINEAR)
+    formats = zxingcpp.barcode_formats_from_str(",".join(FORMATS))
+    found: dict[str, Barcode] = {}
+    for result in zxingcpp.read_barcodes(scan, formats=formats):
+        code = ean_form(result.text)
+        if check_digit_ok(code) and code not in found:
+            found[code] = Barcode(code, str(result.format).rsplit(".", 1)[-1], _outline(result.position, scale))
+    return list(found.values())
+
+
+@lru_cache(maxsize=1)
+def bundled_codes() -> dict[str, str]:
+    """The packaged code -> catalog key table (comment lines start with '#')."""
+    text = resources.files("app.recognition.products").joinpath("data/barcodes.tsv").read_text("utf-8")
+    rows = csv.reader((line for line in text.splitlines() if line and not line.startswith("#")), delimiter="\t")
+    return {row[0]: row[1] for row in rows if len(row) >= 2 and check_digit_ok(row[0])}
