@@ -48,6 +48,7 @@ _LOST_COUNT = re.compile(rf"^\s*[xX\u00d7*@]\s*(?P<unit_price>\d+[.,]\d{{2}})\s+
 # Letters OCR reads for digits inside an amount near the line's end: '1O.99', 'S.49', '4.l9'.
 # A leading 'S' is a misread '$' ('S2.99'), not a 5.
 _CONFUSED = re.compile(r"(?<![\w.,])(?=[\dOoIl])(?=[\dOoSIl]*\d)([\dOoSIl]{1,4}[.,][\dOoSIl]{2})(?=\W*\S{0,2}\W*$)")
+_GLUED_AMOUNTS = re.compile(r"(\d([.,])\d{2})(?=\d{1,6}\2\d{2}(?!\d))")
 _DIGIT_FOR = str.maketrans({"O": "0", "o": "0", "S": "5", "I": "1", "l": "1"})
 # '2 x MILK', '2xMILK', '3 MILK' (OCR often loses a small 'x'), '1Crab Cake' (and the space) and
 # '1 3.EGGROLL' (count, then menu number).
@@ -131,7 +132,9 @@ class Quantity:
 
 
 def fix_digits(text: str) -> str:
-    """Read the letters OCR puts for digits in an amount at the line's end as digits: '1O.99' -> '10.99'."""
+    """Read the letters OCR puts for digits in an amount at the line's end as digits ('1O.99' -> '10.99'),
+    and part two amounts OCR glued together ('300.00300.00' -> '300.00 300.00')."""
+    text = _GLUED_AMOUNTS.sub(r"\1 ", text)
     return _CONFUSED.sub(lambda m: m.group(1).translate(_DIGIT_FOR), text)
 
 

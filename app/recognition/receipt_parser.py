@@ -117,8 +117,9 @@ def _column_flags(lines: Sequence[TextLine], priced: Sequence[object | None]) ->
 def _whole_amounts(lines: Sequence[TextLine]) -> bool:
     """True when the receipt prints its prices without decimals: above the first total or subtotal,
     no row ends in a decimal amount and several rows with a name end in a whole number."""
-    kinds = [classify(line.text) for line in lines]
-    body = lines[: next((i for i, k in enumerate(kinds) if k in (Kind.SUBTOTAL, Kind.TOTAL)), len(lines))]
+    end = next((i for i, line in enumerate(lines) if classify(line.text) in (Kind.SUBTOTAL, Kind.TOTAL)
+                and (split_price(line.text) or split_whole_price(line.text))), len(lines))
+    body = lines[:end]
     decimal = sum(split_price(line.text) is not None for line in body)
     whole = [split_whole_price(line.text) for line in body]
     named = sum(1 for found in whole if found is not None and letters(found[0]) >= 3)

@@ -237,6 +237,7 @@ def test_ocr_punctuation_and_boxes_carry_through() -> None:
         ("NASI LEMAK RM 9.00", ("NASI LEMAK", 9.0, False)),
         ("PIZZA 1 140.00", ("PIZZA 1", 140.0, False)),
         ("NIBH EUISMOD S2.99", ("NIBH EUISMOD", 2.99, False)),
+        ("Haakh (Hungry) 300.00300.00", ("Haakh (Hungry) 300.00", 300.0, False)),
     ],
 )
 def test_split_price_reads_what_tills_and_ocr_print(line: str, expected: tuple[str, float, bool]) -> None:
@@ -346,6 +347,7 @@ TOTAL 12.37
 def test_receipts_printed_without_decimals() -> None:
     assert _priced("""MAGASIN CHIN LEE
 Facture au comptant
+Item Qty Amount
 TOMATO BASIL SOUP 199
 SEV PURI TACOS 225
 CRISPY ALOO CUP 250
