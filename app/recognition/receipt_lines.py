@@ -10,6 +10,7 @@ above or below it: '2 x 1,29', '2 Stk x 1,29   2,58', '1,235 kg x 1,99 EUR/kg',
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -73,6 +74,8 @@ _NOT_NAME = (
 )
 _LETTERS = re.compile(r"[^\W\d_]")
 _NON_WORD = re.compile(r"[\W_]+")
+_FUZZY_MIN = 5  # letters a first word needs before it is compared with 'total' loosely
+_FUZZY_RATIO = 0.8
 
 # Line starts that end the item list or are not items, beyond `receipt_words`' lexicons:
 # glued OCR text ('AMOUNTTENDER', 'CHANGEDUE') and the scripts and languages the held-out phone
@@ -216,7 +219,20 @@ def _starts(text: str) -> Kind | None:
     for name in ("subtotal", "total", "tax", "payment"):
         if squeezed.startswith(ITEM_STOP_PREFIXES[name]):
             return Kind(name)
-    return Kind.TAX if squeezed.endswith("tax") else None
+    if squeezed.endswith("tax"):
+        return Kind.TAX
+    return _misread_total(text)
+
+
+def _misread_total(text: str) -> Kind | None:
+    """'SUBCTAL', 'TCTAL.': a first word OCR garbled from 'subtotal' or 'total' (Latin receipts)."""
+    first = _NON_WORD.sub("", fold(text.split()[0])) if text.split() else ""
+    if len(first) < _FUZZY_MIN:
+        return None
+    for kind, word in ((Kind.SUBTOTAL, "subtotal"), (Kind.TOTAL, "total")):
+        if difflib.SequenceMatcher(None, first, word).ratio() >= _FUZZY_RATIO:
+            return kind
+    return None
 
 
 def classify(text: str) -> Kind:

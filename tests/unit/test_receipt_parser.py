@@ -79,6 +79,16 @@ def test_parse_quantity_rejects_other_lines(line: str) -> None:
         ("BARILLA SPAGHETTI 1,29", Kind.OTHER),
         ("SPINACH 2.00", Kind.OTHER),
         ("MUSTARD 0.99", Kind.OTHER),
+        ("SUBCTAL $96.62", Kind.SUBTOTAL),
+        ("TCTAL. $99.82", Kind.TOTAL),
+        ("10% SVC CHG 1.28", Kind.TAX),
+        ("STATE TAX 0.50", Kind.TAX),
+        ("AMOUNTTENDER 20.00", Kind.PAYMENT),
+        ("ОБЩО 4,29", Kind.TOTAL),
+        ("Einzelpreis EUR 9,95", Kind.INFO),
+        ("TOMATO 1.00", Kind.OTHER),
+        ("TENDERLOIN 9.78", Kind.OTHER),
+        ("CASHEWS 3.49", Kind.OTHER),
     ],
 )
 def test_classify_by_keywords_without_false_hits_inside_words(line: str, kind: Kind) -> None:
