@@ -40,10 +40,13 @@ _DATE = re.compile(r"\d{1,4}\s?[./-]\s?\d{1,2}\s?[./-]\s?\d{2,4}")
 _REG_NUMBER = re.compile(r"\s*[(\[][^()\[\]]*\d{4,}[^()\[\]]*[)\]]\s*$|\s+\d{4,}-[A-Z]\s*$")
 _CONNECTOR = re.compile(r"^\s*(?:&|and|und|et|y|e|i|и|co\b)", re.IGNORECASE)
 _DANGLING = re.compile(r"(?:&|\band|\bund|-|\()\s*$", re.IGNORECASE)
-# A street and number ('Pohlweg 110', 'Warburger Straße 130') or a postcode and town ('33100 Paderborn').
+# A street and number ('Pohlweg 110', 'Warburger Straße 130', '180 El Camino Real Ste 700'), a postcode
+# and town ('33100 Paderborn') or a US town and state ('Las Vegas, NV 89119').
 _ADDRESS = re.compile(
     r"(?:str(?:a(?:ss|ß|b)e)?\.?|weg|platz|allee|gasse|damm|ring|straat|laan|ulica|ul\.)\s*\d+[a-z]?\b"
-    r"|^\s*(?:[A-Z]{1,2}-?)?\d{4,5}\s+[^\W\d_]{3,}",
+    r"|^\s*(?:[A-Z]{1,2}-?)?\d{4,5}\s+[^\W\d_]{3,}"
+    r"|,\s*[A-Z]{2}\.?\s*\d{5}\b|^[^\d]*,\s*[A-Z]{2}\s*$"
+    r"|^\s*\d+\s*[NSEW]?\.?\s*[^\W\d_].*\b(?:st|rd|ave|blvd|ste|hwy|dr|ln|pkwy|road|street|way)\b",
     re.IGNORECASE,
 )
 # OCR of a logo: case flipping inside one word ('AdLbDneI').

@@ -147,6 +147,7 @@ BUSINESS_NOUNS = (
     "ресторан", "кафе", "eczane", "lokanta", "ร้าน",
 )
 NOT_MERCHANT = (
+    "store number", "customer", "vendeur", "server", "guest", "served by", "host",
     "owned by", "dimiliki oleh", "formerly known", "licensee of", "operated by", "a member of", "franchisee",
     "tel", "phone", "fax", "www", "http", "email", "e mail", "mail", "gst", "gst id", "gst no", "gst reg", "reg no",
     "co reg", "company no", "roc", "sst", "tax invoice", "invoice", "simplified", "receipt", "official receipt",
