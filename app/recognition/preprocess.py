@@ -29,7 +29,7 @@ from PIL import Image
 
 MAX_SCALE = 4.0
 MIN_SCALE = 0.4
-MAX_PIXELS = 12_000_000  # scaling never makes an image larger than this (Tesseract's CPU grows with it)
+MAX_PIXELS = 4_000_000  # scaling stops here: Tesseract p90 on de-receipts 2.6 s at 12 MP, 1.5 s at 4 MP
 _ANALYSIS_SIDE = 1000  # page and skew analysis runs on a copy this large
 
 
