@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (Cyrillic letters are meant)
 """How tills print in each locale of the generated corpus, grouped by script.
 
 `LOCALES` are the nine locales of the original corpus, in their original order: `generate(seed)`

@@ -15,7 +15,6 @@ Latin names are short and plentiful, so they match inside longer text or as its 
 on Serbian jobs ('odeca' must not find clothing in 'PAO DE CACHO').
 """
 
-# ruff: noqa: RUF001  (Serbian Cyrillic letters are meant)
 from __future__ import annotations
 
 import csv

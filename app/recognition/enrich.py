@@ -13,7 +13,6 @@ One module used by the API and the worker. For each raw line it:
 Units are canonical: pcs, g, kg, ml, l.
 """
 
-# ruff: noqa: RUF001  (Cyrillic unit words are meant)
 from __future__ import annotations
 
 import re

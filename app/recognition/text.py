@@ -1,6 +1,5 @@
 """Small text helpers shared by the receipt parser, the catalog and the enricher."""
 
-# ruff: noqa: RUF001, RUF003  (dotless i and Cyrillic letters are meant)
 from __future__ import annotations
 
 import re

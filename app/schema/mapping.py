@@ -34,6 +34,7 @@ def _receipt(doc: dict[str, Any] | None) -> t.ReceiptSummary | None:
     return t.ReceiptSummary(
         merchant=doc.get("merchant"), purchased_at=doc.get("purchased_at"), currency=doc.get("currency"),
         total=doc.get("total"), total_matches=bool(doc.get("total_matches")),
+        subtotal=doc.get("subtotal"), tax=doc.get("tax"), address=doc.get("address"),
     )
 
 

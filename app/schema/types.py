@@ -69,6 +69,9 @@ class ReceiptSummary:
     currency: str | None
     total: float | None
     total_matches: bool = strawberry.field(description="The item prices add up to the printed total.")
+    subtotal: float | None = strawberry.field(default=None, description="The amount before tax, as printed.")
+    tax: float | None = strawberry.field(default=None, description="The tax amount, as printed.")
+    address: str | None = strawberry.field(default=None, description="The shop's address, as printed.")
 
 
 @strawberry.type

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (Cyrillic letters are meant)
 """The catalog in the app's fifteen languages: Latin, Cyrillic (ru, uk, bg, sr) and Thai names, and the text folding
 that lets them match."""
 

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (Cyrillic letters are meant)
 """Enrichment: name cleaning, quantities and units, merging, catalog matching, aliases and languages."""
 
 from __future__ import annotations
