@@ -51,10 +51,11 @@ _LOST_COUNT = re.compile(rf"^\s*[xX\u00d7*@]\s*(?P<unit_price>\d+[.,]\d{{2}})\s+
 _CONFUSED = re.compile(r"(?<![\w.,])(?=[\dOoIl])(?=[\dOoSIl]*\d)([\dOoSIl]{1,4}[.,][\dOoSIl]{2})(?=\W*\S{0,2}\W*$)")
 _GLUED_AMOUNTS = re.compile(r"(\d([.,])\d{2})(?=\d{1,6}\2\d{2}(?!\d))")
 _DIGIT_FOR = str.maketrans({"O": "0", "o": "0", "S": "5", "I": "1", "l": "1"})
-# '2 x MILK', '2xMILK', '3 MILK' (OCR often loses a small 'x'), '1Crab Cake' (and the space) and
-# '1 3.EGGROLL' (count, then menu number).
+# '2 x MILK', '2xMILK', '3 MILK' (OCR often loses a small 'x'), '1Crab Cake' and '1SODA' (and the
+# space) and '1 3.EGGROLL' (count, then menu number).
 _COUNT_PREFIX = re.compile(
-    r"^\s*(?P<count>\d{1,2})(?:\s*[xX\u00d7]\s*|\s+|(?=(?-i:[A-Z][a-z]{2})))(?=\S*[^\W\d_]{2})"
+    r"^\s*(?P<count>\d{1,2})(?:\s*[xX\u00d7]\s*|\s+|(?=(?-i:[A-Z][a-z]{2}))|(?<=^1)(?=(?-i:[A-Z]{4})))"
+    r"(?=\S*[^\W\d_]{2})"
     r"(?!(?:kg|g|l|ml|cl|st|stk)\b)", re.IGNORECASE
 )
 # A count and unit price printed between the name and the line total: 'LAMB 2x 7.64', 'TEA 3 @ 1.50'.
@@ -63,14 +64,15 @@ _TRAILING_COUNT = re.compile(
     r"|\s+(?P<count_only>\d{1,3})\s*[xX\u00d7*@]$"
 )
 # Not part of a name: article codes and barcodes, a weight sold ('0.657KILOS', '0.44lb @ 0.99/lb'),
-# a count at a unit price in brackets ('(2@$1.95)'), and columns of numbers before the amount
-# ('O.C.WHITE 2.13 10 1 0 9').
+# a count at a unit price in brackets ('(2@$1.95)'), columns of numbers before the amount
+# ('O.C.WHITE 2.13 10 1 0 9'), and a weight printed first ('0.38 CARROT LOOSE').
 _WEIGHT = re.compile(r"\s(?P<kg>\d*[.,]\d+)\s*(?:kg|kil[o0]s?)\b", re.IGNORECASE)
 _NOT_NAME = (
     re.compile(r"(?<!\S)#?\d{5,}(?!\S)|\d{6,}"),
     re.compile(r"\s+\d*[.,]\d+\s*(?:kg|kil[o0]s?|lbs?|1bs?)\b.*$", re.IGNORECASE),
     re.compile(r"\s*\([^)]*\d[.,]\d{2}[^)]*\)"),
     re.compile(r"(?:\s+-?[\d.,]+){2,}$"),
+    re.compile(r"^\s*\d*[.,]\d+\s+"),
 )
 _LETTERS = re.compile(r"[^\W\d_]")
 _NON_WORD = re.compile(r"[\W_]+")

@@ -293,11 +293,14 @@ LAMB PASANDA 2x 7.60 15.20 A
 400158649319 #JORDAN SUPER.FLY 89.99
 FILETE PECHUGA 0.657KILOS 4.27
 Coffee (2@$1.95) 3.90
-TOTAL 121.31
+1SODA 2.00
+0.38 CARROT LOOSE 1.20
+TOTAL 124.51
 """)
     assert [(i.raw_text, i.quantity, i.unit_price, i.price) for i in parsed.items] == [
         ("LAMB PASANDA", 2.0, 7.6, 15.2), ("3.EGGROLL", 1.0, 7.95, 7.95), ("JORDAN SUPER.FLY", None, None, 89.99),
-        ("FILETE PECHUGA", 0.657, 6.5, 4.27), ("Coffee", None, None, 3.9),
+        ("FILETE PECHUGA", 0.657, 6.5, 4.27), ("Coffee", None, None, 3.9), ("SODA", 1.0, 2.0, 2.0),
+        ("CARROT LOOSE", None, None, 1.2),
     ]
 
 
