@@ -221,7 +221,7 @@ def replay(samples: Sequence[Sample], cache: Path, engine: str) -> Iterator[Outc
         if not path.exists():
             missing += 1
             continue
-        recognition = read_receipt(read_boxes(path))
+        recognition = read_receipt(read_boxes(path), sample.lang)
         enricher.enrich([(0, raw) for raw in recognition.items], lang=sample.lang)
         yield Outcome(sample, engine, to_prediction(recognition))
     if missing:

@@ -69,11 +69,11 @@ def decode_image(data: bytes) -> Image.Image:
     return image
 
 
-def read_receipt(boxes: Sequence[OcrBox]) -> ImageRecognition:
+def read_receipt(boxes: Sequence[OcrBox], lang: str | None = None) -> ImageRecognition:
     """Items and header from a receipt's OCR boxes; an explanatory note when there are none."""
     if not boxes:
         return ImageRecognition(note=NOTE_NO_TEXT)
-    parsed = parse_receipt(to_lines(boxes))
+    parsed = parse_receipt(to_lines(boxes), lang=lang)
     if not parsed.items:
         return ImageRecognition(header=parsed.header, note=NOTE_NOT_RECEIPT)
     return ImageRecognition(items=parsed.items, header=parsed.header)
@@ -141,7 +141,7 @@ class LocalRecognizer:
     def _recognize_sync(self, data: bytes, job_type: JobType, lang: str) -> ImageRecognition:
         boxes = self.ocr(data, lang)
         if job_type is JobType.RECEIPT:
-            return read_receipt(boxes)
+            return read_receipt(boxes, lang)
         return read_products(boxes, load_catalog())
 
     async def recognize(self, image: ImageInput, *, job_type: JobType, lang: str) -> ImageRecognition:
