@@ -252,3 +252,12 @@ def test_the_packaged_model_classifies_a_photo() -> None:
     assert prediction.probs.sum() == pytest.approx(1.0, abs=1e-4)
     crops = model.classify_crops(image, [(40.0, 60.0, 220.0, 200.0), (0.0, 0.0, 100.0, 100.0)])
     assert len(crops) == 2 and crops[0].top(1)[0][0] in prediction.labels
+
+
+def test_text_naming_the_image_models_own_guess_keeps_the_finer_image_answer() -> None:
+    unsure = StubModel()
+    unsure._predict = lambda image: Prediction(  # type: ignore[method-assign]
+        LABELS, np.array([0.2, 0.2, 0.15, 0.25, 0.2], np.float32))
+    box = OcrBox(((10, 10), (200, 10), (200, 40), (10, 40)), "Milch", 0.9)
+    result = recognize_products(_shelf_photo(), [box], lang="de", model=unsure)
+    assert [item.raw_text for item in result.items] == ["Arla standard milk"]

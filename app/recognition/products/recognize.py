@@ -7,8 +7,9 @@ Order of trust, per photo:
    becomes an item with its box.
 3. Otherwise the whole photo is one product: the image model's class probabilities are
    combined with the words its package prints (OCR), `log p + TEXT_WEIGHT * hits`.
-4. When the image model is unsure and the OCR text names catalog items, those items
-   (the pre-existing text path) are the answer; a confident image answer is kept too.
+4. When the image model is unsure (below TEXT_FALLBACK) and the OCR text names catalog
+   items other than its guess, those items (the pre-existing text path) are the answer:
+   packs the model was never trained on are still named by their print.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from app.recognition.products.table import PrintedText, Product, load_products, 
 
 TEXT_WEIGHT = 0.75  # log-odds added per printed word of the product found in the OCR text
 MIN_PRODUCT_PROB = 0.15  # below this the image model names nothing on its own
+TEXT_FALLBACK = 0.3  # below this image confidence, catalog items named in the text win (unknown packs)
 MIN_REGION_PROB = 0.35  # a region of a pile counts as a product from this probability
 BARCODE_CONFIDENCE = 0.99
 NOTE_NO_PRODUCT = "no known product recognized in this image"
@@ -112,14 +114,23 @@ def _barcode_items(codes: Sequence[Barcode], catalog: Catalog, lookup: Lookup | 
     return items
 
 
-def _text_items(boxes: Sequence[OcrBox], catalog: Catalog, lang: str) -> list[RawItem]:
+def _text_items(boxes: Sequence[OcrBox], catalog: Catalog, lang: str) -> dict[str, RawItem]:
     found: dict[str, RawItem] = {}
     for box in boxes:
         match = catalog.match(box.text, lang=lang)
         if match is not None and match.item.key not in found:
             confidence = round(box.score * min(match.score, 1.0), 4)
             found[match.item.key] = _item(box.text, match.item.key, catalog, confidence, list(box.points))
-    return list(found.values())
+    return found
+
+
+def _prefer_text(choice: Choice | None, from_text: dict[str, RawItem]) -> bool:
+    """Whether the catalog items named in the text beat the image model's choice."""
+    if not from_text:
+        return False
+    if choice is None:
+        return True
+    return choice.confidence < TEXT_FALLBACK and choice.product.catalog_key not in from_text
 
 
 def _pile_items(image: Image.Image, model: Classifier, catalog: Catalog) -> list[RawItem]:
@@ -154,8 +165,10 @@ def recognize_products(image: Image.Image, boxes: Sequence[OcrBox], *, lang: str
         return ImageRecognition(items=pile)
     choice = choose(model.classify(image), PrintedText.of(b.text for b in boxes), load_products())
     from_text = _text_items(boxes, catalog, lang)
-    if choice is None or (choice.confidence < 0.5 and from_text):
-        return ImageRecognition(items=from_text) if from_text else ImageRecognition(note=NOTE_NO_PRODUCT)
+    if _prefer_text(choice, from_text):
+        return ImageRecognition(items=list(from_text.values()))
+    if choice is None:
+        return ImageRecognition(note=NOTE_NO_PRODUCT)
     product = choice.product
     return ImageRecognition(items=[_item(product.name, product.catalog_key, catalog, choice.confidence,
                                          _whole(image))])
