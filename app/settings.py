@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # the local recognizer's OCR engine (app.recognition.ocr)
     recognizer_ocr: Literal[
         "auto", "ppocrv6", "rapidocr", "tesseract", "hybrid", "ppocrv6-small", "ppocrv5"] = "auto"
+    # product barcodes not in the bundled table: asked of Open Food Facts (off by default), cached in PostgreSQL
+    barcode_lookup: bool = False
+    barcode_lookup_timeout_s: float = Field(3.0, gt=0)
     recognizer_base_url: str | None = None
     recognizer_api_key: SecretStr | None = None
     recognizer_model: str | None = None

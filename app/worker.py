@@ -29,6 +29,8 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
+import httpx
 from aiokafka.errors import KafkaError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -52,7 +54,8 @@ from app.queue.producer import JobPublisher, ensure_job_topics
 from app.recognition.base import JobType, Recognizer
 from app.recognition.catalog import load_catalog
 from app.recognition.enrich import Enricher
-from app.recognition.registry import build_recognizers
+from app.recognition.products.off import BarcodeResolver, OpenFoodFacts, blocking_lookup
+from app.recognition.registry import build_recognizers, use_barcode_lookup
 from app.repos import transitions
 from app.repos.transitions import ClaimedJob, JobState
 from app.services.processing import ProcessingDeps, RetryPolicy, process_job
@@ -118,7 +121,7 @@ class Worker:
         self._consumer = consumer = PriorityConsumer(self.settings, client_id=self.worker_id)
         metrics.watch_consumer_lag(consumer.lag)
         recognizers = dict(self._recognizers or build_recognizers(self.settings))
-        hints = None
+        hints = http = None
         if self.settings.submit_hints:
             hints = SubmitListener(asyncpg_url(self.settings.database_url), self.settings.topics, consumer.offer)
         try:
@@ -128,12 +131,15 @@ class Worker:
             if hints is not None:
                 hints.start()
             enricher = Enricher(load_catalog())  # now, not on the first job: its parse takes a few hundred ms
+            http = self._use_barcodes(pool, recognizers)
             deps = ProcessingDeps(
                 pool=pool, recognizers=recognizers, enricher=enricher,
                 retry=RetryPolicy(timeout_s=self.settings.recognizer_timeout_s), worker_id=self.worker_id,
             )
             await self._serve(deps, create_session_factory(engine), consumer, publisher)
         finally:
+            if http is not None:
+                await http.aclose()
             if hints is not None:
                 await hints.stop()
             await consumer.stop()
@@ -143,6 +149,15 @@ class Worker:
             await pool.close()
             await engine.dispose()
         log.info("worker %s stopped; stats: %s", self.worker_id, self.stats)
+
+    def _use_barcodes(self, pool: asyncpg.Pool, recognizers: Mapping[JobType, Recognizer]) -> httpx.AsyncClient | None:
+        """Give the recognizers the barcode cache (and Open Food Facts when BARCODE_LOOKUP is on); returns
+        the HTTP client to close at the end, if one was opened."""
+        timeout = self.settings.barcode_lookup_timeout_s
+        http = httpx.AsyncClient(timeout=timeout) if self.settings.barcode_lookup else None
+        resolver = BarcodeResolver(pool, load_catalog(), client=OpenFoodFacts(http) if http is not None else None)
+        use_barcode_lookup(recognizers, blocking_lookup(resolver, asyncio.get_running_loop(), timeout=timeout))
+        return http
 
     async def _start_consumer(self, consumer: PriorityConsumer) -> bool:
         """Join the group, retrying while the broker is unreachable; False when stopped first."""

@@ -24,7 +24,7 @@ if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
   echo "foodai: installed." >&2
 fi
 # Tesseract's language data and the Thai fonts (Debian packages): installed when missing and we are root
-# with apt-get; otherwise the script says what to install and the recognizer falls back (docs/recognition.md).
+# with apt-get; otherwise the script says what to install and the recognizer falls back (docs/recognition.md)
 bash "$ROOT/scripts/install-ocr.sh"
 if [ ! -s "$ROOT/.foodai/graphiql/graphiql.min.js" ] && command -v npm >/dev/null; then
   timeout 120 "$ROOT/scripts/fetch-graphiql.sh" >/dev/null 2>&1 \

@@ -7,11 +7,11 @@ What it can see:
   turned upright. Lines are rebuilt from the OCR boxes (`layout`) and parsed
   (`receipt_parser`): items with prices, quantity and weight lines, header (merchant, date,
   currency, total).
-- product photos: only the words printed on the packaging ('Vollmilch', 'Spaghetti',
-  '500 g'), matched against the catalog. One item per recognized catalog product.
-What it cannot see: anything that is not text. Loose fruit and vegetables without
-a label, a product's brand logo, colours or shapes, handwriting, and scripts other
-than Latin, Cyrillic and Thai are invisible to it; use the `openai` recognizer for those.
+- product photos (`app.recognition.products`): a barcode when one is readable, else an image
+  model for fruit, vegetables and packaged goods fused with the words printed on the pack, each
+  product of a pile an item with its box.
+What it cannot see: handwriting, scripts other than Latin, Cyrillic and Thai, and products
+outside the image model's classes and the catalog; use the `openai` recognizer for those.
 
 The OCR engines load their models once per recognizer, lazily, on first use. OCR runs in a
 small dedicated thread pool (onnxruntime and Tesseract release the GIL), with one intra-op
@@ -31,22 +31,22 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from app.recognition.base import ImageInput, ImageRecognition, JobType, RawItem, RecognitionError
-from app.recognition.catalog import Catalog, load_catalog
+from app.recognition.base import ImageInput, ImageRecognition, JobType, RecognitionError
 from app.recognition.layout import OcrBox, to_lines
 from app.recognition.ocr import DET_MIN_SIDE, REC_MIN_WIDTH, OcrEngine, build_engine, to_boxes
-from app.recognition.receipt_parser import TextLine, parse_receipt
+from app.recognition.products.model import ProductModel
+from app.recognition.products.recognize import Lookup, recognize_products
+from app.recognition.receipt_parser import parse_receipt
 
 if TYPE_CHECKING:
     from app.settings import Settings
 
-__all__ = ["DET_MIN_SIDE", "REC_MIN_WIDTH", "LocalRecognizer", "decode_image", "read_products", "read_receipt",
+__all__ = ["DET_MIN_SIDE", "REC_MIN_WIDTH", "LocalRecognizer", "decode_image", "read_receipt",
            "to_boxes"]
 
 MAX_SIDE = 2000  # larger photos are scaled down before OCR; receipts stay legible
 NOTE_NO_TEXT = "no text found in this image"
 NOTE_NOT_RECEIPT = "no receipt lines with prices found in this image"
-NOTE_NO_PRODUCTS = "no known product names found in the text on this image"
 
 
 def _open(data: bytes) -> Image.Image:
@@ -79,31 +79,6 @@ def read_receipt(boxes: Sequence[OcrBox], lang: str | None = None) -> ImageRecog
     return ImageRecognition(items=parsed.items, header=parsed.header)
 
 
-def _product_item(line: TextLine, catalog: Catalog) -> tuple[str, RawItem] | None:
-    match = catalog.match(line.text)
-    if match is None:
-        return None
-    item = match.item
-    raw = RawItem(raw_text=line.text, confidence=round(line.confidence * min(match.score, 1.0), 4),
-                  name_hint=item.names["en"][0], category_hint=item.category, box=line.box)
-    return item.key, raw
-
-
-def read_products(boxes: Sequence[OcrBox], catalog: Catalog) -> ImageRecognition:
-    """One raw item per catalog product named in the visible text (by line, then by single box)."""
-    if not boxes:
-        return ImageRecognition(note=NOTE_NO_TEXT)
-    lines = to_lines(boxes) + [TextLine(b.text, b.score, [*b.points]) for b in boxes]
-    found: dict[str, RawItem] = {}
-    for line in lines:
-        hit = _product_item(line, catalog)
-        if hit is not None and hit[0] not in found:
-            found[hit[0]] = hit[1]
-    if not found:
-        return ImageRecognition(note=NOTE_NO_PRODUCTS)
-    return ImageRecognition(items=list(found.values()))
-
-
 class LocalRecognizer:
     """Receipts and product labels through offline OCR; see the module docstring for its limits.
 
@@ -123,6 +98,8 @@ class LocalRecognizer:
         self._use_cls = use_angle_classifier
         self._sizes = (det_min_side, rec_min_width)
         self._engine = engine
+        self._products = ProductModel(threads=ocr_threads)
+        self._lookup: Lookup | None = None
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="foodai-ocr")
 
@@ -138,11 +115,16 @@ class LocalRecognizer:
         """Decode and OCR one image, synchronously (call it from a worker thread)."""
         return self.engine().read(decode_image(data), lang)
 
+    def use_barcode_lookup(self, lookup: Lookup | None) -> None:
+        """Resolve barcodes missing from the bundled table with `lookup` (the worker's cache and Open Food Facts)."""
+        self._lookup = lookup
+
     def _recognize_sync(self, data: bytes, job_type: JobType, lang: str) -> ImageRecognition:
-        boxes = self.ocr(data, lang)
+        image = decode_image(data)
+        boxes = self.engine().read(image, lang)
         if job_type is JobType.RECEIPT:
             return read_receipt(boxes, lang)
-        return read_products(boxes, load_catalog())
+        return recognize_products(image, boxes, lang=lang, model=self._products, lookup=self._lookup)
 
     async def recognize(self, image: ImageInput, *, job_type: JobType, lang: str) -> ImageRecognition:
         """Read one image in the OCR pool; RecognitionError(retryable=False) if it cannot be decoded."""

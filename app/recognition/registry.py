@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from app.recognition.base import JobType, Recognizer
 from app.recognition.fake import FakeRecognizer
 from app.settings import RecognizerName, Settings
@@ -38,3 +40,11 @@ def build_recognizers(settings: Settings) -> dict[JobType, Recognizer]:
         JobType.RECEIPT: _build(settings.recognizer_receipt, settings, cache),
         JobType.PRODUCTS: _build(settings.recognizer_products, settings, cache),
     }
+
+
+def use_barcode_lookup(recognizers: Mapping[JobType, Recognizer], lookup: Callable[[str], str | None]) -> None:
+    """Hand the worker's barcode lookup to every recognizer that reads barcodes (the local one)."""
+    for recognizer in recognizers.values():
+        attach = getattr(recognizer, "use_barcode_lookup", None)
+        if attach is not None:
+            attach(lookup)

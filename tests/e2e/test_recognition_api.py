@@ -1,22 +1,31 @@
 """What users come for, through the API: the default local recognizer turns a receipt photo into
-the right items, and a user's corrections come back in their later jobs (and only theirs)."""
+the right items, a product photo's barcode into the product it names, and a user's corrections
+come back in their later jobs (and only theirs)."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from app.recognition.catalog import load_catalog
+from app.repos.barcodes import BarcodeProduct, put_barcode
 from bench.corpus import generate
 from tests.stack import Stack, terminate
-from tests.support import GET_JOB, WATCH_JOB, Api, User, new_user, png_bytes, scripted_image
+from tests.support import GET_JOB, SUBMIT_PRODUCTS, WATCH_JOB, Api, User, b64, new_user, png_bytes, scripted_image
+from tests.unit.test_products import EAN, package_with_barcode
 
 CONFIRM = """mutation($id: ID!, $items: [ConfirmedItemInput!]!) {
   confirmProductJob(id: $id, items: $items) { id confirmedItems { name rawText category unit quantity } }
 }"""
 
 
-async def _run_to_end(api: Api, stack: Stack, user: User, image: bytes, lang: str = "en") -> dict[str, Any]:
-    job = await stack.submit(user, image, lang)
+async def _run_to_end(api: Api, stack: Stack, user: User, image: bytes, lang: str = "en", *,
+                      products: bool = False) -> dict[str, Any]:
+    if products:
+        body = await api.gql(SUBMIT_PRODUCTS, {"images": [{"base64": b64(image)}], "lang": lang}, user=user)
+        job = body["data"]["submitProducts"]
+    else:
+        job = await stack.submit(user, image, lang)
     async with api.ws(user=user) as ws:
         assert (await ws.recv())["type"] == "connection_ack"
         op = await ws.subscribe(WATCH_JOB, {"id": job["id"]})
@@ -46,6 +55,20 @@ async def test_a_receipt_photo_becomes_the_right_items_with_the_default_local_re
     blank = await _run_to_end(api, stack, user, png_bytes(size=(640, 480)))
     assert blank["result"]["items"] == []
     assert [(i["status"], i["note"]) for i in blank["result"]["images"]] == [("done", "no text found in this image")]
+    assert terminate(worker) == 0
+
+
+async def test_a_product_photo_is_named_by_its_barcode_from_the_workers_barcode_cache(stack_factory) -> None:
+    stack = stack_factory(recognizer_receipt="local", recognizer_products="local", recognizer_timeout_s=60)
+    await put_barcode(await stack.db(), BarcodeProduct(EAN, "user", True, "Vollmilch 3,5%", None, "milk"))
+    api = await stack.start_api()
+    worker = stack.start_worker()
+    photo = io.BytesIO()
+    package_with_barcode(EAN).save(photo, "PNG")
+    job = await _run_to_end(api, stack, new_user(stack.settings), photo.getvalue(), lang="de", products=True)
+    assert [(i["name"], i["category"], i["quantity"], i["unit"]) for i in job["result"]["items"]] == [
+        (load_catalog().get("milk").display_name("de"), "dairy", 1.0, "pcs")  # type: ignore[union-attr]
+    ]
     assert terminate(worker) == 0
 
 

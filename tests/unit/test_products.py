@@ -75,7 +75,7 @@ def _shelf_photo(size: tuple[int, int] = (640, 480), seed: int = 1) -> Image.Ima
     return image.filter(ImageFilter.GaussianBlur(1))
 
 
-def _package_with_barcode(code: str) -> Image.Image:
+def package_with_barcode(code: str) -> Image.Image:
     """A blue milk-carton-like package on a busy shelf, with an EAN-13 printed on its side."""
     photo = _shelf_photo()
     draw = ImageDraw.Draw(photo)
@@ -119,7 +119,7 @@ def test_check_digits_and_upc_as_ean() -> None:
 
 
 def test_ean13_on_a_package_photo_is_read_exactly() -> None:
-    codes = read_barcodes(_package_with_barcode(EAN))
+    codes = read_barcodes(package_with_barcode(EAN))
     assert [c.code for c in codes] == [EAN]
     assert codes[0].symbology == "EAN-13"
     xs = [x for x, _ in codes[0].box]
@@ -130,7 +130,7 @@ def test_known_barcode_is_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(barcode_module, "bundled_codes", lambda: {EAN: "milk"})
     monkeypatch.setattr("app.recognition.products.recognize.bundled_codes", lambda: {EAN: "milk"})
     model = StubModel()
-    result = recognize_products(_package_with_barcode(EAN), [], lang="de", model=model)
+    result = recognize_products(package_with_barcode(EAN), [], lang="de", model=model)
     assert [(i.name_hint, i.confidence) for i in result.items] == [("milk", 0.99)]
     assert model.calls == 0
 
@@ -142,14 +142,14 @@ def test_barcode_known_only_to_the_lookup() -> None:
         asked.append(code)
         return "Haferdrink Barista"
 
-    result = recognize_products(_package_with_barcode(EAN), [], lang="de", model=StubModel(), lookup=lookup)
+    result = recognize_products(package_with_barcode(EAN), [], lang="de", model=StubModel(), lookup=lookup)
     assert asked == [EAN]
     assert result.items[0].raw_text == "Haferdrink Barista"
     assert result.items[0].name_hint == "oat drink"
 
 
 def test_unreadable_barcode_falls_back_to_the_image_model() -> None:
-    photo = _package_with_barcode(EAN)
+    photo = package_with_barcode(EAN)
     ImageDraw.Draw(photo).rectangle((290, 200, 350, 420), fill=(250, 250, 250))  # the middle bars torn off
     assert read_barcodes(photo) == []
     result = recognize_products(photo, [], lang="en", model=MilkModel(), lookup=lambda code: pytest.fail(code))
@@ -159,7 +159,7 @@ def test_unreadable_barcode_falls_back_to_the_image_model() -> None:
 
 
 def test_unknown_barcode_falls_back_to_the_image_model() -> None:
-    result = recognize_products(_package_with_barcode(EAN), [], lang="en", model=MilkModel(), lookup=lambda c: None)
+    result = recognize_products(package_with_barcode(EAN), [], lang="en", model=MilkModel(), lookup=lambda c: None)
     assert result.items[0].raw_text == "Arla standard milk"
 
 
@@ -172,7 +172,7 @@ def test_regions_of_a_pile_on_a_table() -> None:
 
 def test_a_busy_photo_is_not_a_pile() -> None:
     assert propose(_shelf_photo()) == []
-    assert propose(_package_with_barcode(EAN)) == []
+    assert propose(package_with_barcode(EAN)) == []
 
 
 def test_each_product_of_a_pile_is_an_item_with_its_box() -> None:
