@@ -43,6 +43,8 @@ _UNIT_ALIASES = {
 }
 _NUM = r"\d+(?:[.,]\d+)?"
 _NOT_LETTER = r"(?![a-z\u0430-\u045f])"  # a unit ends where no Latin or Cyrillic letter follows
+# OCR reads a zero of a pack size as a letter O: '75OG', '1OOml'.
+_O_FOR_ZERO = re.compile(r"(?<=\d)[0Oo]+(?=\s*(?:kg|g|ml|l)\b)", re.IGNORECASE)
 _PACK = re.compile(
     rf"(?<![0-9.,])(?:(\d+)\s*[x\u00d7*\u0445]\s*)?({_NUM})\s*"
     rf"(kg|mg|grs|gr|g|ml|cl|dl|ltr|lt|liter|litre|l|кг|мг|гр|г|мл|л|กก|กรัม|มล|ลิตร){_NOT_LETTER}",
@@ -119,7 +121,7 @@ def canonical_unit(unit: str | None) -> tuple[str, float] | None:
 
 
 def _take_pack(text: str) -> tuple[str, float | None, str | None]:
-    match = _PACK.search(text)
+    match = _PACK.search(_O_FOR_ZERO.sub(lambda m: "0" * len(m.group()), text))
     if match:
         count, amount, unit = match.groups()
         value = parse_number(amount)

