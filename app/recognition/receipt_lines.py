@@ -36,11 +36,12 @@ _TIMES = "xX\u00d7\u0445\u0425"
 _UNIT = r"(?:kg|g|l|st|stk|stck|szt|pcs|pc|un|uds|pz|ea|ks|adet|шт|кг|г|л|กก|กรัม|ลิตร)"
 # The weight and volume units of a quantity line in our names; the rest are counts.
 _UNIT_NAMES = {"kg": "kg", "g": "g", "l": "l", "кг": "kg", "г": "g", "л": "l", "กก": "kg", "กรัม": "g", "ลิตร": "l"}
-# A unit OCR split into letters ('/ ก ก').
+# A unit, or one OCR split into letters ('/ ก ก') or misread.
 _SPACED_WORD = r"[^\W\d_](?: ?[^\W\d_]){0,3}"
+_UNIT_ONLY = re.compile(_UNIT, re.IGNORECASE)
 _QTY_LINE = re.compile(
-    rf"^\s*(?P<qty>\d+(?:[.,]\d+)?)\s*(?P<unit>{_UNIT})?\.?\s*(?:[(\[]\s*)?(?:[{_TIMES}]\s*)?[{_TIMES}*@]\s*{_CUR}?\s*"
-    rf"(?P<unit_price>\d+[.,]\d{{2,3}})\s*{_CUR}?\s*(?:/\s*(?:(?P<per>{_UNIT})|{_SPACED_WORD}))?(?:\s*\.)?"
+    rf"^\s*(?P<qty>\d+(?:[.,]\d+)?)\s*(?P<unit>{_UNIT}|[^\W\d_]{{1,4}})?\.?\s*(?:[(\[]\s*)?(?:[{_TIMES}]\s*)?[{_TIMES}*@]\s*{_CUR}?\s*"
+    rf"(?P<unit_price>\d+[.,]\d{{2,3}})\s*{_CUR}?\s*(?:/\s*(?P<per>{_UNIT}|{_SPACED_WORD}))?(?:\s*\.)?"
     rf"(?:\s+(?P<rest>.*?))?\s*$",
     re.IGNORECASE,
 )
@@ -196,8 +197,20 @@ def parse_quantity(text: str) -> Quantity | None:
     unit_price = parse_number(match.group("unit_price"))
     if quantity is None or unit_price is None or quantity <= 0:
         return None
-    unit = _UNIT_NAMES.get((match.group("unit") or match.group("per") or "pcs").lower(), "pcs")
-    return Quantity(quantity, unit, unit_price, total)
+    unit = _unit_of(match)
+    return Quantity(quantity, unit, unit_price, total) if unit else None
+
+
+def _unit_of(match: re.Match[str]) -> str | None:
+    """The weight or volume unit printed after the quantity or the unit price ('/ k g' split by OCR
+    counts too), else 'pcs'; None when a word we do not know stands for the unit and no unit
+    price per kg or litre names it ('0.44lb @ 0.99/lb')."""
+    for printed in (match.group("unit"), match.group("per")):
+        unit = _UNIT_NAMES.get((printed or "").replace(" ", "").lower())
+        if unit:
+            return unit
+    known = match.group("unit") is None or _UNIT_ONLY.fullmatch(match.group("unit"))
+    return "pcs" if known else None
 
 
 def _lost_count(text: str) -> Quantity | None:
