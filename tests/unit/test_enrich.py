@@ -54,6 +54,7 @@ def _one(enricher: Enricher, raw: RawItem, lang: str = "en") -> tuple[str, float
         ("EKMEK 2 ADET", "EKMEK", 2.0, "pcs"),
         ("ROHLIK 10 KS", "ROHLIK", 10.0, "pcs"),
         ("PEYNIR 500 GR", "PEYNIR", 500.0, "g"),
+        ("VANILLEEIS 75OG", "VANILLEEIS", 750.0, "g"),
     ],
 )
 def test_clean_name_moves_pack_sizes_into_quantity(raw: str, text: str, quantity: float | None,

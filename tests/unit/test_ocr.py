@@ -105,6 +105,16 @@ def test_hybrid_takes_numbers_from_pp_ocr_and_words_from_tesseract() -> None:
     assert texts == ["12,50", "12.03.2024", "14:05", "Мляко"]
 
 
+def test_hybrid_drops_pp_ocr_digits_glued_to_letters_and_keeps_tesseract_units() -> None:
+    pp = Fixed([_box(0, 80, "5PVOWb"), _box(100, 200, "400r"), _box(300, 360, "12,50"),
+                _box(0, 100, "2 x 7.50", 40, 60)])
+    tess = Fixed([_box(0, 80, "\u0411\u0420\u0418\u041e\u0428\u042c"), _box(100, 200, "400\u0413"),
+                  _box(300, 360, "12,50"), _box(2, 30, "2\u0445", 40, 60), _box(55, 100, "7.5O", 40, 60)])
+    hybrid = HybridEngine(pp, tess)  # type: ignore[arg-type]
+    texts = sorted(b.text for b in hybrid.read(Image.new("RGB", (4, 4)), "ru"))
+    assert texts == sorted(["12,50", "2", "x", "7.50", "\u0411\u0420\u0418\u041e\u0428\u042c", "400\u0413"])
+
+
 def test_thai_syllables_from_tesseract_join_into_words() -> None:
     first, second = _box(0, 30, "ขน"), _box(34, 60, "มปัง")
     assert _joins(first, second)

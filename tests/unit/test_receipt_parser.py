@@ -46,6 +46,13 @@ def test_split_price_ignores_lines_without_a_price(line: str) -> None:
         ("2 x 7,92   15,84", 2.0, "pcs", 7.92, 15.84),
         ("1,816kgx 12,47 EUR/kg", 1.816, "kg", 12.47, None),
         ("X 5,97 11,94 *", 2.0, "pcs", 5.97, 11.94),
+        ("4 322,07 1288,28 A", 4.0, "pcs", 322.07, 1288.28),
+        ("2 \u0445 796.95", 2.0, "pcs", 796.95, None),
+        ("1.847 кг x 880.17 руб/кг", 1.847, "kg", 880.17, None),
+        ("0.618 кгх × 840.94 руб/кг", 0.618, "kg", 840.94, None),
+        ("0.642 กก x 185.61 บาท / ก ก", 0.642, "kg", 185.61, None),
+        ("2.001 an. x 175.30 บาท / กก .", 2.001, "kg", 175.30, None),
+        ("0.789 kg ( @ 14.62/kg", 0.789, "kg", 14.62, None),
     ],
 )
 def test_parse_quantity_forms(line: str, quantity: float, unit: str, unit_price: float, total: float | None,
@@ -55,7 +62,8 @@ def test_parse_quantity_forms(line: str, quantity: float, unit: str, unit_price:
     assert (qty.quantity, qty.unit, qty.unit_price, qty.total) == (quantity, unit, unit_price, total)
 
 
-@pytest.mark.parametrize("line", ["2 x MILK 2,38", "MILK 1,19", "SUMME 12,34", "12.03.2024"])
+@pytest.mark.parametrize("line", ["2 x MILK 2,38", "MILK 1,19", "SUMME 12,34", "12.03.2024", "0.44lb @ 0.99/lb",
+                                  "3 322,07 1288,28"])
 def test_parse_quantity_rejects_other_lines(line: str) -> None:
     assert parse_quantity(line) is None
 
