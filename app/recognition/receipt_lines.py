@@ -38,6 +38,8 @@ _UNIT = r"(?:kg|g|l|st|stk|stck|szt|pcs|pc|un|uds|pz|ea|ks|adet|шт|кг|г|л|
 _UNIT_NAMES = {"kg": "kg", "g": "g", "l": "l", "кг": "kg", "г": "g", "л": "l", "กก": "kg", "กรัม": "g", "ลิตร": "l"}
 # A unit, or one OCR split into letters ('/ ก ก') or misread.
 _SPACED_WORD = r"[^\W\d_](?: ?[^\W\d_]){0,3}"
+_LETTERS = re.compile(r"[^\W\d_]")
+_NON_WORD = re.compile(r"[\W_]+")
 _UNIT_ONLY = re.compile(_UNIT, re.IGNORECASE)
 _QTY_LINE = re.compile(
     rf"^\s*(?P<qty>\d+(?:[.,]\d+)?)\s*(?P<unit>{_UNIT}|[^\W\d_]{{1,4}})?\.?\s*(?:[(\[]\s*)?(?:[{_TIMES}]\s*)?[{_TIMES}*@]\s*{_CUR}?\s*"
@@ -85,8 +87,6 @@ _NOT_NAME = (
     re.compile(r"(?:\s+-?[\d.,]+){2,}$"),
     re.compile(r"^\s*\d*[.,]\d+\s+"),
 )
-_LETTERS = re.compile(r"[^\W\d_]")
-_NON_WORD = re.compile(r"[\W_]+")
 _FUZZY_MIN = 5  # letters a first word needs before it is compared with 'total' loosely
 _FUZZY_RATIO = 0.8
 
@@ -229,6 +229,15 @@ def _lost_count(text: str) -> Quantity | None:
     return Quantity(float(count), "pcs", unit_price, total)
 
 
+def _squeezed(prefixes: Iterable[str]) -> tuple[str, ...]:
+    """Prefixes as `_starts` compares lines: without the marks it drops (Thai vowels and tones)."""
+    return tuple(_NON_WORD.sub("", prefix) for prefix in prefixes)
+
+
+_SQUEEZED_STOPS = {name: _squeezed(prefixes) for name, prefixes in ITEM_STOP_PREFIXES.items()}
+_SQUEEZED_NOTES = _squeezed(ITEM_NOTE_PREFIXES)
+
+
 def _has(text: str, word_set: frozenset[str], parts: Iterable[str]) -> bool:
     tokens = set(words(text).split())
     squeezed = compact(text)
@@ -239,10 +248,10 @@ def _starts(text: str) -> Kind | None:
     """The kind named by the line's first word, after any rate ('7%GST', '10% SVC CHG'), or by a
     last word 'tax' ('STATE TAX')."""
     squeezed = _NON_WORD.sub("", fold(text)).lstrip("0123456789")
-    if squeezed.startswith(ITEM_NOTE_PREFIXES):
+    if squeezed.startswith(_SQUEEZED_NOTES):
         return Kind.INFO
     for name in ("subtotal", "total", "tax", "payment"):
-        if squeezed.startswith(ITEM_STOP_PREFIXES[name]):
+        if squeezed.startswith(_SQUEEZED_STOPS[name]):
             return Kind(name)
     if squeezed.endswith("tax"):
         return Kind.TAX
