@@ -65,10 +65,11 @@ _CONFUSED = re.compile(r"(?<![\w.,])(?=[\dOoIl])(?=[\dOoSIl]*\d)([\dOoSIl]{1,4}[
 _GLUED_AMOUNTS = re.compile(r"(\d([.,])\d{2})(?=\d{1,6}\2\d{2}(?!\d))")
 _DIGIT_FOR = str.maketrans({"O": "0", "o": "0", "S": "5", "I": "1", "l": "1"})
 # '2 x MILK', '2xMILK', '3 MILK' (OCR often loses a small 'x'), '1Crab Cake' and '1SODA' (and the
-# space) and '1 3.EGGROLL' (count, then menu number).
+# space) and '1 3.EGGROLL' (count, then menu number); a Thai name may start with a lone consonant
+# Tesseract split off ('3 x ม าร์ช').
 _COUNT_PREFIX = re.compile(
     r"^\s*(?P<count>\d{1,2})(?:\s*[xX\u00d7]\s*|\s+|(?=(?-i:[A-Z][a-z]{2}))|(?<=^1)(?=(?-i:[A-Z]{4})))"
-    r"(?=\S*[^\W\d_]{2})"
+    r"(?=\S*[^\W\d_]{2}|\S*[\u0e00-\u0e7f]\s[^\W\d_]{2})"
     r"(?!(?:kg|g|l|ml|cl|st|stk)\b)", re.IGNORECASE
 )
 # A count and unit price printed between the name and the line total: 'LAMB 2x 7.64', 'TEA 3 @ 1.50'.
