@@ -93,13 +93,32 @@ def database_address(url: str) -> tuple[str, int, str, str]:
     return parts.hostname or "localhost", port, unquote(parts.path.lstrip("/")) or user, user
 
 
-async def check_database(url: str, *, timeout_s: float = 5.0) -> None:
+async def _connect(url: str, timeout_s: float, restart_wait_s: float) -> asyncpg.Connection:
+    """A connection; a server that is starting up or shutting down (a restart, not a mistake in the
+    settings) is waited for, up to `restart_wait_s`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + restart_wait_s
+    restarting = False
+    while True:
+        try:
+            return await asyncio.wait_for(asyncpg.connect(url.replace("+asyncpg", "", 1), timeout=timeout_s),
+                                          timeout_s + 1)
+        except asyncpg.CannotConnectNowError:
+            restarting = True  # from here on, a refused connection is the restart's gap too
+            if loop.time() >= deadline:
+                raise
+        except ConnectionRefusedError:
+            if not restarting or loop.time() >= deadline:
+                raise
+        await asyncio.sleep(0.5)
+
+
+async def check_database(url: str, *, timeout_s: float = 5.0, restart_wait_s: float = 30.0) -> None:
     """Connect once and run SELECT 1; StartupError saying what failed and what to do."""
     host, port, name, user = database_address(url)
     where = f"{host}:{port}"
     try:
-        conn = await asyncio.wait_for(asyncpg.connect(url.replace("+asyncpg", "", 1), timeout=timeout_s),
-                                      timeout_s + 1)
+        conn = await _connect(url, timeout_s, restart_wait_s)
     except asyncpg.InvalidCatalogNameError:
         raise StartupError(f'database "{name}" does not exist on PostgreSQL at {where}: create it '
                            f"(createdb -h {host} -p {port} -U {user} {name}), " + DEV_HINT, EXIT_DATABASE) from None
