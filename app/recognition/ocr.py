@@ -268,6 +268,33 @@ def _redundant_sign(word: OcrBox, numbers: Sequence[tuple[float, float, float, f
     return not any(c.isalnum() for c in word.text) and _covered(word, [*numbers, *signs])
 
 
+# A pack size as PP-OCR's Latin letters render a Cyrillic one ('400Γ', '250r', '1∏' for 400Г, 250Г,
+# 1Л), and as Tesseract garbles the letter after the digits ('4007', '250°').
+_LATIN_PACK = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)([ΓrFT]|[JΠ∏N])(?!\w)")
+_GARBLED_PACK = re.compile(r"(\d+(?:[.,]\d+)?)[7°]")
+
+
+def _pack_sizes(boxes: Sequence[OcrBox]) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """PP-OCR's pack sizes written with a Latin look-alike unit, in Cyrillic, with their place."""
+    packs = []
+    for box in boxes:
+        length = max(len(box.text), 1)
+        for match in _LATIN_PACK.finditer(box.text):
+            letter = "\u0413" if match.group(2) in "ΓrFT" else "\u041b"
+            part = _along(box, match.start() / length, match.end() / length)
+            packs.append((match.group(1) + letter, _bounds(part)))
+    return packs
+
+
+def _mend_pack(word: OcrBox, packs: Sequence[tuple[str, tuple[float, float, float, float]]]) -> OcrBox:
+    """Tesseract's '4007' where PP-OCR read '400Γ' at the same place becomes '400Г'."""
+    garbled = _GARBLED_PACK.fullmatch(word.text)
+    for text, place in packs:
+        if garbled and text[:-1] == garbled.group(1) and _covered(word, [place]):
+            return OcrBox(word.points, text, word.score)
+    return word
+
+
 def _merge(numeric: Sequence[OcrBox], words: Sequence[OcrBox]) -> list[OcrBox]:
     """PP-OCR's numbers, Tesseract's words without digits, and of those with digits either the
     word (where PP-OCR found no number) or its letters (where it did); signs where PP-OCR read
@@ -304,7 +331,8 @@ class HybridEngine:
         """PP-OCR's numeric boxes plus Tesseract's other words, both on the upright page."""
         boxes, upright = self._numbers.read_upright(image)
         numeric = [part for b in boxes for part in numeric_parts(b, standalone=True)]
-        return _merge(numeric, self._words.read(upright, lang))
+        packs = _pack_sizes(boxes) if base_lang(lang) != "th" else []  # the look-alikes are Cyrillic
+        return _merge(numeric, [_mend_pack(w, packs) for w in self._words.read(upright, lang)])
 
 
 class AutoEngine:

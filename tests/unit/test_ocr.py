@@ -115,6 +115,14 @@ def test_hybrid_drops_pp_ocr_digits_glued_to_letters_and_keeps_tesseract_units()
     assert texts == sorted(["12,50", "2", "x", "7.50", "\u0411\u0420\u0418\u041e\u0428\u042c", "400\u0413"])
 
 
+def test_hybrid_mends_a_pack_size_tesseract_garbled_where_pp_ocr_read_digits_and_a_look_alike() -> None:
+    pp = Fixed([_box(0, 200, "\u0421EMEHA 250\u0393")])
+    tess = Fixed([_box(0, 120, "\u0421\u0415\u041c\u0415\u041d\u0410"), _box(140, 200, "250\u00b0")])
+    hybrid = HybridEngine(pp, tess)  # type: ignore[arg-type]
+    texts = [b.text for b in hybrid.read(Image.new("RGB", (4, 4)), "ru")]
+    assert "250\u0413" in texts and "250\u00b0" not in texts
+
+
 def test_thai_syllables_from_tesseract_join_into_words() -> None:
     first, second = _box(0, 30, "ขน"), _box(34, 60, "มปัง")
     assert _joins(first, second)
