@@ -199,13 +199,19 @@ def _along(box: OcrBox, start: float, end: float) -> OcrBox:
     return OcrBox(points, box.text, box.score)
 
 
+_AMOUNT_SHAPE = re.compile(r"\d+[.,]\d{2}")
+
+
 def _glued_to_letters(text: str, start: int, end: int) -> bool:
     """True when a number touches a letter on either side ('5PVOWb', 'K0K0C', '400r'): a reader
     that knows no Cyrillic or Thai takes some of their letters for digits; a multiplication
     'x' before or after ('2x', 'x1.50') does not count."""
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
-    return any(c.isalpha() and c not in "xX×" for c in (before, after))
+    # A letter or CJK sign before an amount is a misread currency sign ('B1920.56', '串1202.20').
+    amount = _AMOUNT_SHAPE.fullmatch(text[start:end]) is not None
+    return (before.isalpha() and before not in "xX×" and not amount and ord(before) < 0x2E80) or (
+        after.isalpha() and after not in "xX×")
 
 
 def numeric_parts(box: OcrBox, *, standalone: bool = False) -> list[OcrBox]:

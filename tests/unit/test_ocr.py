@@ -142,3 +142,10 @@ def test_auto_without_tesseract_data_warns_once_and_reads_everything_with_pp_ocr
     assert engine.engine_for("uk").name == engine.engine_for("en").name == "ppocrv6"
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1 and "scripts/install-ocr.sh" in warnings[0] and "apt-get install x" in warnings[0]
+
+
+def test_an_amount_after_a_misread_currency_sign_is_kept() -> None:
+    from app.recognition.ocr import numeric_parts
+
+    assert [b.text for b in numeric_parts(_box(0, 100, "B1920.56"), standalone=True)] == ["1920.56"]
+    assert [b.text for b in numeric_parts(_box(0, 100, "K0K0C 3IPA"), standalone=True)] == []
