@@ -75,7 +75,7 @@ TOTAL_STRONG = (
 )
 TOTAL_PLAIN = (
     "total", "totaal", "totale", "tot", "ttl", "summe", "suma", "sum", "razem", "gesamt", "betrag", "montant",
-    "importe", "amount", "balance", "celkem", "toplam", "tutar", "итого", "всего", "сума", "сумма", "укупно",
+    "importe", "amount", "balance", "celkem", "toplam", "tutar", "итого", "итог", "всего", "сума", "сумма", "укупно",
     "разом", "รวม", "ยอดรวม", "jumlah", "amt", "nett", "net amount", "bedrag",
 )
 NOT_TOTAL = (
