@@ -9,7 +9,7 @@ from pathlib import Path
 from app.embedded import EmbeddedBroker, EmbeddedPostgres, ensure_database
 from app.events import LISTEN_APPLICATION_NAME
 from app.migrate import migrate
-from tests.stack import Stack, terminate, wait_statuses
+from tests.stack import Stack, terminate, wait_logged, wait_statuses
 from tests.support import WATCH_JOB, new_user, scripted_image
 
 
@@ -88,6 +88,9 @@ async def test_6b_postgresql_restart_with_50_subscriptions_open(
         stack = stack_factory(database=database_url)
         await stack.start_api()
         worker = stack.start_worker()
+        # the worker is up before the restart: one started during it may exit at its start-up check
+        # (a supervisor restarts it), which is not what this scenario is about
+        await wait_logged(worker, "assigned partitions")
         gate = tmp_path / "gate"
         ids, watchers = await _fifty_watched_jobs(stack, gate)
         await wait_statuses(await stack.db(), ids, {"processing", "pending"})
