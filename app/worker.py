@@ -61,6 +61,7 @@ from app.repos.transitions import ClaimedJob, JobState
 from app.services.processing import ProcessingDeps, RetryPolicy, process_job
 from app.services.sweep import sweep_once
 from app.settings import Settings
+from app.startup import broker_problem, check_database, load_settings, reported
 
 log = logging.getLogger("foodai.worker")
 
@@ -363,8 +364,6 @@ async def run_worker(settings: Settings) -> None:
 
 def warn_if_broker_unreachable(settings: Settings, consequence: str) -> None:
     """One warning line, before start-up, when no bootstrap server answers (the processes retry)."""
-    from app.startup import broker_problem
-
     problem = broker_problem(settings.kafka_bootstrap_servers)
     if problem:
         log.warning("%s: %s; start it or set KAFKA_BOOTSTRAP_SERVERS (`foodai dev` starts its own)",
@@ -373,8 +372,6 @@ def warn_if_broker_unreachable(settings: Settings, consequence: str) -> None:
 
 def main() -> None:
     """`python -m app.worker`: settings and the database checked, then the worker until SIGTERM."""
-    from app.startup import check_database, load_settings, reported
-
     with reported("worker"):
         settings = load_settings()
         asyncio.run(check_database(settings.database_url))
