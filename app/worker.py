@@ -345,10 +345,13 @@ class Worker:
 
     async def _sweep(self, sessions: SessionFactory, publisher: JobPublisher) -> None:
         while True:
-            metrics.sweep_report(await sweep_once(
-                sessions=sessions, publisher=publisher, max_attempts=self.settings.worker_max_attempts,
-                republish_after_s=self.settings.worker_republish_after_s,
-            ))
+            try:
+                metrics.sweep_report(await sweep_once(
+                    sessions=sessions, publisher=publisher, max_attempts=self.settings.worker_max_attempts,
+                    republish_after_s=self.settings.worker_republish_after_s,
+                ))
+            except DB_ERRORS as exc:  # a pooled connection that died with a restarted server: the next sweep retries
+                log.warning("sweep failed: %r", exc)
             await asyncio.sleep(self.settings.worker_sweep_interval_s)
 
 
