@@ -134,17 +134,18 @@ class Worker:
                 self.loop.run_until_complete(self._read(recognizer, _warm_up_image(), lang))
 
     def _record_ocr(self, recognizer: LocalRecognizer) -> None:
-        """Keep the boxes of each `recognizer.ocr` call, for --dump-ocr (outside the timed work)."""
-        original = getattr(recognizer, "ocr", None)
-        if self.dump is None or not callable(original):
+        """Keep the boxes of each read of the recognizer's OCR engine, for --dump-ocr (outside the timed work)."""
+        if self.dump is None:
             return
+        engine = recognizer.engine()
+        original = engine.read
 
         def recording(*args: Any, **kwargs: Any) -> list[OcrBox]:
             boxes: list[OcrBox] = original(*args, **kwargs)
             self._captured.append(boxes)
             return boxes
 
-        recognizer.ocr = recording  # type: ignore[method-assign]
+        engine.read = recording  # type: ignore[method-assign]
 
     async def _read(self, recognizer: LocalRecognizer, data: bytes, lang: str) -> ImageRecognition:
         recognition = await recognizer.recognize(ImageInput(0, data, "image/jpeg"), job_type=JobType.RECEIPT,
