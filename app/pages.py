@@ -32,7 +32,6 @@ CDN = {
     "graphiql.min.css": ("https://unpkg.com/graphiql@3.8.3/graphiql.min.css",
                          "sha384-Mq3vbRBY71jfjQAt/DcjxUIYY33ksal4cgdRt9U/hNPvHBCaT2JfJ/PTRiPKf0aM"),
 }
-GRAPHIQL_FILES = tuple(CDN)
 DEFAULT_QUERY = """# foodai: submit photos, watch the job, read the items.
 # The Authorization header is in the Headers tab below.
 
@@ -81,7 +80,7 @@ def graphiql_assets_dir(settings: Settings) -> Path | None:
     if settings.graphiql_assets_dir is not None:
         return settings.graphiql_assets_dir
     found = settings.data_dir / "graphiql"
-    return found if all((found / name).is_file() for name in GRAPHIQL_FILES) else None
+    return found if all((found / name).is_file() for name in CDN) else None
 
 
 def _asset_tags(settings: Settings, local: bool) -> tuple[str, str]:

@@ -1,6 +1,11 @@
-"""SQLModel tables: persistence only. GraphQL types are built from them in app.schema.mapping."""
+"""SQLModel tables for the ORM paths (reading jobs, confirm, the sweeper, the outbox): persistence only.
 
-from app.models.jobs import JobImage, JobStatus, ProductRecognitionJob
-from app.models.users import Plan, User, UserItemAlias
+migrations/ create the tables; these classes only describe them. The hot paths (submit, claim
+to finish, watched-job re-reads) use plain asyncpg and their own row types in app.repos.
+GraphQL types are built from both by app.schema.mapping.
+"""
 
-__all__ = ["JobImage", "JobStatus", "Plan", "ProductRecognitionJob", "User", "UserItemAlias"]
+from app.models.jobs import JobStatus, ProductRecognitionJob
+from app.models.users import User, UserItemAlias
+
+__all__ = ["JobStatus", "ProductRecognitionJob", "User", "UserItemAlias"]

@@ -1,4 +1,9 @@
-"""Recognition jobs and their stored images (bytes kept apart from the job row)."""
+"""Recognition jobs: the job table and its status.
+
+A job's image bytes live apart from the job row, in product_recognition_job_images (migrations/0001),
+which has no model: the submit function (migrations/0004, called by app.repos.submissions) writes it
+and app.repos.transitions reads it, both in plain SQL.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, DateTime, LargeBinary, text
+from sqlalchemy import Column, DateTime, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -59,14 +64,3 @@ class ProductRecognitionJob(SQLModel, table=True):
     idempotency_key: str | None = None
     confirmed_items: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSONB))
     confirmed_at: datetime | None = _tz()
-
-
-class JobImage(SQLModel, table=True):
-    __tablename__ = "product_recognition_job_images"
-
-    job_id: uuid.UUID = Field(primary_key=True)
-    index: int = Field(primary_key=True)
-    mime: str
-    sha256: str
-    size: int
-    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

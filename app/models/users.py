@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Column, DateTime, text
 from sqlmodel import Field, SQLModel
-
-
-class Plan(StrEnum):
-    FREE = "free"
-    PAID = "paid"
 
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
 
     id: uuid.UUID = Field(primary_key=True)
-    plan: str = Field(default=Plan.FREE.value)
+    plan: str = Field(default="free")  # as the column's default (migrations/0001)
     created_at: datetime = Field(
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
     )

@@ -21,7 +21,6 @@ from structlog.typing import EventDict, Processor
 
 from app.settings import AppEnv, Settings
 
-REQUEST_ID_HEADER = "x-request-id"
 _IDS = ("request_id", "user_id", "job_id")
 
 

@@ -68,7 +68,6 @@ class PriorityConsumer:
         self._waiting_free_ok: Callable[[], bool] | None = None  # set while a get() waits
         self._available = asyncio.Event()
         self._fetcher: asyncio.Task[None] | None = None
-        self.last_poll_ok: float = 0.0
         self._next: dict[TopicPartition, int] = {}  # first offset not yet committed (the lag metric)
         self._unsettled: dict[TopicPartition, set[int]] = {}  # handed out by get(), not yet settled
         self._settled: dict[TopicPartition, int] = {}  # one past the highest settled offset
@@ -138,14 +137,9 @@ class PriorityConsumer:
             await self._commit_settled()
         await self._consumer.stop()
 
-    def buffered(self) -> int:
-        return sum(len(b) for b in self._buffers.values())
-
     async def _fetch_loop(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             batch = await self._consumer.getmany(timeout_ms=1000)
-            self.last_poll_ok = loop.time()
             for tp, records in batch.items():
                 self._buffers[tp.topic].extend(records)
                 self._next.setdefault(tp, records[0].offset)

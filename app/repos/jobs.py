@@ -44,12 +44,6 @@ async def get_job(session: AsyncSession, *, job_id: uuid.UUID, user_id: uuid.UUI
     return (await session.exec(stmt)).one_or_none()
 
 
-async def get_jobs(session: AsyncSession, *, job_ids: Sequence[uuid.UUID], user_id: uuid.UUID) -> list[Job]:
-    """Several of the user's jobs at once (order not guaranteed): the batch behind the DataLoader."""
-    stmt = select(Job).where(col(Job.id).in_(job_ids), col(Job.user_id) == user_id)
-    return list(await session.exec(stmt))
-
-
 async def list_recent(session: AsyncSession, *, user_id: uuid.UUID, limit: int) -> list[Job]:
     """The user's newest jobs first."""
     stmt = (

@@ -32,11 +32,6 @@ async def upsert_user(session: AsyncSession, *, user_id: uuid.UUID, plan: str | 
     return User(id=row.id, plan=row.plan, created_at=row.created_at)
 
 
-async def get_user(session: AsyncSession, *, user_id: uuid.UUID) -> User | None:
-    """The user's row, or None when never seen."""
-    return await session.get(User, user_id)
-
-
 async def upsert_aliases(
     session: AsyncSession, *, user_id: uuid.UUID, aliases: Iterable[tuple[str, Alias]]
 ) -> int:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.pages import GRAPHIQL_FILES, graphiql_assets_dir, graphiql_html
+from app.pages import CDN, graphiql_assets_dir, graphiql_html
 from app.settings import Settings
 
 
 def test_local_assets_are_used_when_every_file_is_there(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     (tmp_path / "graphiql").mkdir()
-    for name in GRAPHIQL_FILES[:-1]:
+    *present, missing = CDN  # every asset file but the last
+    for name in present:
         (tmp_path / "graphiql" / name).write_text("x")
     assert graphiql_assets_dir(settings) is None  # one missing: the CDN
     assert "https://unpkg.com/graphiql" in graphiql_html(settings) and '"assets": "cdn"' in graphiql_html(settings)
-    (tmp_path / "graphiql" / GRAPHIQL_FILES[-1]).write_text("x")
+    (tmp_path / "graphiql" / missing).write_text("x")
     assert graphiql_assets_dir(settings) == tmp_path / "graphiql"
     html = graphiql_html(settings)
     assert "unpkg.com/graphiql" not in html and "/graphiql-assets/graphiql.min.js" in html
