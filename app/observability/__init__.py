@@ -1,1 +1,2 @@
-"""What operators see: Prometheus metrics, structured logs carrying ids, a small ops server for the worker."""
+"""What operators see: Prometheus metrics, structured logs carrying ids, optional OpenTelemetry traces,
+and a small ops server (/metrics, /healthz, /readyz) for the worker, which has no web app."""

@@ -1,1 +1,2 @@
-"""Kafka: the job message format, the publisher (API) and the priority consumer (worker)."""
+"""Kafka: the job message format, topic administration, the publisher (the API's outbox and the
+worker's sweeper), the priority consumer (worker), and the worker's submit hints from PostgreSQL."""

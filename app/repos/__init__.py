@@ -1,1 +1,6 @@
-"""The only place that builds SQL: small async functions taking the session first."""
+"""The SQL of jobs, users and barcodes: small async functions taking their connection first.
+
+The ORM paths pass a session (jobs, users); the hot paths pass an asyncpg connection or pool
+(submissions, transitions, watched_jobs, barcodes). Outside this package only migrations/, the
+migration runner and the health and keepalive checks send SQL.
+"""

@@ -1,4 +1,5 @@
-"""The GraphQL schema: types, inputs and enums here; resolvers in app.resolvers."""
+"""The GraphQL schema: types, inputs, enums, the row-to-type mapping and the error codes are in this
+package; `build_schema` assembles them with the resolvers of app.resolvers and the security limits."""
 
 from __future__ import annotations
 

@@ -1,1 +1,5 @@
-"""Use cases: submit, process (claim, recognize, enrich, finish), sweep, confirm. One transaction each step."""
+"""Use cases: submit (image intake, quotas, the outbox relay), reading and watching jobs, confirm,
+processing a job the worker claimed (recognize, enrich, finish) and the sweeper.
+
+Each state change commits as one transaction; errors meant for the client are in app.services.errors.
+"""
