@@ -1,4 +1,4 @@
-"""Recognition jobs: insert, read, page, and the sweeper's guarded status changes.
+"""Recognition jobs through the ORM: read, page, confirm, and the sweeper's and outbox's guarded changes.
 
 (The worker's own transitions, claim to finish, are single statements in app.repos.transitions.)
 Every transition is a conditional UPDATE (status only moves forward, and only the worker
