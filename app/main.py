@@ -15,7 +15,6 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
@@ -24,6 +23,7 @@ from app.auth import TokenVerifier, bearer_token
 from app.context import Context, Resources, authenticate
 from app.db import create_engine, create_pool, create_session_factory, database_reachable
 from app.events import create_broadcast
+from app.graphql_http import GraphQLOverHTTP
 from app.observability.metrics import metrics_routes
 from app.observability.tracing import TracingMiddleware, configure_tracing, shutdown_tracing
 from app.pages import graphiql_html, page_routes
@@ -40,8 +40,8 @@ from app.settings import Settings
 log = logging.getLogger("foodai.api")
 
 
-class FoodaiGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI view with our context and websocket authentication."""
+class FoodaiGraphQL(GraphQLOverHTTP[Context, None]):
+    """Strawberry's ASGI view, to the GraphQL over HTTP spec, with our context and websocket authentication."""
 
     graphql_transport_ws_handler_class = FoodaiTransportWSHandler
 
