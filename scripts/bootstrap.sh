@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates .venv with Python 3.11+ and installs foodai with its dev tools, once;
 # re-installs when pyproject.toml changes; fetches GraphiQL's browser assets when npm is
-# there (GraphiQL then works offline). Sourced by ./dev.sh and ./test.sh.
+# there (GraphiQL then works offline), and the GraphQL over HTTP audit suite (tests/audit).
+# Sourced by ./dev.sh and ./test.sh.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${FOODAI_VENV:-$ROOT/.venv}"
@@ -29,4 +30,8 @@ bash "$ROOT/scripts/install-ocr.sh"
 if [ ! -s "$ROOT/.foodai/graphiql/graphiql.min.js" ] && command -v npm >/dev/null; then
   timeout 120 "$ROOT/scripts/fetch-graphiql.sh" >/dev/null 2>&1 \
     || echo "foodai: could not fetch GraphiQL's assets with npm (offline?); GraphiQL will use the CDN" >&2
+fi
+if [ ! -f "$ROOT/tests/audit/node_modules/graphql-http/package.json" ] && command -v npm >/dev/null; then
+  timeout 120 "$ROOT/scripts/fetch-audit.sh" >/dev/null 2>&1 \
+    || echo "foodai: could not install the GraphQL over HTTP audit suite with npm (offline?): its test fails until scripts/fetch-audit.sh runs" >&2
 fi
