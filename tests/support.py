@@ -18,8 +18,10 @@ from typing import Any
 
 import asyncpg
 import httpx
+import numpy as np
 import websockets
-from PIL import Image
+import zxingcpp
+from PIL import Image, ImageDraw, ImageFilter
 
 from app.auth import issue_token
 from app.embedded import free_port
@@ -103,6 +105,33 @@ def png_bytes(payload: str = "", size: tuple[int, int] = (8, 8)) -> bytes:
 def scripted_image(items: str) -> bytes:
     """An image the fake recognizer reads as exactly these lines: 'name*qty*unit*price;...'."""
     return png_bytes("FOODAI-ITEMS:" + items + "\n")
+
+
+EAN = "4006381333931"  # a valid EAN-13 that no bundled table holds
+
+
+def shelf_photo(size: tuple[int, int] = (640, 480), seed: int = 1) -> Image.Image:
+    """A busy, shop-like background: random coloured rectangles, slightly blurred."""
+    rng = np.random.default_rng(seed)
+    image = Image.new("RGB", size, (90, 80, 70))
+    draw = ImageDraw.Draw(image)
+    for _ in range(400):
+        x, y = rng.integers(-60, size[0]), rng.integers(-60, size[1])
+        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
+        draw.rectangle((x, y, x + rng.integers(20, 120), y + rng.integers(20, 120)), fill=colour)
+    return image.filter(ImageFilter.GaussianBlur(1))
+
+
+def package_with_barcode(code: str) -> Image.Image:
+    """A blue milk-carton-like package on a busy shelf, with an EAN-13 printed on its side."""
+    photo = shelf_photo()
+    draw = ImageDraw.Draw(photo)
+    draw.rectangle((150, 40, 490, 460), fill=(40, 90, 200))
+    draw.rectangle((200, 250, 440, 420), fill=(250, 250, 250))
+    symbol = zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(code, zxingcpp.BarcodeFormat.EAN13), scale=2)
+    bars = Image.fromarray(np.asarray(symbol)).convert("RGB")
+    photo.paste(bars, (210, 260))
+    return photo.rotate(4, resample=Image.Resampling.BILINEAR, fillcolor=(90, 80, 70))
 
 
 def b64(data: bytes) -> str:

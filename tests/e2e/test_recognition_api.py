@@ -11,8 +11,19 @@ from app.recognition.catalog import load_catalog
 from app.repos.barcodes import BarcodeProduct, put_barcode
 from bench.corpus import generate
 from tests.stack import Stack, terminate
-from tests.support import GET_JOB, SUBMIT_PRODUCTS, WATCH_JOB, Api, User, b64, new_user, png_bytes, scripted_image
-from tests.unit.test_products import EAN, package_with_barcode
+from tests.support import (
+    EAN,
+    GET_JOB,
+    SUBMIT_PRODUCTS,
+    WATCH_JOB,
+    Api,
+    User,
+    b64,
+    new_user,
+    package_with_barcode,
+    png_bytes,
+    scripted_image,
+)
 
 CONFIRM = """mutation($id: ID!, $items: [ConfirmedItemInput!]!) {
   confirmProductJob(id: $id, items: $items) { id confirmedItems { name rawText category unit quantity } }

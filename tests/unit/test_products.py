@@ -12,20 +12,25 @@ from importlib import resources
 
 import numpy as np
 import pytest
-import zxingcpp
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 from app.recognition.catalog import load_catalog
 from app.recognition.layout import OcrBox
-from app.recognition.products import barcode as barcode_module
-from app.recognition.products.barcode import check_digit_ok, ean_form, read_barcodes
+from app.recognition.products.barcode import (
+    CodeEntry,
+    bundled_table,
+    check_digit_ok,
+    ean_form,
+    parse_code_table,
+    read_barcodes,
+)
 from app.recognition.products.model import Box, Prediction, ProductModel
 from app.recognition.products.recognize import NOTE_NO_PRODUCT, choose, recognize_products
 from app.recognition.products.regions import iou, propose, suppress
 from app.recognition.products.table import PrintedText, load_products, parse_products, text_hits
 from app.recognition.products.training import fit_head, predict, stratified_folds
+from tests.support import EAN, package_with_barcode, shelf_photo
 
-EAN = "4006381333931"
 LABELS = ("Banana", "Lemon", "Orange", "Arla-Standard-Milk", "Arla-Medium-Fat-Milk")
 
 
@@ -61,30 +66,6 @@ class MilkModel(StubModel):
     def _predict(self, image: Image.Image) -> Prediction:
         self.calls += 1
         return Prediction(LABELS, np.array([0.05, 0.05, 0.05, 0.8, 0.05], np.float32))
-
-
-def _shelf_photo(size: tuple[int, int] = (640, 480), seed: int = 1) -> Image.Image:
-    """A busy, shop-like background: random coloured rectangles, slightly blurred."""
-    rng = np.random.default_rng(seed)
-    image = Image.new("RGB", size, (90, 80, 70))
-    draw = ImageDraw.Draw(image)
-    for _ in range(400):
-        x, y = rng.integers(-60, size[0]), rng.integers(-60, size[1])
-        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
-        draw.rectangle((x, y, x + rng.integers(20, 120), y + rng.integers(20, 120)), fill=colour)
-    return image.filter(ImageFilter.GaussianBlur(1))
-
-
-def package_with_barcode(code: str) -> Image.Image:
-    """A blue milk-carton-like package on a busy shelf, with an EAN-13 printed on its side."""
-    photo = _shelf_photo()
-    draw = ImageDraw.Draw(photo)
-    draw.rectangle((150, 40, 490, 460), fill=(40, 90, 200))
-    draw.rectangle((200, 250, 440, 420), fill=(250, 250, 250))
-    symbol = zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(code, zxingcpp.BarcodeFormat.EAN13), scale=2)
-    bars = Image.fromarray(np.asarray(symbol)).convert("RGB")
-    photo.paste(bars, (210, 260))
-    return photo.rotate(4, resample=Image.Resampling.BILINEAR, fillcolor=(90, 80, 70))
 
 
 def _blob(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], colour: tuple[int, int, int]) -> None:
@@ -127,12 +108,25 @@ def test_ean13_on_a_package_photo_is_read_exactly() -> None:
 
 
 def test_known_barcode_is_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(barcode_module, "bundled_codes", lambda: {EAN: "milk"})
-    monkeypatch.setattr("app.recognition.products.recognize.bundled_codes", lambda: {EAN: "milk"})
+    table = parse_code_table(f"code\tcatalog_key\tlabel\tphotos\n{EAN}\tmilk\t\t0\n")
+    monkeypatch.setattr("app.recognition.products.recognize.bundled_table", lambda: table)
     model = StubModel()
     result = recognize_products(package_with_barcode(EAN), [], lang="de", model=model)
     assert [(i.name_hint, i.confidence) for i in result.items] == [("milk", 0.99)]
     assert model.calls == 0
+
+
+def test_every_bundled_code_names_a_catalog_item_and_a_model_class() -> None:
+    products, catalog = load_products(), load_catalog()
+    for code, entry in bundled_table().items():
+        assert check_digit_ok(code) and entry.code == code and entry.photos >= 1
+        assert catalog.get(entry.catalog_key) is not None
+        assert products[entry.label].catalog_key == entry.catalog_key
+
+
+def test_code_table_rows_with_a_bad_check_digit_or_no_catalog_key_are_skipped() -> None:
+    text = "# comment\ncode\tcatalog_key\tlabel\tphotos\n4006381333932\tmilk\n96385074\t\n96385074\tmilk\tX\t3\n"
+    assert parse_code_table(text) == {"96385074": CodeEntry("96385074", "milk", "X", 3)}
 
 
 def test_barcode_known_only_to_the_lookup() -> None:
@@ -171,7 +165,7 @@ def test_regions_of_a_pile_on_a_table() -> None:
 
 
 def test_a_busy_photo_is_not_a_pile() -> None:
-    assert propose(_shelf_photo()) == []
+    assert propose(shelf_photo()) == []
     assert propose(package_with_barcode(EAN)) == []
 
 
@@ -209,9 +203,9 @@ def test_text_alone_names_products_the_image_model_does_not_know() -> None:
     unsure = StubModel()
     unsure._predict = lambda image: Prediction(LABELS, np.full(len(LABELS), 0.2, np.float32))  # type: ignore[method-assign]
     box = OcrBox(((10, 10), (200, 10), (200, 40), (10, 40)), "Spaghetti", 0.9)
-    result = recognize_products(_shelf_photo(), [box], lang="en", model=unsure)
+    result = recognize_products(shelf_photo(), [box], lang="en", model=unsure)
     assert [item.name_hint for item in result.items] == ["spaghetti"]
-    nothing = recognize_products(_shelf_photo(), [], lang="en", model=unsure)
+    nothing = recognize_products(shelf_photo(), [], lang="en", model=unsure)
     assert nothing.note == NOTE_NO_PRODUCT or nothing.items
 
 
@@ -259,5 +253,5 @@ def test_text_naming_the_image_models_own_guess_keeps_the_finer_image_answer() -
     unsure._predict = lambda image: Prediction(  # type: ignore[method-assign]
         LABELS, np.array([0.2, 0.2, 0.15, 0.25, 0.2], np.float32))
     box = OcrBox(((10, 10), (200, 10), (200, 40), (10, 40)), "Milch", 0.9)
-    result = recognize_products(_shelf_photo(), [box], lang="de", model=unsure)
+    result = recognize_products(shelf_photo(), [box], lang="de", model=unsure)
     assert [item.raw_text for item in result.items] == ["Arla standard milk"]

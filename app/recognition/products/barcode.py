@@ -4,9 +4,10 @@ A code counts only when its check digit is right (zxing-cpp already refuses bad 
 check again so a table or a cache can never be fed a misread). UPC-A codes are reported
 as their 13-digit EAN form ('0' + 12 digits), the form shops and Open Food Facts use.
 
-`data/barcodes.tsv` maps codes to catalog keys. It ships without invented codes: only
-codes known to stand for a generic catalog item belong there; codes learnt from users or
-from Open Food Facts live in the database cache (`app.recognition.products.off`).
+`data/barcodes.tsv` maps codes to catalog keys and the image model's class. It holds only
+codes read on the grocery photos themselves (`scripts/build_barcode_table.py` writes it;
+nothing is typed in by hand); codes learnt from users or from Open Food Facts live in the
+database cache (`app.recognition.products.off`).
 """
 
 from __future__ import annotations
@@ -70,9 +71,43 @@ def read_barcodes(image: Image.Image) -> list[Barcode]:
     return list(found.values())
 
 
+@dataclass(frozen=True, slots=True)
+class CodeEntry:
+    """One row of the bundled table: the code, its catalog item, the model class and how many photos showed it."""
+
+    code: str
+    catalog_key: str
+    label: str = ""
+    photos: int = 0
+
+
+TABLE_COLUMNS = ("code", "catalog_key", "label", "photos")
+
+
+def parse_code_table(text: str) -> dict[str, CodeEntry]:
+    """Entries by code from TSV text in the format of `data/barcodes.tsv` ('#' lines are comments).
+
+    Rows with a bad check digit or without a catalog key are skipped, so a typo can never
+    name a product.
+    """
+    lines = (line for line in text.splitlines() if line and not line.startswith("#"))
+    table = {}
+    for row in csv.reader(lines, delimiter="\t"):
+        if len(row) < 2 or row[0] == TABLE_COLUMNS[0] or not check_digit_ok(row[0]) or not row[1]:
+            continue
+        label = row[2] if len(row) > 2 else ""
+        photos = int(row[3]) if len(row) > 3 and row[3].isdigit() else 0
+        table[row[0]] = CodeEntry(row[0], row[1], label, photos)
+    return table
+
+
 @lru_cache(maxsize=1)
-def bundled_codes() -> dict[str, str]:
-    """The packaged code -> catalog key table (comment lines start with '#')."""
+def bundled_table() -> dict[str, CodeEntry]:
+    """The packaged code table, read once per process."""
     text = resources.files("app.recognition.products").joinpath("data/barcodes.tsv").read_text("utf-8")
-    rows = csv.reader((line for line in text.splitlines() if line and not line.startswith("#")), delimiter="\t")
-    return {row[0]: row[1] for row in rows if len(row) >= 2 and check_digit_ok(row[0])}
+    return parse_code_table(text)
+
+
+def bundled_codes() -> dict[str, str]:
+    """The packaged code -> catalog key table."""
+    return {code: entry.catalog_key for code, entry in bundled_table().items()}

@@ -1,8 +1,8 @@
 """Products in a photo: barcodes first, then the image model with the package's printed text, then text alone.
 
 Order of trust, per photo:
-1. A retail barcode whose code we know (bundled table, or `lookup`: the cache of codes
-   learnt from users and Open Food Facts) names the product outright.
+1. A retail barcode whose code we know (bundled table of codes read on the grocery photos,
+   or `lookup`: the cache of codes learnt from users and Open Food Facts) names the product outright.
 2. Several objects on a plain surface (`regions.propose`): each box is classified and
    becomes an item with its box.
 3. Otherwise the whole photo is one product: the image model's class probabilities are
@@ -24,7 +24,7 @@ from PIL import Image
 from app.recognition.base import ImageRecognition, RawItem
 from app.recognition.catalog import Catalog, load_catalog
 from app.recognition.layout import OcrBox
-from app.recognition.products.barcode import Barcode, bundled_codes, read_barcodes
+from app.recognition.products.barcode import Barcode, bundled_table, read_barcodes
 from app.recognition.products.model import Box, Prediction, ProductModel
 from app.recognition.products.regions import propose
 from app.recognition.products.table import PrintedText, Product, load_products, text_hits
@@ -101,16 +101,28 @@ def choose(prediction: Prediction, printed: PrintedText, products: dict[str, Pro
     return Choice(product, confidence)
 
 
+def _resolve_code(code: str, catalog: Catalog, lookup: Lookup | None) -> tuple[str, str | None] | None:
+    """(product name, catalog key) a code stands for: the bundled table, then `lookup`; None if unknown."""
+    bundled = bundled_table().get(code)
+    product = load_products().get(bundled.label) if bundled else None
+    if bundled is not None and product is not None:
+        return product.name, bundled.catalog_key
+    known = bundled.catalog_key if bundled else (lookup(code) if lookup else None)
+    if known is None:
+        return None
+    entry = catalog.get(known)
+    if entry is not None:
+        return entry.names["en"][0], entry.key
+    match = catalog.match(known)
+    return known, match.item.key if match else None
+
+
 def _barcode_items(codes: Sequence[Barcode], catalog: Catalog, lookup: Lookup | None) -> list[RawItem]:
     items = []
-    table = bundled_codes()
     for code in codes:
-        known = table.get(code.code) or (lookup(code.code) if lookup else None)
-        if known is None:
-            continue
-        entry = catalog.get(known) or (match.item if (match := catalog.match(known)) else None)
-        name = known if catalog.get(known) is None else entry.names["en"][0] if entry else known
-        items.append(_item(name, entry.key if entry else None, catalog, BARCODE_CONFIDENCE, code.box))
+        resolved = _resolve_code(code.code, catalog, lookup)
+        if resolved is not None:
+            items.append(_item(resolved[0], resolved[1], catalog, BARCODE_CONFIDENCE, code.box))
     return items
 
 
