@@ -54,11 +54,12 @@ async def retry(attempt: Callable[[], Awaitable[T]], *, errors: Errors, backoff:
     Any other exception propagates at once. With `stop`, returns None as soon as it is set,
     before an attempt or during a wait, so a shutdown never waits out a delay.
     """
-    delays = backoff.delays()
+    delays: Iterator[float] | None = None  # made on the first failure: most calls succeed at once
     while stop is None or not stop.is_set():
         try:
             return await attempt()
         except errors as exc:
+            delays = delays or backoff.delays()
             delay = next(delays)
             log.warning("%s failed (%r); retrying in %.1f s", what, exc, delay)
         await _pause(delay, stop)

@@ -18,7 +18,6 @@ Run it with `python -m app.worker` or `foodai worker`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -34,6 +33,7 @@ import httpx
 from aiokafka.errors import KafkaError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.backoff import Backoff, retry
 from app.db import (
     DB_ERRORS,
     SessionFactory,
@@ -64,6 +64,7 @@ from app.settings import Settings
 from app.startup import broker_problem, check_database, load_settings, reported
 
 log = logging.getLogger("foodai.worker")
+JOIN_BACKOFF = Backoff(first_s=0.5, cap_s=10.0)
 
 
 @dataclass(slots=True)
@@ -162,20 +163,15 @@ class Worker:
 
     async def _start_consumer(self, consumer: PriorityConsumer) -> bool:
         """Join the group, retrying while the broker is unreachable; False when stopped first."""
-        delay = 0.5
-        while not self._stop.is_set():
-            try:
-                await ensure_job_topics(self.settings)
-                await consumer.start()
-            except (KafkaError, OSError) as exc:
-                log.warning("kafka unreachable (%r); retrying in %.1f s", exc, delay)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(delay):
-                        await self._stop.wait()
-                delay = min(delay * 2, 10.0)
-            else:
-                return True
-        return False
+
+        async def join() -> bool:
+            await ensure_job_topics(self.settings)
+            await consumer.start()
+            return True
+
+        joined = await retry(join, errors=(KafkaError, OSError), backoff=JOIN_BACKOFF, what="kafka consumer join",
+                             log=log, stop=self._stop)
+        return joined is not None
 
     async def _serve(
         self, deps: ProcessingDeps, sessions: SessionFactory, consumer: PriorityConsumer, publisher: JobPublisher

@@ -24,10 +24,13 @@ from collections.abc import Callable
 
 import asyncpg
 
+from app.backoff import Backoff, retry
 from app.queue.messages import JOB_TYPES, PLANS, JobMessage
 
 log = logging.getLogger(__name__)
 CHANNEL = "foodai_job_submitted"
+LISTEN_BACKOFF = Backoff(first_s=0.5, cap_s=10.0)
+LISTEN_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 def announcement(topics: tuple[str, str], headers: tuple[tuple[str, bytes], ...]) -> dict[str, object]:
@@ -74,27 +77,27 @@ class SubmitListener:
             self._on_hint(message)
 
     async def _run(self) -> None:
-        delay = 0.5
+        """Listen until cancelled: (re)connect with backoff, then wait for the connection's loss."""
         while True:
+            conn, lost = await retry(self._listen, errors=LISTEN_ERRORS, backoff=LISTEN_BACKOFF,
+                                     what="submit hints: listen", log=log)
             try:
-                conn = await asyncpg.connect(self._url, server_settings={"application_name": "foodai-worker-hints"})
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("submit hints: cannot listen (%r); retrying in %.1f s", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-                continue
-            lost = asyncio.Event()
-            conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
-            try:
-                await conn.add_listener(CHANNEL, self._notified)
-                self.connected, delay = True, 0.5
+                self.connected = True
                 log.info("submit hints: listening on %s", CHANNEL)
                 await lost.wait()
                 log.warning("submit hints: listener connection lost; reconnecting")
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("submit hints: listen failed (%r); retrying in %.1f s", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
             finally:
                 self.connected = False
                 conn.terminate()
+
+    async def _listen(self) -> tuple[asyncpg.Connection, asyncio.Event]:
+        """A connection LISTENing on CHANNEL and the event set when it is lost; nothing is left open on failure."""
+        conn = await asyncpg.connect(self._url, server_settings={"application_name": "foodai-worker-hints"})
+        lost = asyncio.Event()
+        conn.add_termination_listener(lambda _conn: lost.set())
+        try:
+            await conn.add_listener(CHANNEL, self._notified)
+        except BaseException:
+            conn.terminate()
+            raise
+        return conn, lost

@@ -8,11 +8,13 @@ import logging
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from app.backoff import Backoff, retry
 from app.queue.admin import ensure_topics
 from app.queue.messages import JobMessage
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
+CONNECT_BACKOFF = Backoff(first_s=0.5, cap_s=10.0)
 
 
 async def ensure_job_topics(settings: Settings) -> None:
@@ -45,27 +47,27 @@ class JobPublisher:
 
     async def start(self) -> None:
         """Connect now if the broker answers, else keep trying in the background."""
-        if not await self._try_connect():
+        try:
+            await self._connect()
+        except (KafkaError, OSError) as exc:
+            log.warning("kafka unreachable (%r); jobs are stored and will be published later", exc)
             self._connector = asyncio.create_task(self._connect_forever(), name="kafka-producer-connect")
 
-    async def _try_connect(self) -> bool:
+    async def _connect(self) -> None:
+        """Start a producer and make sure the topics exist; a broker failure stops the producer again and raises."""
         producer = self._new_producer()
         try:
             await producer.start()
             await ensure_job_topics(self._settings)
-        except (KafkaError, OSError) as exc:
-            log.warning("kafka unreachable (%r); jobs are stored and will be published later", exc)
+        except (KafkaError, OSError):
             await producer.stop()
-            return False
+            raise
         self._producer = producer
         self.connected.set()
-        return True
 
     async def _connect_forever(self) -> None:
-        delay = 0.5
-        while not await self._try_connect():
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+        await retry(self._connect, errors=(KafkaError, OSError), backoff=CONNECT_BACKOFF,
+                    what="kafka producer connect", log=log)
         log.info("kafka producer connected")
 
     async def stop(self) -> None:
