@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-from broadcaster import Broadcast
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,7 +13,7 @@ from starlette.websockets import WebSocket
 
 from app.auth import Identity, TokenVerifier, bearer_token
 from app.db import SessionFactory
-from app.events import JobEventsBackend
+from app.events import JobEvents, JobListener
 from app.observability.logs import bind_ids
 from app.queue.producer import JobPublisher
 from app.services.errors import Unauthenticated
@@ -34,8 +33,8 @@ class Resources:
     watch_reads: JobBatchReader  # the subscriptions' batched re-reads, on `pool`
     publisher: JobPublisher
     outbox: OutboxRelay
-    broadcast: Broadcast
-    events: JobEventsBackend
+    broadcast: JobEvents  # the job watchers (app.events)
+    events: JobListener  # their LISTEN connection, for /readyz
 
 
 @dataclass(slots=True)

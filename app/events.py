@@ -1,13 +1,20 @@
-"""Job change events: PostgreSQL NOTIFY -> one LISTEN connection per process -> broadcaster.
+"""Job change events: PostgreSQL NOTIFY -> one LISTEN connection per process -> the job's watchers.
 
 The worker NOTIFYs `product_job_update` with `{"id", "status", "images_done"}` from inside
 the transaction that changed the job. Each API process holds one LISTEN connection
-(`JobEventsBackend`) and routes every notification to the broadcaster channel of that
-one job (`job:<uuid>`), so an event costs O(subscribers of that job), not O(all
-subscribers). The NOTIFY callback signals the subscribers directly: no queue and no
-task between the socket and them. NOTIFY is not durable: when the LISTEN connection is
-lost the backend reconnects and signals every subscribed channel, and subscribers
-re-read their job from the database, so no terminal state is missed.
+(`JobListener`) and `JobEvents` routes every notification to the watchers of that one job
+(channel `job:<uuid>`), so an event costs O(watchers of that job), not O(all watchers). The
+NOTIFY callback signals the watchers directly: no queue and no task between the socket and
+them. NOTIFY is not durable: when the LISTEN connection is lost the listener reconnects with
+backoff and JobEvents signals every watched job, whose watchers re-read it from the
+database, so no terminal state is missed.
+
+Why not broadcaster: its `Broadcast` feeds one asyncio.Queue per subscriber from a listener
+task that awaits `backend.next_published()`, and publishes through the backend. Here an event
+only means "re-read the job" (a flag per watcher is enough, and 5,000 idle queues are not),
+the callback can signal without a task, and the worker publishes with NOTIFY inside its own
+transaction. Fitting that into broadcaster meant subclassing its private `_base` and
+overriding nearly all of it, so these two small classes own the whole of it instead.
 """
 
 from __future__ import annotations
@@ -19,40 +26,44 @@ import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from dataclasses import dataclass
 
 import asyncpg
-from broadcaster import Broadcast, BroadcastBackend, Event
-from broadcaster._base import Subscriber
 
+from app.backoff import Backoff, retry
 from app.db import asyncpg_url
 from app.repos.jobs import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
-CHANGED = "changed"  # the only message a subscriber gets: "re-read the job"
 RECHECK_S = 300.0  # every subscription is nudged about this often, a safety net behind NOTIFY and resync
 RECHECK_SLICES = 60
 LISTEN_APPLICATION_NAME = "foodai-listen"  # plus ":<pid>": how operators (and fault tests) find it
+LISTEN_BACKOFF = Backoff(first_s=0.1, cap_s=5.0)
+LISTEN_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 def job_channel(job_id: uuid.UUID) -> str:
-    """The broadcaster channel carrying one job's changes."""
+    """The channel carrying one job's changes."""
     return f"job:{job_id}"
 
 
-class JobEventsBackend(BroadcastBackend):
-    """A broadcaster backend on one LISTEN connection, with keepalive and reconnect."""
+class JobListener:
+    """The process's LISTEN connection, with keepalive, reconnect with backoff, and a resync after it.
 
-    def __init__(self, database_url: str, *, keepalive_s: float = 5.0, reconnect_max_s: float = 5.0) -> None:
+    `on_job(channel)` runs in the NOTIFY callback for each well-formed notification, and
+    `on_resync()` after each reconnect, when notifications may have been missed.
+    """
+
+    def __init__(self, database_url: str, *, on_job: Callable[[str], None], on_resync: Callable[[], None],
+                 keepalive_s: float = 5.0, backoff: Backoff = LISTEN_BACKOFF) -> None:
         self._url = asyncpg_url(database_url)
+        self._on_job = on_job
+        self._on_resync = on_resync
         self._keepalive_s = keepalive_s
-        self._reconnect_max_s = reconnect_max_s
-        self._channels: set[str] = set()
-        self.dispatch: Callable[[str], None] = lambda _channel: None  # set by CoalescingBroadcast
+        self._backoff = backoff
         self._conn: asyncpg.Connection | None = None
         self._lost = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
-        self.reconnects = 0
 
     @property
     def connected(self) -> bool:
@@ -60,31 +71,17 @@ class JobEventsBackend(BroadcastBackend):
         return self._conn is not None and not self._conn.is_closed() and not self._lost.is_set()
 
     async def connect(self) -> None:
+        """Open the connection (raising when PostgreSQL is away) and start watching over it."""
         await self._open()
         self._supervisor = asyncio.create_task(self._supervise(), name="listen-supervisor")
 
     async def disconnect(self) -> None:
+        """Stop watching and close the connection."""
         if self._supervisor is not None:
             self._supervisor.cancel()
             await asyncio.gather(self._supervisor, return_exceptions=True)
         if self._conn is not None:
             await self._conn.close()
-
-    async def subscribe(self, channel: str) -> None:
-        self._channels.add(channel)
-
-    async def unsubscribe(self, channel: str) -> None:
-        self._channels.discard(channel)
-
-    async def publish(self, channel: str, message: Any) -> None:
-        raise NotImplementedError("job events are published by the worker's NOTIFY, in its transaction")
-
-    def channel_count(self) -> int:
-        """Jobs watched in this process."""
-        return len(self._channels)
-
-    async def next_published(self) -> Event:
-        raise NotImplementedError("events are dispatched from the NOTIFY callback, see CoalescingBroadcast")
 
     async def _open(self) -> None:
         conn = await asyncpg.connect(
@@ -101,8 +98,7 @@ class JobEventsBackend(BroadcastBackend):
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring malformed %s payload: %.200r", NOTIFY_CHANNEL, payload)
             return
-        if channel in self._channels:  # O(1): nobody watches most jobs
-            self.dispatch(channel)
+        self._on_job(channel)
 
     async def _supervise(self) -> None:
         while True:
@@ -118,7 +114,7 @@ class JobEventsBackend(BroadcastBackend):
             async with asyncio.timeout(self._keepalive_s):
                 assert self._conn is not None
                 await self._conn.execute("SELECT 1")
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except (*LISTEN_ERRORS, TimeoutError):
             return False
         return True
 
@@ -126,22 +122,19 @@ class JobEventsBackend(BroadcastBackend):
         self._lost.set()
         if self._conn is not None:
             self._conn.terminate()
-        delay = 0.1
-        while True:
-            try:
-                await self._open()
-                break
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("LISTEN reconnect failed: %r; retrying in %.1f s", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(self._reconnect_max_s, delay * 2)
-        self.reconnects += 1
-        log.info("LISTEN connection re-established; resyncing %d subscribed jobs", len(self._channels))
-        for channel in list(self._channels):
-            self.dispatch(channel)
+        await retry(self._open, errors=LISTEN_ERRORS, backoff=self._backoff, what="LISTEN reconnect", log=log)
+        log.info("LISTEN connection re-established")
+        self._on_resync()
 
 
-class JobSubscriber(Subscriber):
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """What a watcher gets: the job on `channel` may have changed, re-read it."""
+
+    channel: str
+
+
+class JobSubscriber:
     """One subscription's "look again" signal: a flag and at most one waiting future.
 
     Every job event means only "re-read the job", so events coalesce into the flag: a slow
@@ -149,7 +142,9 @@ class JobSubscriber(Subscriber):
     and nothing else (no asyncio.Queue, whose deques and Event cost ~3 KiB each).
     """
 
-    def __init__(self, channel: str) -> None:  # no queue: broadcaster's Subscriber.get is replaced below
+    __slots__ = ("_waiter", "channel", "pending")
+
+    def __init__(self, channel: str) -> None:
         self.channel = channel
         self.pending = False
         self._waiter: asyncio.Future[None] | None = None
@@ -162,7 +157,7 @@ class JobSubscriber(Subscriber):
         else:
             self.pending = True
 
-    async def get(self) -> Event:
+    async def get(self) -> Changed:
         """Wait for the next change (returns at once when one is pending)."""
         if not self.pending:
             waiter = asyncio.get_running_loop().create_future()
@@ -172,39 +167,74 @@ class JobSubscriber(Subscriber):
             finally:
                 self._waiter = None
         self.pending = False
-        return Event(self.channel, CHANGED)
+        return Changed(self.channel)
 
 
-class CoalescingBroadcast(Broadcast):
-    """Broadcaster whose subscribers are JobSubscriber flags, signalled straight from the NOTIFY callback.
+class JobEvents:
+    """The process's job watchers by channel, signalled by its JobListener; `async with` connects it.
 
-    Dispatch is O(subscribers of that job): one dict lookup, then one flag per watcher of it.
+    Dispatch is O(watchers of that job): one dict lookup, then one flag per watcher of it.
     A sweep nudges every subscriber about once per `recheck_s` (a slice each tick), the last
     safety net behind the resync after a LISTEN loss, without a timer per subscription.
     """
 
-    def __init__(self, backend: JobEventsBackend, *, recheck_s: float = RECHECK_S) -> None:
-        super().__init__(backend=backend)
+    def __init__(self, database_url: str, *, recheck_s: float = RECHECK_S, keepalive_s: float = 5.0) -> None:
+        self.listener = JobListener(database_url, on_job=self.notify, on_resync=self.resync, keepalive_s=keepalive_s)
         self._jobs: dict[str, set[JobSubscriber]] = {}
         self._slices: list[set[str]] = [set() for _ in range(RECHECK_SLICES)]  # channels by hash: a tick is O(slice)
         self._recheck_s = recheck_s
         self._sweeper: asyncio.Task[None] | None = None
-        backend.dispatch = self.notify
 
-    async def connect(self) -> None:  # no listener task: the backend calls notify() itself
-        await self._backend.connect()
+    @property
+    def connected(self) -> bool:
+        """Whether the LISTEN connection is up (for /readyz)."""
+        return self.listener.connected
+
+    async def connect(self) -> None:
+        """Open the LISTEN connection and start the recheck sweep."""
+        await self.listener.connect()
         self._sweeper = asyncio.create_task(self._sweep(), name="subscription-recheck")
 
     async def disconnect(self) -> None:
+        """Stop the sweep and close the LISTEN connection."""
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
-        await self._backend.disconnect()
+        await self.listener.disconnect()
+
+    async def __aenter__(self) -> JobEvents:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.disconnect()
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[JobSubscriber]:
+        """A subscriber of `channel` for the block; leaving it (or being cancelled) unsubscribes."""
+        subscriber = JobSubscriber(channel)
+        subscribers = self._jobs.setdefault(channel, set())
+        if not subscribers:
+            self._slices[hash(channel) % RECHECK_SLICES].add(channel)
+        subscribers.add(subscriber)
+        try:
+            yield subscriber
+        finally:
+            subscribers.discard(subscriber)
+            if not subscribers:
+                del self._jobs[channel]
+                self._slices[hash(channel) % RECHECK_SLICES].discard(channel)
 
     def notify(self, channel: str) -> None:
         """Signal every subscriber of `channel` (none for most jobs)."""
         for subscriber in self._jobs.get(channel, ()):
             subscriber.notify()
+
+    def resync(self) -> None:
+        """Signal every subscriber: after a LISTEN loss any job may have changed unheard."""
+        log.info("resyncing %d subscribed jobs", len(self._jobs))
+        for channel in list(self._jobs):
+            self.notify(channel)
 
     async def _sweep(self) -> None:
         tick = 0
@@ -222,29 +252,16 @@ class CoalescingBroadcast(Broadcast):
                 nudged += 1
         return nudged
 
-    @contextlib.asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[Subscriber]:
-        subscriber = JobSubscriber(channel)
-        subscribers = self._jobs.setdefault(channel, set())
-        if not subscribers:
-            self._slices[hash(channel) % RECHECK_SLICES].add(channel)
-            await self._backend.subscribe(channel)
-        subscribers.add(subscriber)
-        try:
-            yield subscriber
-        finally:
-            subscribers.discard(subscriber)
-            if not subscribers:
-                del self._jobs[channel]
-                self._slices[hash(channel) % RECHECK_SLICES].discard(channel)
-                await self._backend.unsubscribe(channel)
-
     def subscriber_count(self) -> int:
         """Open subscriptions in this process (for metrics and leak tests)."""
         return sum(len(s) for s in self._jobs.values())
 
+    def channel_count(self) -> int:
+        """Jobs watched in this process."""
+        return len(self._jobs)
 
-def create_broadcast(database_url: str) -> tuple[CoalescingBroadcast, JobEventsBackend]:
-    """A broadcaster on our LISTEN backend; connect it in the app's lifespan."""
-    backend = JobEventsBackend(database_url)
-    return CoalescingBroadcast(backend), backend
+
+def create_broadcast(database_url: str) -> tuple[JobEvents, JobListener]:
+    """The process's JobEvents and its listener (for /readyz); connect them with `async with` in the lifespan."""
+    events = JobEvents(database_url)
+    return events, events.listener

@@ -20,11 +20,11 @@ import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
-from broadcaster import Broadcast
 
 from app.auth import Identity
+from app.backoff import Backoff, retry
 from app.db import DB_ERRORS
-from app.events import job_channel
+from app.events import JobEvents, job_channel
 from app.models import JobStatus
 from app.repos import watched_jobs
 from app.repos.watched_jobs import WatchedJob
@@ -32,6 +32,7 @@ from app.services.errors import NotFound
 
 log = logging.getLogger(__name__)
 BATCH_MAX = 500  # job ids per statement
+REREAD_BACKOFF = Backoff(first_s=0.2, cap_s=5.0)
 
 
 class JobBatchReader:
@@ -94,27 +95,20 @@ def _cancel_all(waiting: dict[uuid.UUID, list[asyncio.Future[WatchedJob | None]]
 
 async def read_watched_job(reader: JobBatchReader, identity: Identity, job_id: uuid.UUID) -> WatchedJob:
     """The caller's job through the batch; NotFound for a missing or foreign one; retries while the DB is away."""
-    delay = 0.2
-    while True:
-        try:
-            job = await reader.read(job_id)
-        except DB_ERRORS as exc:
-            log.warning("job %s: re-read failed (%r); retrying in %.1f s", job_id, exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-            continue
-        if job is None or job.user_id != identity.user_id:  # another user's job looks like a missing one
-            raise NotFound("no such job")
-        return job
+    job = await retry(lambda: reader.read(job_id), errors=DB_ERRORS, backoff=REREAD_BACKOFF,
+                      what=f"job {job_id}: re-read", log=log)
+    if job is None or job.user_id != identity.user_id:  # another user's job looks like a missing one
+        raise NotFound("no such job")
+    return job
 
 
 async def watch_job(
-    reader: JobBatchReader, broadcast: Broadcast, identity: Identity, job_id: uuid.UUID
+    reader: JobBatchReader, events: JobEvents, identity: Identity, job_id: uuid.UUID
 ) -> AsyncIterator[WatchedJob]:
     """Yield the caller's job now and after each change of status or progress; end when terminal.
     `reader` is the process's (Resources.watch_reads), so that watchers woken together share a batch."""
     # Subscribe before the first read, so a change between the two is not missed.
-    async with broadcast.subscribe(job_channel(job_id)) as subscriber:
+    async with events.subscribe(job_channel(job_id)) as subscriber:
         job = await read_watched_job(reader, identity, job_id)
         seen, terminal = (job.status, job.images_done), JobStatus(job.status).terminal
         yield job

@@ -22,7 +22,7 @@ import websockets
 
 from app.auth import Identity
 from app.embedded import free_port
-from app.events import CoalescingBroadcast, JobEventsBackend, JobSubscriber, job_channel
+from app.events import JobEvents, JobListener, JobSubscriber, job_channel
 from app.main import create_app, websocket_server_options
 from app.repos import watched_jobs
 from app.services.errors import NotFound
@@ -52,7 +52,7 @@ async def inprocess_api(database_url: str, kafka_bootstrap: str) -> AsyncIterato
         await asyncio.wait_for(task, 30)
 
 
-def _resources(app: Any) -> tuple[CoalescingBroadcast, JobEventsBackend]:
+def _resources(app: Any) -> tuple[JobEvents, JobListener]:
     resources = app.state.resources
     assert resources is not None
     return resources.broadcast, resources.events
@@ -75,7 +75,7 @@ async def test_subscriptions_are_released_on_disconnect_after_many_cycles(inproc
     job = (await api.gql(SUBMIT_RECEIPT, {"images": [{"base64": b64(scripted_image("A*1*pcs*1"))}]}, user=user))[
         "data"]["submitReceipt"]  # no worker runs here: it stays PENDING, so every watcher stays open
     await api.client.aclose()
-    broadcast, events = _resources(app)
+    broadcast, _ = _resources(app)
     ws_url = base.replace("http", "ws") + "/graphql"
     await _watch_first_frame_then_leave(ws_url, user.token, job["id"])  # warm-up
     async with asyncio.timeout(10):
@@ -94,7 +94,7 @@ async def test_subscriptions_are_released_on_disconnect_after_many_cycles(inproc
         while broadcast.subscriber_count() or len(asyncio.all_tasks()) > baseline_tasks:
             await asyncio.sleep(0.05)
     assert broadcast.subscriber_count() == 0
-    assert events.channel_count() == 0
+    assert broadcast.channel_count() == 0
 
 
 async def test_a_reader_that_never_reads_holds_at_most_one_pending_event(inprocess_api) -> None:

@@ -12,17 +12,17 @@ import asyncpg
 import pytest
 
 from app.auth import Identity
-from app.events import RECHECK_SLICES, CoalescingBroadcast, JobEventsBackend, JobSubscriber, job_channel
+from app.events import RECHECK_SLICES, JobEvents, JobListener, JobSubscriber, job_channel
 from app.services.errors import NotFound
 from app.services.watch import JobBatchReader, read_watched_job
 
 
-def _broadcast() -> tuple[CoalescingBroadcast, JobEventsBackend]:
-    backend = JobEventsBackend("postgresql://unused/never-connected")
-    return CoalescingBroadcast(backend), backend
+def _broadcast() -> tuple[JobEvents, JobListener]:
+    events = JobEvents("postgresql://unused/never-connected")
+    return events, events.listener
 
 
-def _notify(backend: JobEventsBackend, job_id: uuid.UUID) -> None:
+def _notify(backend: JobListener, job_id: uuid.UUID) -> None:
     payload = json.dumps({"id": str(job_id), "status": "processing", "images_done": 0})
     backend._on_notify(None, 0, "product_job_update", payload)
 
@@ -44,7 +44,7 @@ async def test_events_for_a_watched_job_coalesce_into_one_pending_flag() -> None
         assert (await waiting).channel == job_channel(job_id)
         assert not subscriber.pending
     assert broadcast.subscriber_count() == 0
-    assert backend.channel_count() == 0
+    assert broadcast.channel_count() == 0
 
 
 async def test_an_event_wakes_only_the_watchers_of_its_job() -> None:
@@ -56,7 +56,7 @@ async def test_an_event_wakes_only_the_watchers_of_its_job() -> None:
         _notify(backend, watched)
         _notify(backend, uuid.uuid4())  # nobody watches it: dropped by one set lookup
         assert (a.pending, b.pending, c.pending) == (True, True, False)
-        assert backend.channel_count() == 2
+        assert broadcast.channel_count() == 2
 
 
 async def test_the_recheck_sweep_nudges_every_subscriber_exactly_once_per_round() -> None:
