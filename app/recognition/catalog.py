@@ -35,6 +35,10 @@ _SR_PAIRS = ("а a б b в v г g д d ђ đ е e ж ž з z и i ј j к k л l
              "у u ф f х h ц c ч č џ dž ш š").split()
 _SR_LOWER = dict(zip(_SR_PAIRS[::2], _SR_PAIRS[1::2], strict=True))
 _SR_LATIN = str.maketrans(_SR_LOWER | {cyr.upper(): lat.capitalize() for cyr, lat in _SR_LOWER.items()})
+# Latin letters OCR reads for Cyrillic ones on a Cyrillic receipt ('CYMA', 'TOHUK'), folded (lower case):
+# the shapes both scripts share, and Tesseract's 'u' for и and 'n' for п.
+_CYRILLIC_LOOKALIKES = str.maketrans("abcehkmoptxyun", "авсенкмортхуип")
+CYRILLIC_LANGUAGES = frozenset({"ru", "uk", "bg", "sr", "mk", "be"})
 MATCH_THRESHOLD = 0.74
 _MIN_CONTAINED = 4  # shorter names ('gin', 'ham') match only exactly
 _SHORTLIST = 40
@@ -110,11 +114,18 @@ class Catalog:
         return next((item for item in self.items if item.key == key), None)
 
     def match(self, text: str, *, lang: str = "en") -> Match | None:
-        """The best catalog item for `text` scoring at least MATCH_THRESHOLD, else None."""
+        """The best catalog item for `text` scoring at least MATCH_THRESHOLD, else None; on a Cyrillic
+        job, text in Latin letters that matches nothing is tried again as the Cyrillic it looks like."""
         query = compact(text)
+        lang = base_language(lang)
+        found = self._match(query, lang)
+        if found is None and lang in CYRILLIC_LANGUAGES and query.isascii():
+            found = self._match(query.translate(_CYRILLIC_LOOKALIKES), lang)
+        return found
+
+    def _match(self, query: str, lang: str) -> Match | None:
         if len(query) < 2:
             return None
-        lang = base_language(lang)
         exact = self._exact.get(query)
         if exact:
             return Match(self.items[self._prefer(exact, lang).item], 1.0)

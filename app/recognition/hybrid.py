@@ -95,72 +95,127 @@ def _covered(word: OcrBox, by: Sequence[tuple[float, float, float, float]]) -> b
     return False
 
 
-# Letters Tesseract reads for a digit inside a number ('12,5O'); no unit is written with them.
-_DIGIT_LOOKALIKES = set("OoIl|\u041e\u043e")
+# Letters Tesseract reads for a digit inside a number ('12,5O', '3' as the Cyrillic З); no unit is
+# written with them.
+_DIGIT_LOOKALIKES = set("OoIl|\u041e\u043e\u0417\u0437")
+# Units printed after a pack size's digits, in the scripts Tesseract reads here.
+_UNIT_END = re.compile(r"(?:кг|мл|гр|г|л|kg|ml|g|l|กก|กรัม|มล|ลิตร)\.?$", re.IGNORECASE)
 
 
-def letter_parts(word: OcrBox) -> list[OcrBox]:
-    """The pieces of a word between its numbers that hold letters ('x' of '2x', 'g' of '400g')."""
+def _pieces(word: OcrBox, taken: Sequence[Place]) -> list[OcrBox]:
+    """What to keep of a word whose digits PP-OCR read too: its numbers PP-OCR did not read, and its
+    letters ('x' of '2x', 'g' of '400g') outside PP-OCR's numbers (there they are garbled digits: 'Л8' for '18'),
+    the unit at its end always ('0.БЛ' for '0.5Л': PP-OCR has the digits)."""
     length = max(len(word.text), 1)
     bounds = [0, *(i for m in NUMBER.finditer(word.text) for i in m.span()), len(word.text)]
-    parts = []
+    pieces = [n for n in numeric_parts(word) if not _covered(n, taken)]
     for start, end in zip(bounds[::2], bounds[1::2], strict=True):
         piece = word.text[start:end].strip()
-        if any(c.isalpha() for c in piece) and not set(piece) <= _DIGIT_LOOKALIKES:
-            parts.append(OcrBox(_along(word, start / length, end / length).points, piece, word.score))
-    return parts
+        unit = _UNIT_END.search(piece) if end == len(word.text) and start > 0 else None
+        if unit and unit.start() <= 2:
+            start, piece = end - len(unit.group()), unit.group()
+        if not any(c.isalpha() for c in piece) or set(piece) <= _DIGIT_LOOKALIKES:
+            continue
+        part = OcrBox(_along(word, start / length, end / length).points, piece, word.score)
+        if unit or not _covered(part, taken):
+            pieces.append(part)
+    return pieces
 
 
-def _redundant_sign(word: OcrBox, numbers: Sequence[tuple[float, float, float, float]],
-                    signs: Sequence[tuple[float, float, float, float]]) -> bool:
-    """A multiplication sign where PP-OCR read one, or a mark without letters or digits over
-    PP-OCR's numbers or signs ('%' is Tesseract's Thai 'x')."""
-    if word.text in ("x", "X", "\u0445", "\u0425", "\u00d7"):
+_TIMES = ("x", "X", "\u0445", "\u0425", "\u00d7")
+# Tesseract's Thai model reads a multiplication sign as '%' (a real percentage is glued to its number),
+# and its Cyrillic ones a tax-class star as 'ж'.
+_LOOKALIKES = {"%": "x", "\u0436": "*", "\u0416": "*"}
+Place = tuple[float, float, float, float]
+
+
+def _redundant(word: OcrBox, numbers: Sequence[Place], signs: Sequence[Place], marks: Sequence[Place]) -> bool:
+    """A multiplication sign where PP-OCR read one, a mark without letters or digits over PP-OCR's
+    numbers or signs, a lone digit look-alike over a number, or a short word where PP-OCR read a
+    tax mark (Tesseract's own script reads 'B' or '*' as '8', 'ж' or 'ฉิ')."""
+    text = word.text
+    if len(text) <= 2 and _covered(word, marks):
+        return True
+    if text in _TIMES:
         return _covered(word, signs)
-    return not any(c.isalnum() for c in word.text) and _covered(word, [*numbers, *signs])
+    if set(text) <= _DIGIT_LOOKALIKES | set(_TIMES):  # 'З' or 'Зх' where PP-OCR read '3 x'
+        return _covered(word, [*numbers, *signs])
+    return not any(c.isalnum() for c in text) and _covered(word, [*numbers, *signs])
 
 
-# A pack size as PP-OCR's Latin letters render a Cyrillic one ('400Γ', '250r', '1∏' for 400Г, 250Г,
-# 1Л), and as Tesseract garbles the letter after the digits ('4007', '250°').
-_LATIN_PACK = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)([ΓrFT]|[JΠ∏N])(?!\w)")
-_GARBLED_PACK = re.compile(r"(\d+(?:[.,]\d+)?)[7°]")
+# A tax-class mark PP-OCR read after an amount at the end of its box ('12.50 A', '48.47*'), or a
+# star in a box of its own.
+_TAX_MARK = re.compile(r"(?<=\d[.,]\d\d)\s?([A-Z*])$|^(\*)$")
 
 
-def _pack_sizes(boxes: Sequence[OcrBox]) -> list[tuple[str, tuple[float, float, float, float]]]:
+def tax_marks(box: OcrBox) -> list[OcrBox]:
+    """The tax-class letter or star closing a box of PP-OCR after its amount, as a box of its own."""
+    match = _TAX_MARK.search(box.text)
+    if match is None:
+        return []
+    length = max(len(box.text), 1)
+    group = 1 if match.group(1) else 2
+    part = _along(box, match.start(group) / length, 1.0)
+    return [OcrBox(part.points, match.group(group), box.score)]
+
+
+# A pack size as PP-OCR's Latin letters render a Cyrillic one ('400Γ', '250r', '1∏', '30OT', '6x0.33Π'
+# for 400Г, 250Г, 1Л, 300Г, 6x0.33Л); Tesseract garbles the letter or a digit ('4007', '250°', 'Д00Г').
+_LATIN_PACK = re.compile(r"(?<![\w.,])(\d+[xX×])?(\d[\dOo]*(?:[.,][\dOo]+)?)([ΓrFT]|[JΠ∏N])(?!\w)")
+# A pack size Tesseract read well: digits and a Cyrillic unit.
+_CYRILLIC_PACK = re.compile(r"(?:\d+[xх×])?\d+(?:[.,]\d+)?(?:кг|мл|гр|г|л)", re.IGNORECASE)
+
+
+def _pack_sizes(boxes: Sequence[OcrBox]) -> list[tuple[str, Place]]:
     """PP-OCR's pack sizes written with a Latin look-alike unit, in Cyrillic, with their place."""
     packs = []
     for box in boxes:
         length = max(len(box.text), 1)
         for match in _LATIN_PACK.finditer(box.text):
-            letter = "\u0413" if match.group(2) in "ΓrFT" else "\u041b"
+            count, digits, unit = match.groups()
+            letter = "\u0413" if unit in "ΓrFT" else "\u041b"
             part = _along(box, match.start() / length, match.end() / length)
-            packs.append((match.group(1) + letter, _bounds(part)))
+            packs.append(((count or "") + digits.replace("O", "0").replace("o", "0") + letter, _bounds(part)))
     return packs
 
 
-def _mend_pack(word: OcrBox, packs: Sequence[tuple[str, tuple[float, float, float, float]]]) -> OcrBox:
-    """Tesseract's '4007' where PP-OCR read '400Γ' at the same place becomes '400Г'."""
-    garbled = _GARBLED_PACK.fullmatch(word.text)
-    for text, place in packs:
-        if garbled and text[:-1] == garbled.group(1) and _covered(word, [place]):
-            return OcrBox(word.points, text, word.score)
+def _mend_pack(word: OcrBox, packs: Sequence[tuple[str, Place]]) -> OcrBox:
+    """A pack size Tesseract garbled ('4007', 'Д00Г') where PP-OCR read '400Γ' becomes '400Г'."""
+    text = word.text
+    if " " in text or not _has_digit(text) or _CYRILLIC_PACK.fullmatch(text):
+        return word
+    for pack, place in packs:
+        if abs(len(text) - len(pack)) <= 1 and _covered(word, [place]):
+            return OcrBox(word.points, pack, word.score)
     return word
 
 
-def _merge(numeric: Sequence[OcrBox], words: Sequence[OcrBox]) -> list[OcrBox]:
-    """PP-OCR's numbers, Tesseract's words without digits, and of those with digits either the
-    word (where PP-OCR found no number) or its letters (where it did); signs where PP-OCR read
-    one are left out."""
+def _merge(numeric: Sequence[OcrBox], marks: Sequence[OcrBox], words: Sequence[OcrBox]) -> list[OcrBox]:
+    """PP-OCR's numbers and tax marks, Tesseract's words without digits, and of those with digits
+    either the word (where PP-OCR found no number) or its letters and the numbers PP-OCR did not
+    read (where it found one); signs and marks
+    where PP-OCR read one are left out, a lone '%' is a multiplication sign and 'ж' a star."""
     taken = [_bounds(b) for b in numeric]
     # A sign's place within PP-OCR's box is a guess (the box's text spread evenly): widen it.
     signs = [(x0 - (x1 - x0), y0, x1 + (x1 - x0), y1) for b in numeric if not _has_digit(b.text)
              for x0, y0, x1, y1 in [_bounds(b)]]
-    merged = list(numeric)
+    placed = [_bounds(m) for m in marks]
+    merged = [*numeric, *marks]
     for word in words:
-        covered = _covered(word, taken)
-        pieces = letter_parts(word) if covered and _has_digit(word.text) else [word]
-        merged.extend(p for p in pieces if not _redundant_sign(p, taken, signs))
+        pieces = _pieces(word, taken) if _has_digit(word.text) and _covered(word, taken) else [word]
+        for piece in pieces:
+            if _redundant(piece, taken, signs, placed):
+                continue
+            merged.append(OcrBox(piece.points, _LOOKALIKES.get(piece.text, piece.text), piece.score))
     return merged
+
+
+def combine(boxes: Sequence[OcrBox], words: Sequence[OcrBox], lang: str) -> list[OcrBox]:
+    """PP-OCR's boxes and Tesseract's words of one page as one reading (see HybridEngine)."""
+    numeric = [part for b in boxes for part in numeric_parts(b, standalone=True)]
+    marks = [mark for b in boxes for mark in tax_marks(b)]
+    packs = _pack_sizes(boxes) if base_lang(lang) != "th" else []  # the look-alikes are Cyrillic
+    return _merge(numeric, marks, [_mend_pack(w, packs) for w in words])
 
 
 class HybridEngine:
@@ -182,9 +237,7 @@ class HybridEngine:
     def read(self, image: Image.Image, lang: str) -> list[OcrBox]:
         """PP-OCR's numeric boxes plus Tesseract's other words, both on the upright page."""
         boxes, upright = self._numbers.read_upright(image)
-        numeric = [part for b in boxes for part in numeric_parts(b, standalone=True)]
-        packs = _pack_sizes(boxes) if base_lang(lang) != "th" else []  # the look-alikes are Cyrillic
-        return _merge(numeric, [_mend_pack(w, packs) for w in self._words.read(upright, lang)])
+        return combine(boxes, self._words.read(upright, lang), lang)
 
 
 class AutoEngine:

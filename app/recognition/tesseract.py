@@ -26,6 +26,13 @@ TESS_LANGS = {
     "tr": ("tur", "eng"), "bg": ("bul", "eng"), "uk": ("ukr", "eng"), "ru": ("rus", "eng"),
     "sr": ("srp", "srp_latn", "eng"), "th": ("tha", "eng"),
 }
+# Languages whose page is read with their own script's model alone: with English beside it, Tesseract
+# reads many capitalised words in the English model as Latin look-alikes ('CYMA' for СУМА, 'NOB' for ПДВ).
+# A word read so with low confidence is read again with the rest of the list (the Latin models).
+OWN_SCRIPT_FIRST = frozenset({"bg", "uk", "ru", "sr", "th"})
+SECOND_READ_BELOW = 0.8  # word confidence under which a second reading may replace the first
+SECOND_READ_LETTERS = 3  # shorter words (units, 'x') are read again into Latin look-alikes ('Kr' for кг)
+SECOND_READ_MARGIN = 0.1  # the second reading wins only when this much more confident
 # Debian names the packages after the traineddata files: tesseract-ocr-<name>, '_' as '-'.
 REQUIRED = ("eng", "deu", "fra", "spa", "ita", "nld", "por", "pol", "ces", "tur", "bul", "ukr", "rus", "srp",
             "tha", "osd")
@@ -33,6 +40,7 @@ TESSDATA_DIRS = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-oc
                  "/usr/share/tessdata", "/usr/local/share/tessdata")
 # Tesseract reads best when capital letters are about 30 px tall.
 TARGET_TEXT_HEIGHT = 30.0
+PSM_SINGLE_LINE = 7
 PAGE_SEG_MODE = 4  # PSM.SINGLE_COLUMN (11, sparse text, read more digits but took up to 6 s on large scans)
 
 
@@ -81,6 +89,16 @@ def languages_for(lang: str, have: frozenset[str]) -> str:
     return "+".join(wanted or ["eng"])
 
 
+def reading_plan(lang: str, have: frozenset[str]) -> tuple[str, str | None]:
+    """The languages the page is read with, and those its doubtful words are read again with (or None):
+    for Cyrillic and Thai the job's own script alone, then the Latin ones; for others all at once."""
+    languages = languages_for(lang, have)
+    first, _, rest = languages.partition("+")
+    if lang.replace("_", "-").split("-")[0].lower() in OWN_SCRIPT_FIRST and rest:
+        return first, rest
+    return languages, None
+
+
 class TesseractEngine:
     """Tesseract word boxes; the image's light is flattened (shadows, faded print: measured better on
     the wildreceipt photos) and it is scaled so that its text is about 30 px tall."""
@@ -97,16 +115,16 @@ class TesseractEngine:
         self._folder = tessdata_dir()
         self._have = installed_languages()
 
-    def _api(self, languages: str) -> Any:
-        apis: dict[str, Any] | None = getattr(self._local, "apis", None)
+    def _api(self, languages: str, psm: int | None = None) -> Any:
+        apis: dict[tuple[str, int], Any] | None = getattr(self._local, "apis", None)
         if apis is None:
             apis = self._local.apis = {}
-        if languages not in apis:
+        key = (languages, self._psm if psm is None else psm)
+        if key not in apis:
             from tesserocr import OEM, PyTessBaseAPI
 
-            apis[languages] = PyTessBaseAPI(path=f"{self._folder}/", lang=languages, psm=self._psm,
-                                            oem=OEM.LSTM_ONLY)
-        return apis[languages]
+            apis[key] = PyTessBaseAPI(path=f"{self._folder}/", lang=languages, psm=key[1], oem=OEM.LSTM_ONLY)
+        return apis[key]
 
     def read(self, image: Image.Image, lang: str) -> list[OcrBox]:
         """Word boxes in the image's coordinates, with Tesseract's confidence as a 0..1 score."""
@@ -115,10 +133,37 @@ class TesseractEngine:
         scale = scale_for_text(image, self._text_height)
         work = image if scale == 1.0 else image.resize(
             (round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
-        api = self._api(languages_for(lang, self._have))
-        api.SetImage(work.convert("L"))
+        first, second = reading_plan(lang, self._have)
+        gray = work.convert("L")
+        api = self._api(first)
+        api.SetImage(gray)
         api.Recognize()
-        return _words(api, scale)
+        words = _words(api, scale)
+        if second is not None:
+            words = self._read_again(gray, words, scale, second)
+        return words
+
+    def _read_again(self, gray: Image.Image, words: list[OcrBox], scale: float, languages: str) -> list[OcrBox]:
+        """Doubtful words with letters read again, each alone, with `languages`; the more confident
+        reading is kept (a Latin brand name on a Cyrillic receipt)."""
+        doubtful = [i for i, w in enumerate(words)
+                    if w.score < SECOND_READ_BELOW and sum(c.isalpha() for c in w.text) >= SECOND_READ_LETTERS]
+        if not doubtful:
+            return words
+        api = self._api(languages, PSM_SINGLE_LINE)
+        api.SetImage(gray)
+        result = list(words)
+        for index in doubtful:
+            word = words[index]
+            (x0, y0), (x1, y1) = word.points[0], word.points[2]
+            pad = 0.15 * (y1 - y0)
+            left, top = max(0, round((x0 - pad) * scale)), max(0, round((y0 - pad) * scale))
+            api.SetRectangle(left, top, round((x1 + pad) * scale) - left, round((y1 + pad) * scale) - top)
+            text = " ".join((api.GetUTF8Text() or "").split())
+            score = max(0.0, api.MeanTextConf()) / 100
+            if text and score > word.score + SECOND_READ_MARGIN:
+                result[index] = OcrBox(word.points, text, score)
+        return result
 
 
 def _is_thai(char: str) -> bool:
