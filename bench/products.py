@@ -12,9 +12,12 @@ The backbone is the shipped one (ImageNet weights, never trained on these photos
 A photo counts as named (coarse) when the product answered belongs to its coarse class
 ('Apple'; for packs, e.g. 'Milk'), and named (fine) when it is the exact class ('Granny
 Smith', 'Arla standard milk'). CPU is process CPU seconds per photo (one onnxruntime
-thread): the whole path with OCR, and the image path alone (without OCR).
+thread): the whole path with OCR, and the image path alone (without OCR). The barcode step is
+also timed on its own (`read_barcodes` on the decoded photo, as the recognizer runs it), with
+the share of photos on which it reads a code. `--piles N` appends `bench.piles`: N composed
+piles of real photos per kind (see that module).
 
-    python -m bench.products [--data ../shared/datasets/grocery] [--limit 0] [--ocr auto]
+    python -m bench.products [--data ../shared/datasets/grocery] [--limit 0] [--ocr auto] [--piles 40]
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from PIL import Image
 from app.recognition.base import ImageRecognition
 from app.recognition.catalog import load_catalog
 from app.recognition.local import LocalRecognizer, decode_image
+from app.recognition.products.barcode import read_barcodes
 from app.recognition.products.model import Backbone, Box, Head, Prediction, ProductModel, normalize, preprocess
 from app.recognition.products.recognize import recognize_products
 from app.recognition.products.table import Product, load_products
@@ -135,7 +139,7 @@ def run(data: Path, limit: int, ocr: str) -> str:
     numbers = np.array([p.number for p in photos])
     splits = {"5-fold cross-validation": stratified_folds([p.label for p in photos], 5, SEED),
               f"held-out photos {HOLD_OUT_FROM}-10": [np.where(numbers >= HOLD_OUT_FROM)[0]]}
-    tallies, cpu_all, cpu_image = [], [], []
+    tallies, cpu_all, cpu_image, barcodes = [], [], [], Barcodes()
     for name, folds in splits.items():
         tally = Tally(name)
         for test in folds:
@@ -143,13 +147,39 @@ def run(data: Path, limit: int, ocr: str) -> str:
             model = FoldModel(backbone, fold_head(features, photos, train, labels))
             for index in test:
                 photo = photos[index]
+                barcodes.time(photo)
                 total, image_only, result = score_photo(photo, recognizer, model)
                 cpu_all.append(total)
                 cpu_image.append(image_only)
                 truth = products[photo.label]
                 tally.add(photo.path.relative_to(data).parts[1], *judge(result, truth, products))
         tallies.append(tally)
-    return report(tallies, cpu_all, cpu_image, embed_cpu, len(photos))
+    return report(tallies, cpu_all, cpu_image, embed_cpu, len(photos)) + "\n" + barcodes.line()
+
+
+@dataclass(slots=True)
+class Barcodes:
+    """The barcode step on its own: CPU per photo and the photos on which a code was read."""
+
+    cpu: list[float] = field(default_factory=list)
+    read: set[Path] = field(default_factory=set)
+    photos: set[Path] = field(default_factory=set)
+
+    def time(self, photo: Photo) -> None:
+        """Read the photo's codes as the recognizer does, timing only the read."""
+        image = decode_image(photo.path.read_bytes())
+        start = time.process_time()
+        codes = read_barcodes(image)
+        self.cpu.append(time.process_time() - start)
+        self.photos.add(photo.path)
+        if codes:
+            self.read.add(photo.path)
+
+    def line(self) -> str:
+        """One markdown line with the read share and the step's CPU."""
+        cpu = f"CPU median {statistics.median(self.cpu):.3f} s, p90 {_p90(self.cpu):.3f} s"
+        return (f"\nBarcode step (`read_barcodes` on the decoded photo): a code read on {len(self.read)} of "
+                f"{len(self.photos)} photos; {cpu}.")
 
 
 def score_photo(photo: Photo, recognizer: LocalRecognizer, model: FoldModel) -> tuple[float, float, ImageRecognition]:
@@ -198,8 +228,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--limit", type=int, default=0, help="only the first N photos (0: all)")
     parser.add_argument("--ocr", default="auto", help="OCR engine of the local recognizer")
+    parser.add_argument("--piles", type=int, default=40, help="composed piles per kind (0: none)")
     args = parser.parse_args(argv)
     print(run(args.data, args.limit, args.ocr))
+    if args.piles:
+        from bench.piles import run as run_piles
+
+        print("\n" + run_piles(args.data, args.piles, None))
     sys.stdout.flush()
 
 
