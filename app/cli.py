@@ -33,7 +33,7 @@ def _serve(args: argparse.Namespace) -> None:
 
     warn_if_broker_unreachable(settings, "the API starts anyway; jobs wait in its outbox until the broker answers")
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", log_config=None,
-                access_log=settings.log_access, timeout_graceful_shutdown=10, **websocket_server_options())
+                access_log=settings.log_access, timeout_graceful_shutdown=10, **websocket_server_options(settings))
 
 
 def _worker(_: argparse.Namespace) -> None:

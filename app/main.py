@@ -30,8 +30,10 @@ from app.pages import graphiql_html, page_routes
 from app.queue.producer import JobPublisher
 from app.schema import build_schema
 from app.schema.errors import request_id_var
+from app.security.admission import BodyAdmission, admission_options
 from app.security.http import BodyLimit, PreflightRequired
 from app.security.websocket import FoodaiTransportWSHandler
+from app.security.websocket import websocket_server_options as bounded_websocket_options
 from app.services.errors import Unauthenticated
 from app.services.outbox import OutboxRelay
 from app.services.watch import JobBatchReader
@@ -84,14 +86,9 @@ class FoodaiGraphQL(GraphQLOverHTTP[Context, None]):
         return await super().on_ws_connect(context)
 
 
-def websocket_server_options() -> dict[str, Any]:
-    """uvicorn's websocket options for this API (`foodai serve` and in-process test servers).
-
-    websockets-sansio: no task or buffer of its own per connection (pings are loop timers).
-    No permessage-deflate: our frames are small JSON, and each connection's zlib
-    compressor and decompressor cost ~50 KiB, half of an idle subscription's memory.
-    """
-    return {"ws": "websockets-sansio", "ws_per_message_deflate": False}
+def websocket_server_options(settings: Settings | None = None) -> dict[str, Any]:
+    """uvicorn's websocket options for this API (app.security.websocket: message size, reads paused with writes)."""
+    return bounded_websocket_options(*([settings.ws_max_message_bytes] if settings else []))
 
 
 class GraphQLWebSocket:
@@ -219,8 +216,11 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.resources = None
+    pool = lambda: app.state.resources and app.state.resources.pool  # noqa: E731 - None outside the lifespan
+    app.add_middleware(BodyAdmission, **admission_options(settings, graphql.verifier, pool))
     app.add_middleware(PreflightRequired)
-    app.add_middleware(BodyLimit, max_bytes=settings.request_bytes_limit)
+    app.add_middleware(BodyLimit, max_bytes=settings.request_bytes_limit,
+                       json_max_bytes=settings.json_request_bytes_limit)
     if settings.otel_enabled:
         app.add_middleware(TracingMiddleware)  # inside RequestId: its spans carry the request id
     app.add_middleware(GraphQLWebSocket, graphql=graphql)

@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     jwt_jwks_cache_s: float = Field(600.0, gt=0)  # how long fetched keys are trusted
     jwt_jwks_refresh_s: float = Field(10.0, ge=0)  # at most one refresh per this long for an unknown kid
     jwt_jwks_timeout_s: float = Field(5.0, gt=0)
-    max_request_bytes: int | None = Field(None, ge=1024)  # default: every image, base64-sized, plus 1 MiB
+    max_request_bytes: int | None = Field(None, ge=1024)  # multipart; default 64 MiB (docs/security.md)
     max_image_pixels: int = Field(50_000_000, ge=1)  # width x height, checked before decoding
     graphql_max_depth: int = Field(10, ge=2, le=100)
     graphql_max_tokens: int = Field(2000, ge=50)
@@ -99,6 +99,14 @@ class Settings(BaseSettings):
     quota_free_per_day: int = Field(100, ge=0)
     quota_paid_per_minute: int = Field(60, ge=0)
     quota_paid_per_day: int = Field(2000, ge=0)
+
+    # --- hostile load: request bodies and websocket messages (issue 14, docs/security.md "Memory budget") ---
+    max_json_request_bytes: int = Field(32 * 1024 * 1024, ge=1024)  # base64 photos: 4 of 6 MB, or one at the limit
+    body_budget_bytes: int = Field(256 * 1024 * 1024, ge=4 * 1024 * 1024)  # memory for request bodies per process
+    body_budget_wait_ms: int = Field(250, ge=0, le=10_000)  # a body that does not fit waits this long, then 503
+    max_uploads_per_user: int = Field(2, ge=1, le=1000)  # bodies over 64 KiB in flight per user and process
+    request_body_timeout_s: float = Field(120.0, gt=0)  # an admitted body must arrive within this (else 408)
+    ws_max_message_bytes: int = Field(64 * 1024, ge=4096)  # a larger websocket message closes the socket (1009)
 
     @model_validator(mode="after")
     def _check_security(self) -> Settings:
@@ -115,10 +123,19 @@ class Settings(BaseSettings):
 
     @property
     def request_bytes_limit(self) -> int:
-        """The largest HTTP request body accepted: every image as base64, plus 1 MiB for the rest."""
+        """The largest HTTP request body accepted (multipart): a job of 10 phone photos of 6 MB, plus 4 MiB.
+
+        Any one image may reach MAX_IMAGE_BYTES; a job of images all at that limit does not fit
+        (its memory would take most of a small pod's budget at once): such jobs are split.
+        """
         if self.max_request_bytes is not None:
             return self.max_request_bytes
-        return self.max_images_per_job * (self.max_image_bytes * 4 // 3 + 4) + 1024 * 1024
+        return min(64 * 1024 * 1024, self.max_images_per_job * self.max_image_bytes + 1024 * 1024)
+
+    @property
+    def json_request_bytes_limit(self) -> int:
+        """The largest body of any other type (JSON with base64 images): lower, as it costs twice the memory."""
+        return min(self.max_json_request_bytes, self.request_bytes_limit)
 
     @property
     def introspection_enabled(self) -> bool:

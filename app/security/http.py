@@ -20,61 +20,95 @@ SIMPLE_CONTENT_TYPES = frozenset({"multipart/form-data", "application/x-www-form
 PREFLIGHT_HEADERS = (b"apollo-require-preflight", b"x-apollo-operation-name")
 
 
-class BodyTooLarge(Exception):
-    """Raised from `receive` once a body passes the limit; BodyLimit turns it into a 413."""
+class Refused(Exception):
+    """A request refused at the HTTP edge: a GraphQL-shaped JSON error with `extensions.code`.
+
+    Raised before the app runs, or from `receive` while the body streams in (`guarded` turns
+    it into the answer when no response has started). `close` hangs up after the answer:
+    used when the rest of the body must not be read (over the size limit); otherwise
+    uvicorn reads and drops the unread body, so the client, still sending, gets the answer.
+    """
+
+    def __init__(self, status: int, code: str, message: str, *, retry_after: int | None = None, close: bool = False,
+                 headers: tuple[tuple[bytes, bytes], ...] = (), **extensions: object) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.close = status, code, message, close
+        self.extensions = {"code": code, **extensions}
+        self.headers = [*headers, *([(b"retry-after", str(retry_after).encode())] if retry_after else []),
+                        *([(b"connection", b"close")] if close else [])]
+
+    async def answer(self, send: Send) -> None:
+        """Send the error response."""
+        body = json.dumps({"errors": [{"message": self.message, "extensions": self.extensions}]}).encode()
+        await send({
+            "type": "http.response.start", "status": self.status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                        *self.headers],
+        })
+        await send({"type": "http.response.body", "body": body})
 
 
-async def _error(send: Send, status: int, code: str, message: str, headers: list[tuple[bytes, bytes]]) -> None:
-    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
-    await send({
-        "type": "http.response.start", "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers],
-    })
-    await send({"type": "http.response.body", "body": body})
+async def guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run `app`; a Refused raised from `receive` before the response started becomes the answer."""
+    started = False
+
+    async def tracking_send(message: Message) -> None:
+        nonlocal started
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, receive, tracking_send)
+    except Refused as refused:
+        if started:
+            raise
+        await refused.answer(send)
+
+
+def content_type(headers: dict[bytes, bytes]) -> str:
+    """The media type of the request body, lower case, without parameters."""
+    return headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
 
 
 class BodyLimit:
-    """413 for a body over `max_bytes`, decided from Content-Length or while the body streams in."""
+    """413 for a body over its limit, decided from Content-Length or while the body streams in.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    Multipart bodies may reach `max_bytes`; every other body (JSON, base64 images) `json_max_bytes`,
+    since it costs the process about twice as much memory per byte (app.security.body_budget).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, json_max_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.json_max_bytes = min(max_bytes, json_max_bytes or max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
+        headers = dict(scope.get("headers") or [])
+        limit = self.max_bytes if content_type(headers) == "multipart/form-data" else self.json_max_bytes
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refusal(limit).answer(send)
             return
         received = 0
-        started = False
 
         async def counting_receive() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge
+                if received > limit:
+                    raise self._refusal(limit)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        await guarded(self.app, scope, counting_receive, send)
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if started:
-                raise
-            await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        await _error(send, 413, "PAYLOAD_TOO_LARGE", f"the request body is larger than {self.max_bytes} bytes",
-                     [(b"connection", b"close")])
+    @staticmethod
+    def _refusal(limit: int) -> Refused:
+        return Refused(413, "PAYLOAD_TOO_LARGE", f"the request body is larger than {limit} bytes", close=True,
+                       max=limit)
 
 
 class PreflightRequired:
@@ -87,11 +121,8 @@ class PreflightRequired:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == self.path:
             headers = dict(scope.get("headers") or [])
-            content_type = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
-            if content_type in SIMPLE_CONTENT_TYPES and not any(headers.get(h) for h in PREFLIGHT_HEADERS):
-                await _error(
-                    send, 400, "BAD_REQUEST",
-                    "this request needs an Apollo-Require-Preflight header (CSRF protection)", [],
-                )
+            if content_type(headers) in SIMPLE_CONTENT_TYPES and not any(headers.get(h) for h in PREFLIGHT_HEADERS):
+                await Refused(400, "BAD_REQUEST",
+                              "this request needs an Apollo-Require-Preflight header (CSRF protection)").answer(send)
                 return
         await self.app(scope, receive, send)

@@ -9,6 +9,14 @@ Both socket deadlines (connection_init within the timeout, else 4408; the token'
 then 4403) are event-loop timer handles, not a sleeping task per socket: an idle socket
 then costs a ~200-byte entry in the loop's timer heap instead of a ~2.5 KiB task, and a
 task exists only for the moment a deadline fires and closes the socket.
+
+BoundedWebSocketProtocol is the transport under it (uvicorn's websockets-sansio protocol,
+which already reads no further while a message waits for the app): it also stops reading
+while the client is not reading what it is sent. uvicorn answers a client's ping frames
+itself; without this, a client that sends pings and never reads piles their pongs up in
+the server's write buffer without end. With `ws_max_size` (WS_MAX_MESSAGE_BYTES; a larger
+message, fragmented or not, closes the socket with 1009) nothing a client sends makes the
+server hold more than about a message, a read buffer and a write buffer per socket.
 """
 
 from __future__ import annotations
@@ -19,8 +27,10 @@ import time
 from typing import Any
 
 from graphql import GraphQLError
+from starlette.types import Message
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage, SubscribeMessage
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 TOKEN_EXPIRED = (4403, "Token expired")
 INIT_TIMEOUT = (4408, "Connection initialisation timeout")  # strawberry's code and reason
@@ -84,3 +94,37 @@ class FoodaiTransportWSHandler(BaseGraphQLTransportWSHandler[Any, None]):
             with contextlib.suppress(Exception):  # it may have closed a closed socket
                 await self._closing
         await super().shutdown()
+
+
+class BoundedWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websockets-sansio protocol that reads nothing more while its writes are paused."""
+
+    _writes_paused = False
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._writes_paused = True
+        self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._writes_paused = False
+        if not self.read_paused and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    async def receive(self) -> Message:  # type: ignore[override]
+        message = await super().receive()  # resumes reading once the app has taken every message
+        if self._writes_paused and not self.transport.is_closing():
+            self.transport.pause_reading()
+        return message  # type: ignore[return-value]
+
+
+def websocket_server_options(max_message_bytes: int = 64 * 1024) -> dict[str, Any]:
+    """uvicorn's websocket options for this API (`foodai serve`, `foodai dev` and in-process test servers).
+
+    websockets-sansio (BoundedWebSocketProtocol): no task or buffer of its own per connection
+    (pings are loop timers). No permessage-deflate: our frames are small JSON, and each
+    connection's zlib compressor and decompressor cost ~50 KiB, half of an idle
+    subscription's memory (and a compressed message could inflate far past its size).
+    """
+    return {"ws": BoundedWebSocketProtocol, "ws_per_message_deflate": False, "ws_max_size": max_message_bytes}

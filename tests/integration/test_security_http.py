@@ -109,9 +109,10 @@ def _assert_413(response: httpx.Response | None, settings: Settings) -> None:
     if response is None:
         return
     assert response.status_code == 413
+    limit = settings.json_request_bytes_limit  # these bodies are JSON
     assert response.json() == {"errors": [{
-        "message": f"the request body is larger than {settings.request_bytes_limit} bytes",
-        "extensions": {"code": "PAYLOAD_TOO_LARGE"},
+        "message": f"the request body is larger than {limit} bytes",
+        "extensions": {"code": "PAYLOAD_TOO_LARGE", "max": limit},
     }]}
 
 
@@ -120,7 +121,7 @@ async def test_1_gib_streamed_body_is_refused_without_buffering(
 ) -> None:
     """Chunked (no Content-Length): the API stops reading at the limit, answers 413 and hangs up."""
     user = new_user(settings)
-    limit = settings.request_bytes_limit
+    limit = settings.json_request_bytes_limit
     body = Stream(GIB)
     before = await stored(db)
     async with RssSampler(api_process[0].proc.pid) as rss:

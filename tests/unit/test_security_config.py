@@ -34,7 +34,10 @@ def test_defaults_give_free_users_less_than_paid_ones() -> None:
     assert s.quota_free_per_minute < s.quota_paid_per_minute
     assert s.quota_free_per_day < s.quota_paid_per_day
     assert (s.max_images_per_job, s.max_image_bytes) == (10, 10 * 1024 * 1024)
-    assert s.request_bytes_limit == 10 * (10 * 1024 * 1024 * 4 // 3 + 4) + 1024 * 1024
+    # multipart: 10 phone photos of 6 MB and the form around them; base64 JSON lower (docs/security.md)
+    assert (s.request_bytes_limit, s.json_request_bytes_limit) == (64 * 1024 * 1024, 32 * 1024 * 1024)
+    assert _settings(max_images_per_job=2).request_bytes_limit == 21 * 1024 * 1024
+    assert _settings(max_request_bytes=16 * 1024 * 1024).json_request_bytes_limit == 16 * 1024 * 1024
 
 
 def test_a_public_key_and_a_jwks_url_together_are_refused() -> None:
