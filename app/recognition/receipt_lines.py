@@ -26,10 +26,11 @@ _CUR = (r"(?:€|EUR|eur|\$|USD|£|GBP|zł|zl|PLN|CHF|Fr\.?|RM|MYR|Rs\.?|INR|₹
 # US tills drop the leading zero: '.88'.
 _AMOUNT = r"(?:\d{1,3}(?: \d{3})+,\d{2}|\d{1,4}(?:[.,']\d{3})*[.,]\d{2}|(?<=\s)\.\d{2})"
 # The amount must not continue a time ('10:10.23') or a date ('18.04.07').
-# Tesseract reads a tax class 'A'/'B' in its Cyrillic look-alike and a '*' as 'ж'.
+# Tesseract reads a tax class 'A'/'B' in its Cyrillic look-alike and a '*' as 'ж'. A tax rate or a tax
+# class OCR read as digits may follow the amount ('1.000 STK 20.99 19', '$4.50 11' for 'T1').
 _PRICE_AT_END = re.compile(
     rf"(?P<minus>-)?\s*{_CUR}?\s*(?<![\d.,:/])(?P<amount>-?{_AMOUNT})(?P<minus2>-)?\s*{_CUR}?"
-    rf"(?:\s*(?:[A-Z]{{1,3}}|[a-z]|[АВСЕНКМОРТХ]|ж|[A-Z]?\d|[A-Z]?\*|\*[A-Z]?|\([A-Z]\)|#\*?)(?:\s+(?:[A-Z]|#?\*?))?)?\s*$"
+    rf"(?:\s*(?:[A-Z]{{1,3}}|[a-z]|[АВСЕНКМОРТХ]|ж|[A-Z]?\d|(?<=\s)\d{{2}}|[A-Z]?\*|\*[A-Z]?|\([A-Z]\)|#\*?)(?:\s+(?:[A-Z]|#?\*?))?)?\s*$"
 )
 # The multiplication sign: Latin or Cyrillic x (Tesseract reads one for the other), or ×.
 _TIMES = "xX\u00d7\u0445\u0425"
@@ -63,6 +64,10 @@ _LOST_COUNT = re.compile(
 # A leading 'S' is a misread '$' ('S2.99'), not a 5.
 _CONFUSED = re.compile(r"(?<![\w.,])(?=[\dOoIl])(?=[\dOoSIl]*\d)([\dOoSIl]{1,4}[.,][\dOoSIl]{2})(?=\W*\S{0,2}\W*$)")
 _GLUED_AMOUNTS = re.compile(r"(\d([.,])\d{2})(?=\d{1,6}\2\d{2}(?!\d))")
+# A dot OCR read from a dotted leader or a bullet before an amount: 'Kingfisher .70.00'.
+_DOT_BEFORE_AMOUNT = re.compile(r"(?<=\s)\.(?=\d{1,4}[.,]\d{2}(?![\d.,]))")
+# A clock time, not an amount: 'Table 51/1 9.38 PM'.
+_TIME_AT_END = re.compile(r"\d[.:]\d{2}\s*[AP]\.?M\.?\s*$", re.IGNORECASE)
 _DIGIT_FOR = str.maketrans({"O": "0", "o": "0", "S": "5", "I": "1", "l": "1"})
 # '2 x MILK', '2xMILK', '3 MILK' (OCR often loses a small 'x'), '1Crab Cake' and '1SODA' (and the
 # space) and '1 3.EGGROLL' (count, then menu number); a Thai name may start with a lone consonant
@@ -88,6 +93,13 @@ _NOT_NAME = (
     re.compile(r"(?:\s+-?[\d.,]+){2,}$"),
     re.compile(r"^\s*\d*[.,]\d+\s+"),
 )
+# Words of a quantity or unit price, and currency marks, that name no item: '1.08lb @ 0.37/lb',
+# 'Qty 4 @ $9.30 ea', '0.20 EA 5 FOR'.
+_QUANTITY_WORDS = frozenset({
+    "lb", "lbs", "ib", "kg", "kgs", "kilo", "kilos", "g", "gr", "oz", "gal", "gallon", "gallons", "l", "ltr", "ml",
+    "ea", "each", "for", "qty", "pcs", "pc", "st", "stk", "x", "szt", "ks", "adet", "rm", "rs", "eur", "usd",
+    "шт", "кг", "г", "л",
+})
 _FUZZY_MIN = 5  # letters a first word needs before it is compared with 'total' loosely
 _FUZZY_RATIO = 0.8
 
@@ -151,8 +163,15 @@ class Quantity:
 def fix_digits(text: str) -> str:
     """Read the letters OCR puts for digits in an amount at the line's end as digits ('1O.99' -> '10.99'),
     and part two amounts OCR glued together ('300.00300.00' -> '300.00 300.00')."""
-    text = _GLUED_AMOUNTS.sub(r"\1 ", text)
+    text = _DOT_BEFORE_AMOUNT.sub("", _GLUED_AMOUNTS.sub(r"\1 ", text))
     return _CONFUSED.sub(lambda m: m.group(1).translate(_DIGIT_FOR), text)
+
+
+def grouped_thousands(text: str) -> bool:
+    """True when the line ends in a whole amount with thousands separators ('Lime Juice 39,000'), which
+    the decimal reading takes for an amount and a glued tax class."""
+    match = _WHOLE_AT_END.search(text)
+    return match is not None and bool(re.search(r"[.,]", match.group("amount")))
 
 
 def split_whole_price(text: str) -> tuple[str, float, bool] | None:
@@ -167,6 +186,8 @@ def split_whole_price(text: str) -> tuple[str, float, bool] | None:
 def split_price(text: str) -> tuple[str, float, bool] | None:
     """('VOLLMILCH 1L', 1.19, False) for 'VOLLMILCH 1L  1,19 A'; the bool says the price is negative."""
     text = fix_digits(text)
+    if _TIME_AT_END.search(text):
+        return None
     match = _PRICE_AT_END.search(text)
     if match is None:
         glued = _GLUED_TAX.search(text)
@@ -285,6 +306,13 @@ def classify(text: str) -> Kind:
     return found or _starts(text) or Kind.OTHER
 
 
+def names_nothing(text: str) -> bool:
+    """True when `text` holds no item name: fewer than two letters once the words of a quantity or unit
+    price ('lb', 'ea', 'for', 'qty') and currency codes are left out ('1.08lb@ 0.37/lb', 'Qty 4@ $9.30 ea')."""
+    rest = [w for w in re.findall(r"[^\W\d_]+", text) if fold(w) not in _QUANTITY_WORDS]
+    return sum(len(w) for w in rest) < 2
+
+
 def letters(text: str) -> int:
     """How many letters (any script) `text` holds."""
     return len(_LETTERS.findall(text))
@@ -313,7 +341,7 @@ def clean_name(item: RawItem, name: str) -> str:
         if count and int(count) > 0 and item.price is not None:
             item.quantity, item.unit = float(count), "pcs"
             item.unit_price = round(item.price / float(count), 2)
-    name = name.strip(" #*-:")
+    name = name.strip(" #*-:\u00b7")
     leading = _COUNT_PREFIX.match(name)
     if leading:
         name = name[leading.end():]

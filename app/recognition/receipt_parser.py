@@ -34,7 +34,9 @@ from app.recognition.receipt_lines import (
     apply_quantity,
     classify,
     clean_name,
+    grouped_thousands,
     letters,
+    names_nothing,
     parse_quantity,
     split_price,
     split_whole_price,
@@ -45,6 +47,7 @@ __all__ = ["Kind", "ParsedReceipt", "Quantity", "TextLine", "classify", "parse_q
            "parse_text", "split_price"]
 
 _DIGITS = re.compile(r"\d")
+_CODE = re.compile(r"\d{5,}")
 _ANY_AMOUNT = re.compile(r"(?<![\d.,])\d{1,6}[.,]\d{2}(?![\d])")
 _COLUMN_TOLERANCE = 3.0  # text heights an amount may end left of the amount column
 _COLUMN_NEIGHBOURS = 9  # amount rows around a row that define the column there (paper curves)
@@ -91,7 +94,7 @@ class _Row:
     @property
     def name_like(self) -> bool:
         """A row that can name an item printed on the next or previous row."""
-        text = self.line.text
+        text = _CODE.sub("", self.line.text)  # an article code beside the name is no reason to doubt it
         return (self.priced is None and self.quantity is None and self.kind is Kind.OTHER
                 and letters(text) >= 2 and letters(text) >= len(_DIGITS.findall(text))
                 and not set(words(text).split()) & kw.NOT_MERCHANT_WORDS)
@@ -116,14 +119,24 @@ def _column_flags(lines: Sequence[TextLine], priced: Sequence[object | None]) ->
 
 def _whole_amounts(lines: Sequence[TextLine]) -> bool:
     """True when the receipt prints its prices without decimals: above the first total or subtotal,
-    no row ends in a decimal amount and several rows with a name end in a whole number."""
+    no row ends in a decimal amount (thousands groups like '29,000' are whole), the total or subtotal
+    has no cents, and several rows with a name end in a whole number (or several in thousands groups)."""
     end = next((i for i, line in enumerate(lines) if classify(line.text) in (Kind.SUBTOTAL, Kind.TOTAL)
                 and (split_price(line.text) or split_whole_price(line.text))), len(lines))
+    if end < len(lines) and _has_cents(lines[end].text):
+        return False
     body = lines[:end]
-    decimal = sum(split_price(line.text) is not None for line in body)
+    decimal = sum(split_price(line.text) is not None and not grouped_thousands(line.text) for line in body)
     whole = [split_whole_price(line.text) for line in body]
     named = sum(1 for found in whole if found is not None and letters(found[0]) >= 3)
-    return decimal == 0 and named >= _WHOLE_MODE_ROWS
+    grouped = sum(grouped_thousands(line.text) for line in lines[: end + 1])
+    return decimal == 0 and max(named, grouped) >= _WHOLE_MODE_ROWS
+
+
+def _has_cents(text: str) -> bool:
+    """True when the line ends in a decimal amount whose cents are not zero ('AMOUNT $83.51')."""
+    found = split_price(text)
+    return found is not None and not grouped_thousands(text) and round(found[1] * 100) % 100 != 0
 
 
 def _rows(lines: Sequence[TextLine]) -> list[_Row]:
@@ -160,7 +173,7 @@ class _Builder:
     def add(self, index: int, name: str, price: float, qty: Quantity | None) -> None:
         """Record an item read at row `index`."""
         line = self.rows[index].line
-        if letters(name) < 2:
+        if names_nothing(name):
             named = self.name_for(index)
             name = named.text if named is not None else (name or line.text)
         item = RawItem(raw_text="", confidence=line.confidence, price=price, box=line.box)

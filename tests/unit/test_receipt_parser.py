@@ -414,3 +414,66 @@ TOTAL NON-COUPON SAVINGS 3.00*
 TOTAL TAX 0.50
 TOTAL 8.48
 """) == [("CANDLE LIGHTER", 3.99), ("CANDLES", 3.99)]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("2 Kingfisher .70.00", ("2 Kingfisher", 70.0, False)), ("Garlic Naan .22.00", ("Garlic Naan", 22.0, False)),
+     ("OAKDELL EGGS .88 FS", ("OAKDELL EGGS", 0.88, False))],
+)
+def test_a_dot_ocr_reads_before_an_amount_is_dropped(line: str, expected: tuple[str, float, bool]) -> None:
+    assert split_price(line) == expected
+
+
+@pytest.mark.parametrize("line", ["Table 51/1 9.38 PM", "Printed 12:30pm", "Jul03'12 02.34 A.M."])
+def test_a_clock_time_is_no_price(line: str) -> None:
+    assert split_price(line) is None
+
+
+def test_amounts_in_thousands_groups_are_whole_numbers() -> None:
+    assert _priced("""COFFEE HOUSE
+Iced Coffee Condensed Milk 29,000
+Lime Juice 39,000
+Sub-total 68,000
+Total 68,000
+""") == [("Iced Coffee Condensed Milk", 29000.0), ("Lime Juice", 39000.0)]
+
+
+def test_a_total_with_cents_keeps_the_decimal_reading() -> None:
+    assert _priced("""CRAB FACTORY
+BALTIMORE MD 21202
+Terminal ID: 01257838 9391
+SERVER #: 17
+BATCH #:296 AUTH :105462
+AMOUNT $83.51
+TOTAL $97.11
+""") == []
+
+
+def test_a_row_of_only_a_quantity_and_unit_price_takes_the_name_above() -> None:
+    assert _priced("""GROCER
+BANANAS
+1.08lb @ 0.37/lb 0.40
+SENSODYNE REPAIR
+Qty 4 @ $9.30 ea 37.20
+TOTAL 37.60
+""") == [("BANANAS", 0.4), ("SENSODYNE REPAIR", 37.2)]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("1.000 STK 20.99 19", ("1.000 STK", 20.99, False)), ("HOT SOUP $4.50 11", ("HOT SOUP", 4.5, False))],
+)
+def test_a_tax_rate_or_class_read_as_two_digits_may_follow_the_price(line: str, expected: tuple[str, float, bool],
+                                                                      ) -> None:
+    assert split_price(line) == expected
+
+
+def test_an_article_row_with_only_count_and_unit_takes_the_name_above() -> None:
+    assert _priced("""BAUMARKT
+4078500017343 Kunststoff-Ventil
+1.000 STK 20.99 19
+4078500023542 Blumenrechen
+1.000 STK 11.99 19
+SUMME EUR 32.98
+""") == [("Kunststoff-Ventil", 20.99), ("Blumenrechen", 11.99)]
