@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
@@ -39,6 +40,8 @@ _SR_LATIN = str.maketrans(_SR_LOWER | {cyr.upper(): lat.capitalize() for cyr, la
 # the shapes both scripts share, and Tesseract's 'u' for и and 'n' for п.
 _CYRILLIC_LOOKALIKES = str.maketrans("abcehkmoptxyun", "авсенкмортхуип")
 CYRILLIC_LANGUAGES = frozenset({"ru", "uk", "bg", "sr", "mk", "be"})
+# Thai vowel and tone marks written above or below a consonant, and the nikhahit of sara am.
+_THAI_MARKS = str.maketrans("", "", "".join(map(chr, [0x0E31, *range(0x0E34, 0x0E3B), *range(0x0E47, 0x0E4F)])))
 MATCH_THRESHOLD = 0.74
 _MIN_CONTAINED = 4  # shorter names ('gin', 'ham') match only exactly
 _SHORTLIST = 40
@@ -84,18 +87,32 @@ def _trigrams(text: str) -> set[str]:
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
-class Catalog:
-    """Items plus the indexes the matcher needs; build it with `load_catalog()`."""
+def thai_skeleton(text: str) -> str:
+    """Compact Thai text without the marks above and below its letters, and sara am as sara aa: the
+    marks OCR confuses or drops ('ซูป' for ซุป, 'น้า' for น้ำ, 'ถั่วล้นเตา' for ถั่วลันเตา)."""
+    return compact(text).replace("\u0e33", "\u0e32").translate(_THAI_MARKS)
 
-    def __init__(self, items: list[CatalogItem]) -> None:
+
+class Catalog:
+    """Items plus the indexes the matcher needs; build it with `load_catalog()`.
+
+    `fold` turns names and queries into the matched form (`compact`); `languages` limits the names
+    indexed (None: all, and aliases).
+    """
+
+    def __init__(self, items: list[CatalogItem], *, fold: Callable[[str], str] = compact,
+                 languages: frozenset[str] | None = None) -> None:
         self.items = items
+        self._fold = fold
         self._names: list[_Name] = []
         self._exact: dict[str, list[int]] = defaultdict(list)
         self._grams: dict[str, list[int]] = defaultdict(list)
+        self._thai: Catalog | None = None
         for index, item in enumerate(items):
             for lang, names in [*item.names.items(), ("", item.aliases)]:
-                for name in names:
-                    self._add(_Name(compact(name), index, lang))
+                if languages is None or lang in languages:
+                    for name in names:
+                        self._add(_Name(fold(name), index, lang))
 
     def _add(self, name: _Name) -> None:
         if not name.text:
@@ -116,12 +133,20 @@ class Catalog:
     def match(self, text: str, *, lang: str = "en") -> Match | None:
         """The best catalog item for `text` scoring at least MATCH_THRESHOLD, else None; on a Cyrillic
         job, text in Latin letters that matches nothing is tried again as the Cyrillic it looks like."""
-        query = compact(text)
+        query = self._fold(text)
         lang = base_language(lang)
         found = self._match(query, lang)
         if found is None and lang in CYRILLIC_LANGUAGES and query.isascii():
             found = self._match(query.translate(_CYRILLIC_LOOKALIKES), lang)
+        if found is None and any("\u0e01" <= c <= "\u0e2e" for c in query):
+            found = self._thai_names()._match(thai_skeleton(text), lang)
         return found
+
+    def _thai_names(self) -> Catalog:
+        """The Thai names as skeletons (`thai_skeleton`), indexed on first use."""
+        if self._thai is None:
+            self._thai = Catalog(self.items, fold=thai_skeleton, languages=frozenset({"th"}))
+        return self._thai
 
     def _match(self, query: str, lang: str) -> Match | None:
         if len(query) < 2:

@@ -9,22 +9,29 @@ words, cutting each box into the parts that one reader reads best.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Protocol
 
 from PIL import Image
 
 from app.recognition.layout import OcrBox
+from app.recognition.tesseract import TesseractEngine
+from app.recognition.text import compact
 
 if TYPE_CHECKING:
     from app.recognition.ocr import OcrEngine
 
+DOUBTFUL_WORD = 0.5  # Tesseract's confidence under which a word over PP-OCR's tax mark is noise
+SURE_WORD = 0.85  # Tesseract's confidence in a word of letters that outweighs PP-OCR's digits there
+AGREEMENT = 0.75  # similarity at which PP-OCR's reading confirms Tesseract's Latin second reading
 # Languages whose script the PP-OCR packs we ship cannot read: Tesseract reads them.
 NON_LATIN = frozenset({"bg", "ru", "sr", "uk", "th", "mk", "be"})
 # An amount, date, time or code as PP-OCR reads it: '12,50', '-3.99', '$4.50', '25/12/2018', '13:05'.
 NUMBER = re.compile(r"[$€£₹₺₴฿]?[-+]?\d(?:[\d.,:/'-]*\d)?%?")
-# A number, or a multiplication sign standing alone ('2 x 1.50', '0.5 kg x 3.98').
-NUMBER_OR_TIMES = re.compile(rf"{NUMBER.pattern}|(?<!\S)[xX\u00d7](?!\S)")
+# A number, or a multiplication sign standing alone ('2 x 1.50', '0.5 kg x 3.98') or after a count
+# opening the box ('3X' of '3 x นาน', whose name PP-OCR cannot read).
+NUMBER_OR_TIMES = re.compile(rf"{NUMBER.pattern}|(?<!\S)[xX\u00d7](?!\S)|(?<=^\d)[xX\u00d7]|(?<=^\d\s)[xX\u00d7]")
 
 
 class UprightReader(Protocol):
@@ -66,7 +73,8 @@ def numeric_parts(box: OcrBox, *, standalone: bool = False) -> list[OcrBox]:
     length = max(len(box.text), 1)
     parts = []
     for match in (NUMBER_OR_TIMES if standalone else NUMBER).finditer(box.text):
-        if standalone and _glued_to_letters(box.text, match.start(), match.end()):
+        opening_times = match.start() <= 2 and match.group() in "xX\u00d7"  # '2xaãaÑn': 2 x <Thai name>
+        if standalone and not opening_times and _glued_to_letters(box.text, match.start(), match.end()):
             continue
         part = _along(box, match.start() / length, match.end() / length)
         parts.append(OcrBox(part.points, match.group().strip(), box.score))
@@ -123,9 +131,16 @@ def _pieces(word: OcrBox, taken: Sequence[Place]) -> list[OcrBox]:
 
 
 _TIMES = ("x", "X", "\u0445", "\u0425", "\u00d7")
-# Tesseract's Thai model reads a multiplication sign as '%' (a real percentage is glued to its number),
-# and its Cyrillic ones a tax-class star as 'ж'.
-_LOOKALIKES = {"%": "x", "\u0436": "*", "\u0416": "*"}
+# Tesseract's Thai model reads a multiplication sign as '%' ('6%0.33', '% ', '%«'; a percentage follows
+# its number), its Cyrillic ones a tax-class star as 'ж'.
+_PERCENT_FOR_TIMES = re.compile(r"(?<=\d)%(?=\d)|^[^\w%]*%[^\w%]*$")
+_STAR_LOOKALIKES = ("\u0436", "\u0416")
+
+
+def _as_signs(word: OcrBox) -> OcrBox:
+    """A word with Tesseract's look-alikes of 'x' and '*' replaced by those signs."""
+    text = "*" if word.text in _STAR_LOOKALIKES else _PERCENT_FOR_TIMES.sub("x", word.text)
+    return word if text == word.text else OcrBox(word.points, text, word.score)
 Place = tuple[float, float, float, float]
 
 
@@ -134,18 +149,20 @@ def _redundant(word: OcrBox, numbers: Sequence[Place], signs: Sequence[Place], m
     numbers or signs, a lone digit look-alike over a number, or a short word where PP-OCR read a
     tax mark (Tesseract's own script reads 'B' or '*' as '8', 'ж' or 'ฉิ')."""
     text = word.text
-    if len(text) <= 2 and _covered(word, marks):
+    if (len(text) <= 3 or word.score < DOUBTFUL_WORD) and _covered(word, marks):
         return True
     if text in _TIMES:
         return _covered(word, signs)
     if set(text) <= _DIGIT_LOOKALIKES | set(_TIMES):  # 'З' or 'Зх' where PP-OCR read '3 x'
         return _covered(word, [*numbers, *signs])
+    if len(text) == 1 and not text.isdigit() and _covered(word, signs):  # 'ะ' beside PP-OCR's 'x'
+        return True
     return not any(c.isalnum() for c in text) and _covered(word, [*numbers, *signs])
 
 
 # A tax-class mark PP-OCR read after an amount at the end of its box ('12.50 A', '48.47*'), or a
 # star in a box of its own.
-_TAX_MARK = re.compile(r"(?<=\d[.,]\d\d)\s?([A-Z*])$|^(\*)$")
+_TAX_MARK = re.compile(r"(?:^|(?<=\s))[-+]?\d+[.,]\d\d\s?([A-Z*])$|^(\*)$")
 
 
 def tax_marks(box: OcrBox) -> list[OcrBox]:
@@ -190,32 +207,74 @@ def _mend_pack(word: OcrBox, packs: Sequence[tuple[str, Place]]) -> OcrBox:
     return word
 
 
+def _widened(box: OcrBox) -> Place:
+    """A box's bounds widened by its width on either side."""
+    x0, y0, x1, y1 = _bounds(box)
+    return x0 - (x1 - x0), y0, x1 + (x1 - x0), y1
+
+
 def _merge(numeric: Sequence[OcrBox], marks: Sequence[OcrBox], words: Sequence[OcrBox]) -> list[OcrBox]:
     """PP-OCR's numbers and tax marks, Tesseract's words without digits, and of those with digits
     either the word (where PP-OCR found no number) or its letters and the numbers PP-OCR did not
-    read (where it found one); signs and marks
-    where PP-OCR read one are left out, a lone '%' is a multiplication sign and 'ж' a star."""
+    read (where it found one); signs and marks where PP-OCR read one are left out."""
     taken = [_bounds(b) for b in numeric]
     # A sign's place within PP-OCR's box is a guess (the box's text spread evenly): widen it.
-    signs = [(x0 - (x1 - x0), y0, x1 + (x1 - x0), y1) for b in numeric if not _has_digit(b.text)
-             for x0, y0, x1, y1 in [_bounds(b)]]
-    placed = [_bounds(m) for m in marks]
+    signs = [_widened(b) for b in numeric if not _has_digit(b.text)]
+    placed = [_widened(m) for m in marks]
     merged = [*numeric, *marks]
     for word in words:
         pieces = _pieces(word, taken) if _has_digit(word.text) and _covered(word, taken) else [word]
         for piece in pieces:
             if _redundant(piece, taken, signs, placed):
                 continue
-            merged.append(OcrBox(piece.points, _LOOKALIKES.get(piece.text, piece.text), piece.score))
+            merged.append(piece)
     return merged
+
+
+def _inside_letters(number: OcrBox, words: Sequence[OcrBox]) -> bool:
+    """True when a number's centre lies in a word Tesseract read confidently as letters only:
+    PP-OCR reads some Thai letters as digits ('676' for นาน)."""
+    x, y = number.centre
+    for word in words:
+        x0, y0, x1, y1 = _bounds(word)
+        if (word.score >= SURE_WORD and x0 <= x <= x1 and y0 <= y <= y1 and not _has_digit(word.text)
+                and sum(c.isalpha() for c in word.text) >= 2):
+            return True
+    return False
 
 
 def combine(boxes: Sequence[OcrBox], words: Sequence[OcrBox], lang: str) -> list[OcrBox]:
     """PP-OCR's boxes and Tesseract's words of one page as one reading (see HybridEngine)."""
-    numeric = [part for b in boxes for part in numeric_parts(b, standalone=True)]
+    numeric = [part for b in boxes for part in numeric_parts(b, standalone=True)
+               if not (_has_digit(part.text) and _inside_letters(part, words))]
     marks = [mark for b in boxes for mark in tax_marks(b)]
     packs = _pack_sizes(boxes) if base_lang(lang) != "th" else []  # the look-alikes are Cyrillic
-    return _merge(numeric, marks, [_mend_pack(w, packs) for w in words])
+    return _merge(numeric, marks, [_mend_pack(_as_signs(w), packs) for w in words])
+
+
+def _similar_inside(part: str, whole: str) -> float:
+    """How well `part` matches its best window of `whole`, 0..1."""
+    if not part or not whole:
+        return 0.0
+    if part in whole:
+        return 1.0
+    width = len(part)
+    windows = (whole[i : i + width] for i in range(max(1, len(whole) - width + 1)))
+    return max(SequenceMatcher(None, part, window, autojunk=False).ratio() for window in windows)
+
+
+def agrees_with(boxes: Sequence[OcrBox]) -> Callable[[OcrBox, str], bool]:
+    """A check that PP-OCR read a Latin reading Tesseract offers for a word at the same place: a
+    brand name on a Cyrillic or Thai receipt, not Tesseract's English model guessing at letters it
+    does not know ('aua' for ลิ้นจี่, where PP-OCR read nothing)."""
+
+    def confirm(word: OcrBox, reading: str) -> bool:
+        wanted = compact(reading)
+        place = [_bounds(word)]
+        return any(_covered(box, place) and _similar_inside(wanted, compact(box.text)) >= AGREEMENT
+                   for box in boxes)
+
+    return confirm
 
 
 class HybridEngine:
@@ -237,7 +296,11 @@ class HybridEngine:
     def read(self, image: Image.Image, lang: str) -> list[OcrBox]:
         """PP-OCR's numeric boxes plus Tesseract's other words, both on the upright page."""
         boxes, upright = self._numbers.read_upright(image)
-        return combine(boxes, self._words.read(upright, lang), lang)
+        if isinstance(self._words, TesseractEngine):
+            words = self._words.read(upright, lang, confirm=agrees_with(boxes))
+        else:
+            words = self._words.read(upright, lang)
+        return combine(boxes, words, lang)
 
 
 class AutoEngine:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ REQUIRED = ("eng", "deu", "fra", "spa", "ita", "nld", "por", "pol", "ces", "tur"
             "tha", "osd")
 TESSDATA_DIRS = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
                  "/usr/share/tessdata", "/usr/local/share/tessdata")
+# Whether a word's second reading may replace it: (the word as first read, the second reading).
+Confirm = Callable[[OcrBox, str], bool]
 # Tesseract reads best when capital letters are about 30 px tall.
 TARGET_TEXT_HEIGHT = 30.0
 PSM_SINGLE_LINE = 7
@@ -126,8 +129,11 @@ class TesseractEngine:
             apis[key] = PyTessBaseAPI(path=f"{self._folder}/", lang=languages, psm=key[1], oem=OEM.LSTM_ONLY)
         return apis[key]
 
-    def read(self, image: Image.Image, lang: str) -> list[OcrBox]:
-        """Word boxes in the image's coordinates, with Tesseract's confidence as a 0..1 score."""
+    def read(self, image: Image.Image, lang: str, confirm: Confirm | None = None) -> list[OcrBox]:
+        """Word boxes in the image's coordinates, with Tesseract's confidence as a 0..1 score.
+
+        A doubtful word read again in a Latin script (`reading_plan`) takes that reading when it is
+        more confident and `confirm(word, reading)` agrees (the hybrid engine asks PP-OCR)."""
         if self._flatten:  # Tesseract's global threshold fails on shadows and faded print
             image = flatten_light(image)
         scale = scale_for_text(image, self._text_height)
@@ -140,10 +146,11 @@ class TesseractEngine:
         api.Recognize()
         words = _words(api, scale)
         if second is not None:
-            words = self._read_again(gray, words, scale, second)
+            words = self._read_again(gray, words, scale, second, confirm)
         return words
 
-    def _read_again(self, gray: Image.Image, words: list[OcrBox], scale: float, languages: str) -> list[OcrBox]:
+    def _read_again(self, gray: Image.Image, words: list[OcrBox], scale: float, languages: str,
+                    confirm: Confirm | None) -> list[OcrBox]:
         """Doubtful words with letters read again, each alone, with `languages`; the more confident
         reading is kept (a Latin brand name on a Cyrillic receipt)."""
         doubtful = [i for i, w in enumerate(words)
@@ -161,7 +168,7 @@ class TesseractEngine:
             api.SetRectangle(left, top, round((x1 + pad) * scale) - left, round((y1 + pad) * scale) - top)
             text = " ".join((api.GetUTF8Text() or "").split())
             score = max(0.0, api.MeanTextConf()) / 100
-            if text and score > word.score + SECOND_READ_MARGIN:
+            if text and score > word.score + SECOND_READ_MARGIN and (confirm is None or confirm(word, text)):
                 result[index] = OcrBox(word.points, text, score)
         return result
 
@@ -171,8 +178,9 @@ def _is_thai(char: str) -> bool:
 
 
 def _joins(previous: OcrBox, box: OcrBox) -> bool:
-    """Thai is written without spaces between words: Tesseract's 'words' there are syllables."""
-    if not (_is_thai(previous.text[-1]) and _is_thai(box.text[0])):
+    """Thai is written without spaces between words: Tesseract's 'words' there are syllables; a full
+    stop after Thai letters is their abbreviation's ('กก.'), not a word of its own."""
+    if not (_is_thai(previous.text[-1]) and (_is_thai(box.text[0]) or box.text == ".")):
         return False
     gap = box.points[0][0] - previous.points[1][0]
     return gap < 0.6 * max(previous.height, box.height)

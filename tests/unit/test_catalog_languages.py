@@ -118,3 +118,18 @@ def test_any_language_column_is_read() -> None:
     item = catalog.items[0]
     assert item.display_name("eo") == "Pano"
     assert catalog.match("LOAF") is not None
+
+
+def test_latin_look_alikes_of_cyrillic_match_on_cyrillic_jobs_only() -> None:
+    catalog = load_catalog()
+    found = catalog.match("TOHUK", lang="bg")  # Tesseract's Latin reading of ТОНИК
+    assert found is not None and found.item.key == "tonic_water"
+    assert catalog.match("TOHUK", lang="en") is None
+
+
+def test_thai_names_match_when_ocr_confused_a_mark_above_or_below() -> None:
+    catalog = load_catalog()
+    peas = "\u0e16\u0e31\u0e48\u0e27\u0e25\u0e49\u0e19\u0e40\u0e15\u0e32"  # ถั่วลันเตา with mai tho for mai han-akat
+    for text, key in (("\u0e0b\u0e39\u0e1b", "canned_soup"), (peas, "sugar_snap_peas")):
+        found = catalog.match(text, lang="th")
+        assert found is not None and found.item.key == key, text

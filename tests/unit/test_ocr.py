@@ -149,3 +149,69 @@ def test_an_amount_after_a_misread_currency_sign_is_kept() -> None:
 
     assert [b.text for b in numeric_parts(_box(0, 100, "B1920.56"), standalone=True)] == ["1920.56"]
     assert [b.text for b in numeric_parts(_box(0, 100, "K0K0C 3IPA"), standalone=True)] == []
+
+
+def test_hybrid_keeps_pp_ocr_tax_marks_over_tesseract_letters_for_them() -> None:
+    pp = Fixed([_box(400, 480, "430.53 *"), _box(400, 480, "12.50 B", 40, 60)])
+    tess = Fixed([_box(400, 460, "430.53"), _box(470, 480, "\u0416"), _box(400, 460, "12.50", 40, 60),
+                  _box(470, 480, "8", 40, 60)])
+    texts = sorted(b.text for b in HybridEngine(pp, tess).read(Image.new("RGB", (4, 4)), "uk"))  # type: ignore[arg-type]
+    assert texts == ["*", "12.50", "430.53", "B"]
+
+
+def test_hybrid_keeps_the_numbers_and_unit_pp_ocr_lost_and_drops_digit_look_alikes() -> None:
+    # PP-OCR: '6x0.33Π' (the litre as a Greek Pi glues 0.33 to a letter), '3 x 33.07' for '3 x 33.07'.
+    pp = Fixed([_box(100, 200, "6x0.33\u03a0"), _box(0, 100, "3 x 33.07", 40, 60)])
+    tess = Fixed([_box(100, 200, "6\u04450.33\u041b"), _box(0, 10, "\u0417", 40, 60), _box(20, 30, "\u0445", 40, 60),
+                  _box(45, 100, "33.07", 40, 60)])
+    boxes = HybridEngine(pp, tess).read(Image.new("RGB", (4, 4)), "ru")  # type: ignore[arg-type]
+    top = [b.text for b in sorted((b for b in boxes if b.centre[1] < 30), key=lambda b: b.centre[0])]
+    assert top == ["6", "x", "0.33", "\u041b"]
+    assert sorted(b.text for b in boxes if b.centre[1] > 30) == ["3", "33.07", "x"]
+
+
+def test_hybrid_mends_a_pack_size_tesseract_read_with_a_letter_for_a_digit_but_keeps_a_good_one() -> None:
+    pp = Fixed([_box(100, 160, "400r"), _box(100, 160, "1400\u0393", 40, 60)])
+    tess = Fixed([_box(100, 160, "\u041400\u0413"), _box(110, 160, "400\u0413", 40, 60)])
+    texts = sorted(b.text for b in HybridEngine(pp, tess).read(Image.new("RGB", (4, 4)), "bg"))  # type: ignore[arg-type]
+    assert texts == ["400\u0413", "400\u0413"]
+
+
+def test_hybrid_reads_thai_x_and_drops_pp_ocr_digits_inside_thai_words() -> None:
+    pp = Fixed([_box(0, 120, "3X 676"), _box(0, 120, "4x0.5", 40, 60)])
+    tess = Fixed([_box(0, 10, "3"), _box(15, 25, "%\u00ab"), _box(60, 120, "\u0e19\u0e32\u0e19"),
+                  _box(0, 120, "4%0.5", 40, 60)])
+    boxes = HybridEngine(pp, tess).read(Image.new("RGB", (4, 4)), "th")  # type: ignore[arg-type]
+    assert "676" not in [b.text for b in boxes]
+    assert sorted(b.text for b in boxes if b.centre[1] < 30) == ["3", "X", "\u0e19\u0e32\u0e19"]
+
+
+def test_a_latin_second_reading_needs_pp_ocr_to_have_read_it_there() -> None:
+    from app.recognition.hybrid import agrees_with
+
+    confirm = agrees_with([_box(0, 120, "COCA-COLA 0.5L"), _box(0, 120, "ir", 40, 60)])
+    assert confirm(_box(0, 90, "\u0421\u041e\u0421\u0410-\u0421\u041e\u0413\u0410"), "COCA-COLA")
+    assert not confirm(_box(0, 40, "\u0e25\u0e34\u0e49\u0e19\u0e08\u0e35\u0e48", 40, 60), "aua")
+
+
+def test_cyrillic_and_thai_pages_are_read_in_their_own_script_first() -> None:
+    from app.recognition.tesseract import reading_plan
+
+    have = frozenset({"eng", "bul", "srp", "srp_latn", "tha", "deu"})
+    assert reading_plan("bg", have) == ("bul", "eng")
+    assert reading_plan("sr", have) == ("srp", "srp_latn+eng")
+    assert reading_plan("th-TH", have) == ("tha", "eng")
+    assert reading_plan("de", have) == ("deu+eng", None)
+
+
+@pytest.mark.skipif(missing_tesseract() is not None, reason="Tesseract language data not installed")
+def test_a_latin_brand_on_a_ukrainian_receipt_is_read_in_latin() -> None:
+    from PIL import ImageDraw, ImageFont
+
+    image = Image.new("RGB", (600, 90), "white")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 22)
+    draw.text((10, 10), "COCA-COLA 0.5L", font=font, fill="black")
+    draw.text((10, 50), "\u041f\u0410\u0421\u0422\u0415\u0420\u041d\u0410\u041a", font=font, fill="black")
+    words = [b.text for b in tesseract.TesseractEngine().read(image, "uk")]
+    assert "COCA-COLA" in words and "\u041f\u0410\u0421\u0422\u0415\u0420\u041d\u0410\u041a" in words
