@@ -17,7 +17,7 @@ import traceback
 from bench.common import open_stack, save_result
 from bench.report import write_report
 
-SCENARIOS = ["s1_submit", "s2_e2e", "s3_worker", "s4_slow", "s5_subscriptions", "s6_priority"]
+SCENARIOS = ["s1_submit", "s2_e2e", "s3_worker", "s4_slow", "s5_subscriptions", "s6_priority", "s7_flood"]
 
 
 def main() -> None:
