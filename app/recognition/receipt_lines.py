@@ -24,7 +24,7 @@ _CUR = (r"(?:€|EUR|eur|\$|USD|£|GBP|zł|zl|PLN|CHF|Fr\.?|RM|MYR|Rs\.?|INR|₹
         r"|₺|TL|TRY|฿|THB|บาท|руб\.?|₽|дин\.?|R\$|SGD|S\$|S(?=\d))")
 # Spaces group thousands only before a decimal comma: '1 140.00' is a count and a price.
 # US tills drop the leading zero: '.88'.
-_AMOUNT = r"(?:\d{1,3}(?: \d{3})+,\d{2}|\d{1,4}(?:[.,']\d{3})*[.,]\d{2}|(?<=\s)\.\d{2})"
+_AMOUNT = r"(?:\d{1,3}(?: \d{3})+,\d{2}|\d{1,6}(?:[.,']\d{3})*[.,]\d{2}|(?<=\s)\.\d{2})"
 # The amount must not continue a time ('10:10.23') or a date ('18.04.07').
 # Tesseract reads a tax class 'A'/'B' in its Cyrillic look-alike and a '*' as 'ж'. A tax rate or a tax
 # class OCR read as digits may follow the amount ('1.000 STK 20.99 19', '$4.50 11' for 'T1').
@@ -93,12 +93,12 @@ _NOT_NAME = (
     re.compile(r"(?:\s+-?[\d.,]+){2,}$"),
     re.compile(r"^\s*\d*[.,]\d+\s+"),
 )
-# Words of a quantity or unit price, and currency marks, that name no item: '1.08lb @ 0.37/lb',
-# 'Qty 4 @ $9.30 ea', '0.20 EA 5 FOR'.
+# Words of a quantity or unit price, of a price cut, and currency marks, that name no item:
+# '1.08lb @ 0.37/lb', 'Qty 4 @ $9.30 ea', '0.20 EA 5 FOR', 'was 3.29 now'.
 _QUANTITY_WORDS = frozenset({
     "lb", "lbs", "ib", "kg", "kgs", "kilo", "kilos", "g", "gr", "oz", "gal", "gallon", "gallons", "l", "ltr", "ml",
     "ea", "each", "for", "qty", "pcs", "pc", "st", "stk", "x", "szt", "ks", "adet", "rm", "rs", "eur", "usd",
-    "шт", "кг", "г", "л",
+    "шт", "кг", "г", "л", "was", "now",
 })
 _FUZZY_MIN = 5  # letters a first word needs before it is compared with 'total' loosely
 _FUZZY_RATIO = 0.8

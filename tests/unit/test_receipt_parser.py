@@ -477,3 +477,13 @@ def test_an_article_row_with_only_count_and_unit_takes_the_name_above() -> None:
 1.000 STK 11.99 19
 SUMME EUR 32.98
 """) == [("Kunststoff-Ventil", 20.99), ("Blumenrechen", 11.99)]
+
+
+def test_prices_of_five_or_six_digits_and_price_cut_rows() -> None:
+    assert _priced("""BABEL
+1 BREADED SHRIMP 25000.00
+1 MINERAL WATER 6500.00
+4125001715 TORTILLA CHP
+was 3.29 now 2.99 F
+SUBTOTAL 34499.00
+""") == [("BREADED SHRIMP", 25000.0), ("MINERAL WATER", 6500.0), ("TORTILLA CHP", 2.99)]
