@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+from broadcaster import Broadcast
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,7 +14,7 @@ from starlette.websockets import WebSocket
 
 from app.auth import Identity, TokenVerifier, bearer_token
 from app.db import SessionFactory
-from app.events import JobEvents, JobListener
+from app.events import PostgresNotifyBackend
 from app.observability.logs import bind_ids
 from app.queue.producer import JobPublisher
 from app.services.errors import Unauthenticated
@@ -33,8 +34,8 @@ class Resources:
     watch_reads: JobBatchReader  # the subscriptions' batched re-reads, on `pool`
     publisher: JobPublisher
     outbox: OutboxRelay
-    broadcast: JobEvents  # the job watchers (app.events)
-    events: JobListener  # their LISTEN connection, for /readyz
+    broadcast: Broadcast  # the job watchers' subscriptions (app.events)
+    events: PostgresNotifyBackend  # its backend: the LISTEN connection (for /readyz) and the watched jobs
 
 
 @dataclass(slots=True)

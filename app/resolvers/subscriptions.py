@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 import strawberry
 from strawberry.types import Info
@@ -26,10 +27,11 @@ class Subscription:
         job_id = queries.parse_job_id(id)
         resources = ctx.resources
         metrics.SUBSCRIPTIONS_OPEN.inc()  # counted here, not by a schema extension: no hooks held per operation
-        try:
-            async for job in watch_job(resources.watch_reads, resources.broadcast, identity, job_id):
-                typed = job_to_type(job)
-                del job  # an idle subscription waits here: hold the mapped type only, not the row too
-                yield typed
+        try:  # aclosing: a client leaving while we wait at `yield` unsubscribes now, not when collected
+            async with aclosing(watch_job(resources.watch_reads, resources.broadcast, identity, job_id)) as jobs:
+                async for job in jobs:
+                    typed = job_to_type(job)
+                    del job  # an idle subscription waits here: hold the mapped type only, not the row too
+                    yield typed
         finally:
             metrics.SUBSCRIPTIONS_OPEN.dec()

@@ -1,13 +1,15 @@
 """Watching a job: its state now, then every change, until it is DONE or FAILED.
 
-Events only say "look again": every state sent is re-read from the database, so a
-lost NOTIFY (LISTEN reconnect), a duplicate, or a burst of them never yields a wrong
-or stale state. A re-read that fails because PostgreSQL is briefly away is retried
-with backoff instead of ending the subscription, and a quiet job is re-read about every
-RECHECK_S (app.events nudges each subscription) as a last safety net.
+A watch is a broadcaster subscription to the job's channel (app.events), entered with
+`async with`, so leaving the stream or being cancelled unsubscribes. Events only say
+"look again": every state sent is re-read from the database, so a lost NOTIFY (LISTEN
+reconnect, then a resync event), a duplicate, or a burst of them never yields a wrong or
+stale state. A re-read that fails because PostgreSQL is briefly away is retried with
+backoff instead of ending the subscription, and a quiet job is re-read about every
+RECHECK_S (the backend's sweep sends its channel an event) as a last safety net.
 
-An idle watch holds one suspended generator and the subscriber's flag: no timer, task or
-queue of its own (5,000 idle watches on one process are the design point).
+An idle watch holds one suspended generator and broadcaster's queue for it: no timer or
+task of its own (5,000 idle watches on one process are the design point).
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ import contextvars
 import itertools
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import asyncpg
+from broadcaster import Broadcast
 
 from app.auth import Identity
 from app.backoff import Backoff, retry
 from app.db import DB_ERRORS
-from app.events import JobEvents, job_channel
+from app.events import job_channel
 from app.models import JobStatus
 from app.repos import watched_jobs
 from app.repos.watched_jobs import WatchedJob
@@ -103,18 +106,18 @@ async def read_watched_job(reader: JobBatchReader, identity: Identity, job_id: u
 
 
 async def watch_job(
-    reader: JobBatchReader, events: JobEvents, identity: Identity, job_id: uuid.UUID
-) -> AsyncIterator[WatchedJob]:
+    reader: JobBatchReader, broadcast: Broadcast, identity: Identity, job_id: uuid.UUID
+) -> AsyncGenerator[WatchedJob, None]:
     """Yield the caller's job now and after each change of status or progress; end when terminal.
     `reader` is the process's (Resources.watch_reads), so that watchers woken together share a batch."""
     # Subscribe before the first read, so a change between the two is not missed.
-    async with events.subscribe(job_channel(job_id)) as subscriber:
+    async with broadcast.subscribe(job_channel(job_id)) as subscriber:
         job = await read_watched_job(reader, identity, job_id)
         seen, terminal = (job.status, job.images_done), JobStatus(job.status).terminal
         yield job
         del job  # while idle, keep two values, not the row and its result document
         while not terminal:
-            await subscriber.get()  # a change, a resync or a recheck nudge: either way, re-read the row
+            await subscriber.get()  # a NOTIFY, a resync or a recheck: either way, re-read the row
             job = await read_watched_job(reader, identity, job_id)
             if (job.status, job.images_done) != seen:
                 seen, terminal = (job.status, job.images_done), JobStatus(job.status).terminal

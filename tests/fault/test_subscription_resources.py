@@ -19,11 +19,13 @@ import asyncpg
 import pytest
 import uvicorn
 import websockets
+from broadcaster import Broadcast, Event
 
 from app.auth import Identity
 from app.embedded import free_port
-from app.events import JobEvents, JobListener, JobSubscriber, job_channel
+from app.events import PostgresNotifyBackend, job_channel
 from app.main import create_app, websocket_server_options
+from app.observability.metrics import REGISTRY
 from app.repos import watched_jobs
 from app.services.errors import NotFound
 from app.services.watch import read_watched_job
@@ -52,10 +54,17 @@ async def inprocess_api(database_url: str, kafka_bootstrap: str) -> AsyncIterato
         await asyncio.wait_for(task, 30)
 
 
-def _resources(app: Any) -> tuple[JobEvents, JobListener]:
+def _resources(app: Any) -> tuple[Broadcast, PostgresNotifyBackend]:
     resources = app.state.resources
     assert resources is not None
     return resources.broadcast, resources.events
+
+
+def _subscriptions_open() -> float:
+    """Open productJob subscriptions in this process (the API's gauge)."""
+    value = REGISTRY.get_sample_value("foodai_subscriptions_open")
+    assert value is not None
+    return value
 
 
 async def _watch_first_frame_then_leave(url: str, token: str, job_id: str) -> None:
@@ -75,11 +84,11 @@ async def test_subscriptions_are_released_on_disconnect_after_many_cycles(inproc
     job = (await api.gql(SUBMIT_RECEIPT, {"images": [{"base64": b64(scripted_image("A*1*pcs*1"))}]}, user=user))[
         "data"]["submitReceipt"]  # no worker runs here: it stays PENDING, so every watcher stays open
     await api.client.aclose()
-    broadcast, _ = _resources(app)
+    _, backend = _resources(app)
     ws_url = base.replace("http", "ws") + "/graphql"
     await _watch_first_frame_then_leave(ws_url, user.token, job["id"])  # warm-up
     async with asyncio.timeout(10):
-        while broadcast.subscriber_count():
+        while _subscriptions_open():
             await asyncio.sleep(0.01)
     baseline_tasks = len(asyncio.all_tasks())
 
@@ -91,24 +100,27 @@ async def test_subscriptions_are_released_on_disconnect_after_many_cycles(inproc
 
     await asyncio.gather(*(cycle() for _ in range(CYCLES)))
     async with asyncio.timeout(30):  # the server notices each close and unwinds its generator
-        while broadcast.subscriber_count() or len(asyncio.all_tasks()) > baseline_tasks:
+        while _subscriptions_open() or len(asyncio.all_tasks()) > baseline_tasks:
             await asyncio.sleep(0.05)
-    assert broadcast.subscriber_count() == 0
-    assert broadcast.channel_count() == 0
+    assert _subscriptions_open() == 0
+    assert backend.channel_count() == 0  # no channel left: broadcaster holds no subscriber queue either
 
 
 async def test_a_reader_that_never_reads_holds_at_most_one_pending_event(inprocess_api) -> None:
     _, _, app = inprocess_api
-    broadcast, events = _resources(app)
+    broadcast, backend = _resources(app)
     channel = job_channel(uuid.uuid4())
     async with broadcast.subscribe(channel) as subscriber:
         payload = json.dumps({"id": channel.split(":", 1)[1], "status": "processing", "images_done": 0})
         for _ in range(10_000):
-            events._on_notify(None, 0, "product_job_update", payload)
-        assert isinstance(subscriber, JobSubscriber)
-        assert subscriber.pending  # 10,000 events: one flag, no backlog anywhere
-        await subscriber.get()
-        assert not subscriber.pending
+            backend.listener._on_notify(None, 0, "product_job_update", payload)
+        assert backend.pending_count() == 1  # 10,000 events: one pending, no backlog anywhere
+        assert await subscriber.get() == Event(channel, payload)
+        later = asyncio.create_task(subscriber.get())
+        await asyncio.sleep(0)  # one turn: broadcaster's listener has nothing more to hand over
+        assert not later.done() and backend.pending_count() == 0
+        later.cancel()
+        await asyncio.gather(later, return_exceptions=True)
 
 
 async def _open_watch(url: str, token: str, job_id: str) -> Any:

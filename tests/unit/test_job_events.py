@@ -1,4 +1,4 @@
-"""Job events in one process: coalescing subscriber flags and the recheck sweep (no servers needed)."""
+"""Job events in one process: the backend's watched channels, coalescing, resync and recheck (no servers needed)."""
 
 from __future__ import annotations
 
@@ -10,63 +10,117 @@ import uuid
 
 import asyncpg
 import pytest
+from broadcaster import Broadcast, Event
 
 from app.auth import Identity
-from app.events import RECHECK_SLICES, JobEvents, JobListener, JobSubscriber, job_channel
+from app.events import RECHECK, RECHECK_SLICES, RESYNC, PostgresNotifyBackend, channel_job, job_channel
 from app.services.errors import NotFound
 from app.services.watch import JobBatchReader, read_watched_job
 
 
-def _broadcast() -> tuple[JobEvents, JobListener]:
-    events = JobEvents("postgresql://unused/never-connected")
-    return events, events.listener
+def _backend() -> PostgresNotifyBackend:
+    return PostgresNotifyBackend("postgresql://unused/never-connected")
 
 
-def _notify(backend: JobListener, job_id: uuid.UUID) -> None:
-    payload = json.dumps({"id": str(job_id), "status": "processing", "images_done": 0})
-    backend._on_notify(None, 0, "product_job_update", payload)
+def _payload(job_id: uuid.UUID, images_done: int = 0) -> str:
+    return json.dumps({"id": str(job_id), "status": "processing", "images_done": images_done})
 
 
-async def test_events_for_a_watched_job_coalesce_into_one_pending_flag() -> None:
-    broadcast, backend = _broadcast()
-    job_id = uuid.uuid4()
-    async with broadcast.subscribe(job_channel(job_id)) as subscriber:
-        assert isinstance(subscriber, JobSubscriber)
-        for _ in range(10_000):
-            _notify(backend, job_id)
-        assert subscriber.pending
-        await subscriber.get()  # pending: returns without waiting
-        assert not subscriber.pending
-        waiting = asyncio.create_task(subscriber.get())
-        await asyncio.sleep(0)
-        assert not waiting.done()
-        _notify(backend, job_id)
-        assert (await waiting).channel == job_channel(job_id)
-        assert not subscriber.pending
-    assert broadcast.subscriber_count() == 0
-    assert broadcast.channel_count() == 0
+def _notify(backend: PostgresNotifyBackend, payload: str) -> None:
+    backend.listener._on_notify(None, 0, "product_job_update", payload)
 
 
-async def test_an_event_wakes_only_the_watchers_of_its_job() -> None:
-    broadcast, backend = _broadcast()
-    watched, other = uuid.uuid4(), uuid.uuid4()
-    async with broadcast.subscribe(job_channel(watched)) as a, broadcast.subscribe(job_channel(watched)) as b, \
-            broadcast.subscribe(job_channel(other)) as c:
-        assert isinstance(a, JobSubscriber) and isinstance(b, JobSubscriber) and isinstance(c, JobSubscriber)
-        _notify(backend, watched)
-        _notify(backend, uuid.uuid4())  # nobody watches it: dropped by one set lookup
-        assert (a.pending, b.pending, c.pending) == (True, True, False)
-        assert broadcast.channel_count() == 2
+async def _would_wait(backend: PostgresNotifyBackend) -> bool:
+    """Whether next_published would wait: nothing is pending."""
+    later = asyncio.create_task(backend.next_published())
+    await asyncio.sleep(0)
+    waiting = not later.done()
+    later.cancel()
+    await asyncio.gather(later, return_exceptions=True)
+    return waiting
 
 
-async def test_the_recheck_sweep_nudges_every_subscriber_exactly_once_per_round() -> None:
-    broadcast, _ = _broadcast()
+async def test_events_for_a_watched_job_coalesce_into_one_pending_event_with_the_latest_payload() -> None:
+    backend, job_id = _backend(), uuid.uuid4()
+    channel = job_channel(job_id)
+    await backend.subscribe(channel)
+    for done in range(10_000):
+        _notify(backend, _payload(job_id, done))
+    assert backend.pending_count() == 1
+    assert await backend.next_published() == Event(channel, _payload(job_id, 9_999))
+    assert await _would_wait(backend)
+    await backend.unsubscribe(channel)
+    assert backend.channel_count() == 0
+
+
+async def test_only_events_of_watched_jobs_are_queued_in_arrival_order() -> None:
+    backend = _backend()
+    first, second, unwatched = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    for job_id in (first, second):
+        await backend.subscribe(job_channel(job_id))
+    for job_id in (second, unwatched, first):  # nobody here watches `unwatched`: dropped by one set lookup
+        _notify(backend, _payload(job_id))
+    _notify(backend, "not json")  # logged and dropped
+    assert backend.channel_count() == 2
+    assert [(await backend.next_published()).channel for _ in range(2)] == [job_channel(second), job_channel(first)]
+    assert await _would_wait(backend)
+
+
+async def test_unsubscribing_drops_the_channel_s_pending_event() -> None:
+    backend, job_id = _backend(), uuid.uuid4()
+    await backend.subscribe(job_channel(job_id))
+    _notify(backend, _payload(job_id))
+    await backend.unsubscribe(job_channel(job_id))
+    assert backend.pending_count() == 0
+    assert await _would_wait(backend)
+
+
+async def test_a_resync_queues_one_event_for_every_watched_channel() -> None:
+    backend = _backend()
+    channels = {job_channel(uuid.uuid4()) for _ in range(300)}
+    for channel in channels:
+        await backend.subscribe(channel)
+    _notify(backend, _payload(channel_job(next(iter(channels)))))  # already pending: still one event
+    backend.resync()
+    events = [await backend.next_published() for _ in range(300)]
+    assert {e.channel for e in events} == channels
+    assert {e.message for e in events} == {RESYNC}
+    assert await _would_wait(backend)
+
+
+async def test_the_recheck_sweep_nudges_every_watched_channel_exactly_once_per_round() -> None:
+    backend = _backend()
+    channels = {job_channel(uuid.uuid4()) for _ in range(300)}
+    for channel in channels:
+        await backend.subscribe(channel)
+    nudged = [backend.nudge_slice(tick) for tick in range(RECHECK_SLICES)]
+    assert sum(nudged) == 300
+    events = [await backend.next_published() for _ in range(300)]
+    assert {e.channel for e in events} == channels
+    assert {e.message for e in events} == {RECHECK}
+
+
+async def test_broadcast_tells_the_backend_a_channel_s_first_and_last_subscriber_only() -> None:
+    backend = _backend()
+    broadcast = Broadcast(backend=backend)  # not connected: subscribing is bookkeeping, no SQL
+    watched, other = job_channel(uuid.uuid4()), job_channel(uuid.uuid4())
     async with contextlib.AsyncExitStack() as stack:
-        subscribers = [await stack.enter_async_context(broadcast.subscribe(job_channel(uuid.uuid4())))
-                       for _ in range(300)]
-        nudged = [broadcast.nudge_slice(tick) for tick in range(RECHECK_SLICES)]
-        assert sum(nudged) == 300
-        assert all(isinstance(s, JobSubscriber) and s.pending for s in subscribers)
+        for channel in (watched, watched, other):
+            await stack.enter_async_context(broadcast.subscribe(channel))
+        assert backend.channel_count() == 2
+    assert backend.channel_count() == 0
+
+
+def test_a_job_channel_names_its_job_and_nothing_else_is_one() -> None:
+    job_id = uuid.uuid4()
+    assert channel_job(job_channel(job_id)) == job_id
+    with pytest.raises(ValueError, match="not a job channel"):
+        channel_job(f"user:{job_id}")
+
+
+async def test_publish_refuses_a_message_that_is_not_a_json_object() -> None:
+    with pytest.raises(TypeError, match="JSON object"):
+        await _backend().publish(job_channel(uuid.uuid4()), "[1, 2]")
 
 
 class _Pool:
