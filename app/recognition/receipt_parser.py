@@ -48,6 +48,8 @@ __all__ = ["Kind", "ParsedReceipt", "Quantity", "TextLine", "classify", "parse_q
 
 _DIGITS = re.compile(r"\d")
 _CODE = re.compile(r"\d{5,}")
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_NAME_WORDS = 3  # words of a payment-keyword line above the total that make it a product's name
 _ANY_AMOUNT = re.compile(r"(?<![\d.,])\d{1,6}[.,]\d{2}(?![\d])")
 _COLUMN_TOLERANCE = 3.0  # text heights an amount may end left of the amount column
 _COLUMN_NEIGHBOURS = 9  # amount rows around a row that define the column there (paper curves)
@@ -143,8 +145,23 @@ def _rows(lines: Sequence[TextLine]) -> list[_Row]:
     split = split_whole_price if _whole_amounts(lines) else split_price
     priced = [split(line.text) for line in lines]
     flags = _column_flags(lines, priced)
-    return [_Row(line, classify(line.text), parse_quantity(line.text), p, flag)
-            for line, p, flag in zip(lines, priced, flags, strict=True)]
+    kinds = _kinds(lines)
+    return [_Row(line, kind, parse_quantity(line.text), p, flag)
+            for line, kind, p, flag in zip(lines, kinds, priced, flags, strict=True)]
+
+
+def _kinds(lines: Sequence[TextLine]) -> list[Kind]:
+    """Each line's kind; a payment word in a line of several words above the first total or subtotal line
+    is part of an item's name ('CARD THANKS CROWN 5.99'): tills print the payment after the sum."""
+    kinds = [classify(line.text) for line in lines]
+    first_sum = next((i for i, kind in enumerate(kinds) if kind in (Kind.TOTAL, Kind.SUBTOTAL)), 0)
+    return [Kind.OTHER if kind is Kind.PAYMENT and i < first_sum and _wordy(lines[i].text) else kind
+            for i, kind in enumerate(kinds)]
+
+
+def _wordy(text: str) -> bool:
+    """Three words or more of two letters or more: a product's name, not a payment line ('VISA 12.00')."""
+    return len(_WORD.findall(text)) >= _NAME_WORDS
 
 
 @dataclass(slots=True)

@@ -487,3 +487,22 @@ def test_prices_of_five_or_six_digits_and_price_cut_rows() -> None:
 was 3.29 now 2.99 F
 SUBTOTAL 34499.00
 """) == [("BREADED SHRIMP", 25000.0), ("MINERAL WATER", 6500.0), ("TORTILLA CHP", 2.99)]
+
+
+def test_a_payment_word_inside_a_product_name_above_the_total() -> None:
+    assert _priced("""HALLMARK
+CARD THANKS CLASSIC 5.99 T
+GIFT BAG LARGE 2.49 T
+SUBTOTAL 8.48
+VISA 8.48
+""") == [("CARD THANKS CLASSIC", 5.99), ("GIFT BAG LARGE", 2.49)]
+    assert _priced("""SHOP
+TISSUES 2.99
+Cash 5.00
+CHANGE 2.01
+TOTAL 2.99
+""") == [("TISSUES", 2.99)]
+
+
+def test_seconds_after_a_time_are_no_tax_rate() -> None:
+    assert split_price("Cashier USER Time 16.57 00") is None
