@@ -8,19 +8,22 @@ words, cutting each box into the parts that one reader reads best.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from difflib import SequenceMatcher
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from PIL import Image
 
 from app.recognition.layout import OcrBox
-from app.recognition.tesseract import TesseractEngine
+from app.recognition.tesseract import SCRIPT_SAMPLE, TesseractEngine
 from app.recognition.text import compact
 
 if TYPE_CHECKING:
     from app.recognition.ocr import OcrEngine
+
+log = logging.getLogger(__name__)
 
 DOUBTFUL_WORD = 0.5  # Tesseract's confidence under which a word over PP-OCR's tax mark is noise
 SURE_WORD = 0.85  # Tesseract's confidence in a word of letters that outweighs PP-OCR's digits there
@@ -34,6 +37,7 @@ NUMBER = re.compile(r"[$€£₹₺₴฿]?[-+]?\d(?:[\d.,:/'-]*\d)?%?")
 NUMBER_OR_TIMES = re.compile(rf"{NUMBER.pattern}|(?<!\S)[xX\u00d7](?!\S)|(?<=^\d)[xX\u00d7]|(?<=^\d\s)[xX\u00d7]")
 
 
+@runtime_checkable
 class UprightReader(Protocol):
     """An engine that turns the page upright while reading it (RapidOcrEngine)."""
 
@@ -296,15 +300,49 @@ class HybridEngine:
     def read(self, image: Image.Image, lang: str) -> list[OcrBox]:
         """PP-OCR's numeric boxes plus Tesseract's other words, both on the upright page."""
         boxes, upright = self._numbers.read_upright(image)
+        return self.read_words(boxes, upright, lang)
+
+    def read_words(self, boxes: Sequence[OcrBox], upright: Image.Image, lang: str) -> list[OcrBox]:
+        """Tesseract's words of a page PP-OCR has read (`boxes` of the `upright` image), merged."""
         if isinstance(self._words, TesseractEngine):
             words = self._words.read(upright, lang, confirm=agrees_with(boxes))
         else:
             words = self._words.read(upright, lang)
         return combine(boxes, words, lang)
 
+    def script_of(self, upright: Image.Image, boxes: Sequence[OcrBox]) -> str | None:
+        """The script (Tesseract's `SCRIPTS`) of a page PP-OCR has read, when it is not Latin."""
+        if not isinstance(self._words, TesseractEngine):
+            return None
+        sample = sorted(boxes, key=lambda b: -_letters(b.text))[:SCRIPT_SAMPLE]
+        return self._words.script_of(upright, [b for b in sample if _letters(b.text) >= 3])
+
+
+def _letters(text: str) -> int:
+    return sum(c.isalpha() for c in text)
+
+
+# A token PP-OCR made of letters it does not know: signs beyond the Latin alphabets ('∏', 'Γ', '「'),
+# a digit between letters ('CO4EBVLA' for СОЧЕВИЦЯ), a capital after a small letter ('acTpoHoM').
+_FOREIGN_TOKEN = re.compile(r"[^\x00-\u024f]|[^\W\d_]\d+[^\W\d_]|[a-z][A-Z]")
+FOREIGN_SHARE = 0.15  # share of such tokens above which a page's script is checked (Latin pages: < 0.1 mostly)
+
+
+def foreign_share(boxes: Sequence[OcrBox]) -> float:
+    """The share of PP-OCR's tokens of three or more letters that look like another script read as
+    Latin; 0 when there are none."""
+    tokens = [t for b in boxes for t in b.text.split() if _letters(t) >= 3]
+    return sum(_FOREIGN_TOKEN.search(t) is not None for t in tokens) / len(tokens) if tokens else 0.0
+
 
 class AutoEngine:
-    """PP-OCR for Latin-script languages, Tesseract for the scripts PP-OCR cannot read."""
+    """PP-OCR for Latin-script languages, Tesseract for the scripts PP-OCR cannot read.
+
+    A job whose language is Latin-script (the API's default 'en') may hold a Cyrillic or Thai page:
+    when PP-OCR's reading looks like another script read as Latin (`foreign_share`), Tesseract tells
+    the script from a few of its boxes and the hybrid engine reads the page in it. A Latin page pays
+    nothing more than the share's count.
+    """
 
     name = "auto"
 
@@ -319,8 +357,19 @@ class AutoEngine:
         return self._latin
 
     def read(self, image: Image.Image, lang: str) -> list[OcrBox]:
-        """Boxes from the engine chosen for the language."""
-        return self.engine_for(lang).read(image, lang)
+        """Boxes from the engine chosen for the language, or for the script the page turns out to be in."""
+        engine = self.engine_for(lang)
+        hybrid, latin = self._other, self._latin
+        if engine is not latin or not isinstance(hybrid, HybridEngine) or not isinstance(latin, UprightReader):
+            return engine.read(image, lang)
+        boxes, upright = latin.read_upright(image)
+        if foreign_share(boxes) < FOREIGN_SHARE:
+            return boxes
+        script = hybrid.script_of(upright, boxes)
+        if script is None:
+            return boxes
+        log.info("a %s page in a %r job: read as %s", script, lang, script)
+        return hybrid.read_words(boxes, upright, script)
 
 
 def base_lang(lang: str) -> str:

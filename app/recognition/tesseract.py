@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,11 @@ TESS_LANGS = {
     "tr": ("tur", "eng"), "bg": ("bul", "eng"), "uk": ("ukr", "eng"), "ru": ("rus", "eng"),
     "sr": ("srp", "srp_latn", "eng"), "th": ("tha", "eng"),
 }
+# Scripts other than Latin that Tesseract reads here, and their languages' traineddata.
+SCRIPTS = {"cyrillic": ("rus", "ukr", "bul", "srp"), "thai": ("tha",)}
+SCRIPT_SAMPLE = 6  # text boxes read in each candidate script to tell which one a page is written in
+SCRIPT_MARGIN = 0.15  # how much more confident a script's reading must be than the Latin one
+SCRIPT_SURE = 0.7  # and how confident at least (Thai's model reads Latin print at 0.4-0.67, its own at 0.9)
 # Languages whose page is read with their own script's model alone: with English beside it, Tesseract
 # reads many capitalised words in the English model as Latin look-alikes ('CYMA' for СУМА, 'NOB' for ПДВ).
 # A word read so with low confidence is read again with the rest of the list (the Latin models).
@@ -94,7 +99,13 @@ def languages_for(lang: str, have: frozenset[str]) -> str:
 
 def reading_plan(lang: str, have: frozenset[str]) -> tuple[str, str | None]:
     """The languages the page is read with, and those its doubtful words are read again with (or None):
-    for Cyrillic and Thai the job's own script alone, then the Latin ones; for others all at once."""
+    for Cyrillic and Thai the job's own script alone, then the Latin ones; for others all at once.
+
+    A script name of `SCRIPTS` ('cyrillic', 'thai') stands for a page in that script whose language
+    the job did not say: all of the script's languages, then English."""
+    if lang in SCRIPTS:
+        wanted = [name for name in SCRIPTS[lang] if name in have]
+        return "+".join(wanted or ["eng"]), "eng" if wanted else None
     languages = languages_for(lang, have)
     first, _, rest = languages.partition("+")
     if lang.replace("_", "-").split("-")[0].lower() in OWN_SCRIPT_FIRST and rest:
@@ -148,6 +159,33 @@ class TesseractEngine:
         if second is not None:
             words = self._read_again(gray, words, scale, second, confirm)
         return words
+
+    def script_of(self, image: Image.Image, boxes: Sequence[OcrBox]) -> str | None:
+        """The script of `SCRIPTS` the text in these boxes of the image is written in, or None for
+        Latin: each script's model and English read the same few boxes; the script whose reading is
+        confident, and clearly more so than English's, wins."""
+        if not boxes or not self._have:
+            return None
+        gray = image.convert("L")
+        latin = self._mean_confidence(gray, boxes, "eng")
+        scores = {script: self._mean_confidence(gray, boxes, "+".join(names[:1]))
+                  for script, names in SCRIPTS.items() if names[0] in self._have}
+        best = max(scores, key=lambda script: scores[script], default=None)
+        if best is None or scores[best] < SCRIPT_SURE or scores[best] < latin + SCRIPT_MARGIN:
+            return None
+        return best
+
+    def _mean_confidence(self, gray: Image.Image, boxes: Sequence[OcrBox], languages: str) -> float:
+        api = self._api(languages, PSM_SINGLE_LINE)
+        api.SetImage(gray)
+        total = 0.0
+        for box in boxes:
+            xs, ys = [p[0] for p in box.points], [p[1] for p in box.points]
+            left, top = max(0, round(min(xs))), max(0, round(min(ys)))
+            api.SetRectangle(left, top, round(max(xs)) - left, round(max(ys)) - top)
+            api.Recognize()
+            total += max(0.0, api.MeanTextConf()) / 100
+        return total / len(boxes)
 
     def _read_again(self, gray: Image.Image, words: list[OcrBox], scale: float, languages: str,
                     confirm: Confirm | None) -> list[OcrBox]:

@@ -215,3 +215,13 @@ def test_a_latin_brand_on_a_ukrainian_receipt_is_read_in_latin() -> None:
     draw.text((10, 50), "\u041f\u0410\u0421\u0422\u0415\u0420\u041d\u0410\u041a", font=font, fill="black")
     words = [b.text for b in tesseract.TesseractEngine().read(image, "uk")]
     assert "COCA-COLA" in words and "\u041f\u0410\u0421\u0422\u0415\u0420\u041d\u0410\u041a" in words
+
+
+def test_pp_ocr_reading_another_script_as_latin_is_noticed() -> None:
+    from app.recognition.hybrid import FOREIGN_SHARE, foreign_share
+
+    cyrillic = ["\u0393acTpoHoM", "\u220fACTEPHAK 393.15 1", "CO4EBVLA 4EPBOHA 500", "1554.27"]
+    latin = ["WARAKUYA PERMAS CITY", "TOTAL 12.50", "Vollmilch 3,5% 1L", "Mc Donald's", "SN0001"]
+    assert foreign_share([_box(0, 100, t) for t in cyrillic]) > FOREIGN_SHARE
+    assert foreign_share([_box(0, 100, t) for t in latin]) == 0.0
+    assert foreign_share([]) == 0.0
