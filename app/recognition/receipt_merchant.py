@@ -7,9 +7,11 @@ phone and tax numbers, receipt titles, greetings, dates and prices are not names
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from app.recognition import receipt_words as kw
+from app.recognition.receipt_fuzzy import OcrLexicon
 from app.recognition.receipt_rows import Lexicon, Row, squeeze
 
 # Chains known to anyone who shops in the app's markets (generic knowledge, not fitted to a data set).
@@ -27,10 +29,13 @@ BRANDS = (
     "reliance", "big bazaar", "continente", "pingo doce", "real", "dm", "dia", "bim", "sok", "lulu",
 )
 _BRANDS = Lexicon(BRANDS)
+_BRAND_WORDS = {squeeze(b): b for b in BRANDS if " " not in b}
+# A chain's name as OCR misreads it in a logo or a slogan line ('Msrktkauf', 'L¿DL'): long names only.
+_BRANDS_OCR = OcrLexicon(BRANDS, fuzzy=6, any_from=8)
 _LEGAL = Lexicon(kw.LEGAL_FORMS)
 _NOUN = Lexicon(kw.BUSINESS_NOUNS)
 _NOT_NAME = Lexicon(kw.NOT_MERCHANT)
-_PLACE = Lexicon(kw.ADDRESS_WORDS)
+_PLACE = OcrLexicon(kw.ADDRESS_WORDS, fuzzy=5, confusable_only=True)
 # 'Owned by:' printed alone: the line under it names the owner company, not the shop.
 _OWNER = Lexicon(("owned by", "dimiliki oleh", "operated by", "licensee of", "formerly known"))
 _NOT_NAME_NOR_PLACE = Lexicon(w for w in kw.NOT_MERCHANT if w not in kw.ADDRESS_WORDS)
@@ -51,6 +56,12 @@ _ADDRESS = re.compile(
 )
 # OCR of a logo: case flipping inside one word ('AdLbDneI').
 _JUMBLED = re.compile(r"[a-z][A-Z][a-z][A-Z]|[A-Z][a-z][A-Z][a-z][A-Z]")
+# One token of three digits or more and letters mixed ('193rcwbnr'): a barcode or logo misread, not a name.
+_GARBLED = re.compile(r"\b(?=\w*\d\w*\d\w*\d)(?=\w*[^\W\d_]{3})\w{6,}\b")
+# A web address names the shop when its logo is no text ('www.roller.de'); not a payment or social site's.
+_WEB = re.compile(r"(?:www\.|https?://)([a-z][a-z0-9-]{2,})\.[a-z]{2,}", re.IGNORECASE)
+_NOT_SHOP_SITES = frozenset({"facebook", "instagram", "twitter", "google", "paypal", "ingenico", "payback",
+                             "youtube", "tiktok", "visa", "mastercard", "klarna", "sumup", "worldline"})
 _TOP_ROWS = 12
 _WEAK = 2.0  # a top line scoring less than this is likely a logo misread
 _STRIP = " *-=#~_.:,;|"
@@ -72,7 +83,7 @@ def _score(row: Row) -> float:
     score = -3.0 * row.y - 0.15 * row.index + (1.0 if letters / visible >= 0.6 else -1.5)
     legal = text in _LEGAL
     score += 3.0 if legal else 1.0 if text in _NOUN else 0.0
-    score += 2.5 if text in _BRANDS else 0.0
+    score += 3.0 if _names_chain(text) else 0.0
     # A company line may name its place ('... (TAMAN DAYA) SDN BHD'): address words weigh less there.
     if text in _NOT_NAME_NOR_PLACE:
         score -= 3.0
@@ -81,10 +92,19 @@ def _score(row: Row) -> float:
     score -= 4.0 if row.amounts else 0.0
     score -= 3.0 if _PHONE.search(text) or _DATE.search(text) or _ADDRESS.search(text) else 0.0
     score -= 2.0 if _JUMBLED.search(text) else 0.0
+    score -= 1.5 if _GARBLED.search(text) else 0.0
     upper = sum(c.isupper() for c in text)
     score += 0.5 if upper >= 0.8 * letters else 0.0
     score += 1.5 * min(row.size - 1.0, 1.0) if row.size > 1.2 else 0.0
     return score - (1.0 if letters <= 3 else 0.0)
+
+
+def _names_chain(text: str) -> bool:
+    """True when a word, or two words together, of `text` read as a chain's name ('REWE', 'Msrktkauf',
+    'MEDIA MARKT'), not a part of a longer word ('Alberto')."""
+    words = [squeeze(w) for w in text.split()]
+    keys = [w for w in words if w] + [a + b for a, b in itertools.pairwise(words) if a and b]
+    return any(_BRANDS_OCR.closest(key) for key in keys)
 
 
 def _name_like(row: Row) -> bool:
@@ -134,9 +154,33 @@ def locate_merchant(rows: list[Row]) -> tuple[str, int] | None:
     owned = {row.index + 1 for row in rows[: _TOP_ROWS] if row.text in _OWNER}
     best = max(top, key=lambda row: _score(row) - (3.0 if row.index in owned else 0.0))
     if _score(best) < _WEAK:
-        best = _chain_elsewhere(rows) or best
+        best = _chain_elsewhere(rows) or _web_name(rows, best) or best
     name, last = _extend(rows, best)
-    return (name, last) if name else None
+    return (_chain_spelling(name), last) if name else None
+
+
+def _web_name(rows: list[Row], logo: Row) -> Row | None:
+    """The shop's web address as its name ('www.roller.de' -> 'roller') when the top line, a logo read
+    in part ('-ER'), spells a piece of it."""
+    piece = squeeze(logo.text)
+    for row in rows:
+        for match in _WEB.finditer(row.text):
+            site = match.group(1).lower()
+            if 2 <= len(piece) <= 4 and piece in site and site not in _NOT_SHOP_SITES:
+                return Row(row.index, match.group(1), (), row.y, row.left, row.right, row.size)
+    return None
+
+
+def _chain_spelling(name: str) -> str:
+    """The name with a word OCR misread from a chain's name spelled as the chain does ('Msrktkauf' -> 'Marktkauf')."""
+    words = name.split(" ")
+    for i, word in enumerate(words):
+        key = squeeze(word)
+        brand = _BRANDS_OCR.closest(key) if len(key) >= 6 else None
+        if brand and len(brand) == len(key) and brand != key and brand in _BRAND_WORDS:
+            spelled = _BRAND_WORDS[brand]
+            words[i] = spelled.upper() if word.isupper() else spelled.capitalize()
+    return " ".join(words)
 
 
 def _chain_elsewhere(rows: list[Row]) -> Row | None:

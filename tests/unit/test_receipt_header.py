@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.recognition.amounts import find_amounts
+from app.recognition.receipt_fuzzy import OcrLexicon
 from app.recognition.receipt_header import parse_header
 from app.recognition.receipt_parser import TextLine
 
@@ -205,3 +206,80 @@ CHANGE 4.10
 
 def test_no_address_when_nothing_under_the_name_reads_like_one() -> None:
     assert _header("SHOP\nTEL 0123 456 789\nMILK 1.00\nTOTAL 1.00").address is None
+
+
+@pytest.mark.parametrize(
+    ("phrase", "text", "found"),
+    [
+        ("grand total", "Grand Tota? 6.70", True), ("total", "T0TAI 9.00", True), ("jalan", "Jaian Ipoh", True),
+        ("total", "tidal 9.00", False), ("summe", "consumer", False),
+    ],
+)
+def test_ocr_lexicons_forgive_a_dropped_or_look_alike_letter(phrase: str, text: str, found: bool) -> None:
+    assert (text in OcrLexicon([phrase], fuzzy=5)) is found
+
+
+def test_a_change_line_is_read_through_a_look_alike_letter_but_not_a_service_charge() -> None:
+    change = OcrLexicon(["change"], fuzzy=6, confusable_only=True)
+    assert "Chenge : 91.50" in change
+    assert "Service Charge 2.00" not in change
+
+
+def test_a_total_word_missing_a_letter_and_cash_minus_change() -> None:
+    header = _header("SHOP\nSub-Total 15.60\nCoupon Discount 8.90\nGrand Tota? 6.70\nPayment 50.00\nChange Due 43.30")
+    assert header.total == 6.70
+
+
+def test_a_total_that_lost_its_decimal_point_is_read_with_it_when_printed_elsewhere() -> None:
+    assert _header("SHOP\nBOLT 2 X 3.00 6.00\nTotal Incl of GST 600\nPayment 6.00\nChange 0.00").total == 6.00
+
+
+def test_a_number_followed_by_words_is_no_whole_total() -> None:
+    assert _header("SHOP\nPLUS 500ML 2.28\nTOTAL 2.28\nAll amounts are 1n RM\nThank you").total == 2.28
+
+
+def test_a_tax_summary_row_does_not_inherit_the_header_above_it() -> None:
+    header = _header("SHOP\nSOAP 2.28\nCASH 5.00\nGST Rate Amt Tax Amt\nS 6% 2.15 0.15")
+    assert header.total == 2.28
+
+
+def test_the_amount_after_a_tip_is_the_one_paid() -> None:
+    assert _header("CAFE\nSchnitzel 59,20\nBier 30,40\nSumme: 89,60\n+ Tip: 8,90\nBar: 98,50").total == 98.50
+
+
+def test_a_labelled_total_with_one_misread_digit_yields_to_cash_minus_change() -> None:
+    header = _header("SHOP\nA 36.00\nB 49.20\n10 SubTotal 85.20\nNet Total 35.20\nCash 100.20\nChange 15.00")
+    assert header.total == 85.20
+
+
+def test_a_rounded_total_is_not_mended_back_to_the_unrounded_sum() -> None:
+    header = _header("""SHOP
+TOTAL EXCLUDING GST 62.00
+GST 6% 3.72
+TOTAL INCLUSIVE OF GST 65.72
+ROUNDING ADJ -0.02
+TOTAL 65.70
+CASH 65.70
+""")
+    assert header.total == 65.70
+
+
+def test_a_balance_due_and_a_cheque_for_it() -> None:
+    header = _header("SHOP\nCHOCOLATE 3.05\nCHOCOLATE 3.05\nBANANAS 3.05\nSUBTOTAL 37.01\n12 BAL DUE 37.00\n"
+                     "CHEQUE 37.00")
+    assert header.total == 37.00
+
+
+def test_a_chain_name_misread_under_a_logo_is_spelled_as_the_chain_does() -> None:
+    header = _header("W UNSCHLOS\nMsrktkauf Lehr\nDetmolder Str. 4\n33102 Paderborn")
+    assert header.merchant == "Marktkauf Lehr"
+
+
+def test_a_web_address_names_the_shop_whose_logo_was_read_in_part() -> None:
+    assert _header("-ER\nSenefelder Straße 2\n33100 Paderborn\nQuittung\nA 29,98\nwww.roller.de").merchant == "roller"
+
+
+def test_a_garbled_token_and_a_chain_inside_a_longer_word_are_no_names() -> None:
+    assert _header("193rcwbnr\nSYARIKAT PERNIAGAAN GIN KEE\nNO 290, JALAN AIR PANAS").merchant == (
+        "SYARIKAT PERNIAGAAN GIN KEE")
+    assert _header("Hilton Stamford\nRestaurant\n219 Alberto\nFood 38.00").merchant == "Hilton Stamford"
