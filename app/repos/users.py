@@ -13,10 +13,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.models import User, UserItemAlias
 from app.recognition.enrich import Alias
 
+# Reads when the row is there with that plan: no write, so no commit waiting for the WAL to be flushed
+# (behind a large submit's images that wait is seconds long); inserts or updates it otherwise.
 _UPSERT_USER = text("""
-    INSERT INTO users (id, plan) VALUES (:id, coalesce(:plan, 'free'))
-    ON CONFLICT (id) DO UPDATE SET plan = coalesce(:plan, users.plan)
-    RETURNING id, plan, created_at
+    WITH current AS (
+        SELECT id, plan, created_at FROM users WHERE id = :id AND plan = coalesce(:plan, plan)
+    ), written AS (
+        INSERT INTO users (id, plan) SELECT :id, coalesce(:plan, 'free') WHERE NOT EXISTS (SELECT FROM current)
+        ON CONFLICT (id) DO UPDATE SET plan = coalesce(:plan, users.plan)
+        RETURNING id, plan, created_at
+    )
+    SELECT id, plan, created_at FROM current UNION ALL SELECT id, plan, created_at FROM written
 """)
 
 
