@@ -19,40 +19,40 @@ from app.recognition.text import fold
 FIRST_YEAR, LAST_YEAR = 2000, 2035
 _BUDDHIST_OFFSET = 543
 _NUMERIC = re.compile(
-    r"(?<!\d)(?<!\d[.,])(\d{1,4})\s?([./-])\s?(\d{1,2})\s?\2\s?(\d{4}(?!:\d)|\d{2})(?=\d{1,2}:\d\d|(?!\d))"
+    r"(?<!\d)(?<!\d[.,])(\d{1,4})\s?([./-])\s?(\d{1,2})\s?\2\s?(\d{4}(?!:\d)|\d{2})(?=\d{1,2}[:.]\d\d|(?!\d))"
 )
 # A date glued to the digits before it ('1531.01.201914:59', '21:05:4905/14/2016').
 _GLUED = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}(?!:\d)|\d{2})(?=\d{1,2}:\d\d|(?!\d))")
 _MONTH_NAME = r"([^\W\d_][^\W\d_.]{1,11}\.?(?:[^\W\d_]{1,3}\.)?)"
-_YEAR = r"(\d{4}(?!:\d)|\d{2})(?=\d{1,2}:\d\d|(?!\d))"
+_YEAR = r"(\d{4}(?!:\d)|\d{2})(?=\d{1,2}[:.]\d\d|(?!\d))"
 _DAY_MONTH_YEAR = re.compile(rf"(?<!\d)(\d{{1,2}})(?:\.|st|nd|rd|th)?[\s/.-]*{_MONTH_NAME}[\s/.,-]*{_YEAR}")
 _MONTH_DAY_YEAR = re.compile(rf"{_MONTH_NAME}[\s.-]*(\d{{1,2}})(?:st|nd|rd|th)?[\s,.-]+(\d{{4}})(?!\d)")
 _ZERO_AS_O = re.compile(r"(?<![\w])0(?=[^\W\d_]{2})")
 _TIME = re.compile(r"(?<!\d)([01]?\d|2[0-3])\s?[:.h]\s?([0-5]\d)(?:[:.]([0-5]\d))?(?!\d)")
 _PM = re.compile(r"^\s*pm", re.IGNORECASE)
 _MONTHS_BY_NUMBER = (
-    "january jan januar janvier enero gennaio januari janeiro styczen stycznia sty leden ledna ocak "
+    "january janv gen ene jan januar janvier enero gennaio januari janeiro styczen stycznia sty leden ledna ocak "
     "январь января янв січень січня січ януари јануар",
-    "february feb februar fevrier fev febrero febbraio februari fevereiro luty lutego lut unor unora "
+    "february fevr feb februar fevrier fev febrero febbraio februari fevereiro luty lutego lut unor unora "
     "subat февраль февраля фев лютий лютого лют февруари фебруар",
-    "march mar marz maerz mrz mars marzo maart marco marzec marca brezen brezna mart март марта березень "
+    "march mrt mar marz maerz mrz mars marzo maart marco marzec marca brezen brezna mart март марта березень "
     "березня бер мар mac",
-    "april apr avril abril aprile kwiecien kwietnia kwi duben dubna nisan апрель апреля квітень квітня "
+    "april avr abr apr avril abril aprile kwiecien kwietnia kwi duben dubna nisan апрель апреля квітень квітня "
     "кві април",
-    "may mai mayo maggio mei maio maj maja kveten kvetna mayis май мая травень травня тра мај",
-    "june jun juni juin junio giugno junho czerwiec czerwca cze cerven cervna haziran июнь июня червень "
+    "may mag mai mayo maggio mei maio maj maja kveten kvetna mayis май мая травень травня тра мај",
+    "june juin giu jun juni juin junio giugno junho czerwiec czerwca cze cerven cervna haziran июнь июня червень "
     "червня чер юни јун",
-    "july jul juli juillet julio luglio julho lipiec lipca lip cervenec cervence temmuz июль июля липень "
+    "july juil lug jul juli juillet julio luglio julho lipiec lipca lip cervenec cervence temmuz июль июля липень "
     "липня лип юли јул julai",
-    "august aug aout agosto augustus sierpien sierpnia sie srpen srpna agustos август августа серпень "
+    "august ago aug aout agosto augustus sierpien sierpnia sie srpen srpna agustos август августа серпень "
     "серпня сер avgust август ogos",
-    "september sep sept septembre septiembre settembre setembro wrzesien wrzesnia wrz zari eylul сентябрь "
+    "september set sep sept septembre septiembre settembre setembro wrzesien wrzesnia wrz zari eylul сентябрь "
     "сентября сен вересень вересня вер септември septembar септембар",
-    "october oct okt oktober octobre octubre ottobre outubro pazdziernik pazdziernika paz rijen rijna ekim "
+    "october ott out oct okt oktober octobre octubre ottobre outubro pazdziernik pazdziernika paz rijen rijna ekim "
     "октябрь октября окт жовтень жовтня жов октомври oktobar октобар",
     "november nov novembre noviembre novembro listopad listopada listopadu lis kasim ноябрь ноября ноя "
     "листопад листопада ноември novembar новембар",
-    "december dec dez dezember decembre diciembre dicembre dezembro grudzien grudnia gru prosinec prosince "
+    "december dic dec dez dezember decembre diciembre dicembre dezembro grudzien grudnia gru prosinec prosince "
     "aralik декабрь декабря дек грудень грудня гру декември decembar децембар disember",
 )
 _THAI_MONTHS = (
@@ -151,10 +151,19 @@ def _glued(text: str) -> list[re.Match[str]]:
     return found
 
 
+def _overlapping(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    """Every match, also one starting inside another ('3 CLOSED 23 Nov 17': '3 closed 23', then '23 Nov 17')."""
+    found, start = [], 0
+    while (match := pattern.search(text, start)) is not None:
+        found.append(match)
+        start = match.start() + 1
+    return found
+
+
 def _named(text: str) -> list[tuple[date, int, int, bool]]:
     found = []
     folded = _ZERO_AS_O.sub("o", fold(text))
-    for match in _DAY_MONTH_YEAR.finditer(folded):
+    for match in _overlapping(_DAY_MONTH_YEAR, folded):
         month = month_number(match.group(2))
         day = _valid(_year(match.group(3)), month, int(match.group(1))) if month else None
         if day:
@@ -195,11 +204,14 @@ def date_candidates(rows: list[Row], *, month_first: bool) -> list[DateCandidate
 
 
 def says_month_first(rows: list[Row]) -> bool:
-    """True when a printed date only makes sense month-first (second number above 12, first 12 or less)."""
+    """True when a printed date only makes sense month-first (second number above 12, first 12 or less);
+    dates with dots do not count (no month-first country prints them; times do: '11.14.00')."""
     votes = 0
     for row in rows:
         for match in _NUMERIC.finditer(row.text):
-            first, _, second, _ = match.groups()
+            first, mark, second, _ = match.groups()
+            if mark == ".":  # month-first dates print with slashes or dashes; '11.14.00' is a time
+                continue
             if len(first) <= 2 and int(second) > 12 >= int(first) >= 1:
                 votes += 1
             elif len(first) <= 2 and int(first) > 12 >= int(second) >= 1:

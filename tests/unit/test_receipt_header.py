@@ -107,6 +107,8 @@ def test_the_largest_print_wins_when_no_word_says_total() -> None:
         ("10 0CT 2017", "2017-10-10"), ("OCT 9, 2018", "2018-10-09"), ("14 февраля 2024", "2024-02-14"),
         ("5 березня 2025", "2025-03-05"), ("3 Mayıs 2024", "2024-05-03"), ("12 lutego 2025", "2025-02-12"),
         ("วันที่ 15 มี.ค. 2567", "2024-03-15"), ("21:05:4905/14/2016", "2016-05-14T21:05:49"),
+        ("--3 CLOSED 23 Nov 17 12:19:48", "2017-11-23T12:19:48"), ("VEN 18 AVR 2014 21:35", "2014-04-18T21:35:00"),
+        ("4/4/20127.33 AM Sales", "2012-04-04"), ("04:54 pm, 27 March, 2018", "2018-03-27T16:54:00"),
     ],
 )
 def test_dates_in_every_format(line: str, iso: str) -> None:
@@ -116,6 +118,11 @@ def test_dates_in_every_format(line: str, iso: str) -> None:
 def test_an_expiry_date_is_not_the_purchase_date() -> None:
     header = _header("SHOP\nGültig bis 31.12.2025\nMILK 1,00\n12.03.2024 14:31 Bon 1234\n")
     assert header.purchased_at == "2024-03-12T14:31:00"
+
+
+def test_a_time_printed_with_dots_is_no_evidence_for_month_first_dates() -> None:
+    assert _header("SHOP\nDoc No. CS65374 Date 05/02/2018\nCashier Time. 11.14.00\nTOTAL 1.00").purchased_at == (
+        "2018-02-05")
 
 
 def test_month_first_only_with_evidence() -> None:
