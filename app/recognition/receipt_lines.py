@@ -84,7 +84,8 @@ _TRAILING_COUNT = re.compile(
 )
 # Not part of a name: article codes and barcodes, a weight sold ('0.657KILOS', '0.44lb @ 0.99/lb'),
 # a count at a unit price in brackets ('(2@$1.95)'), columns of numbers before the amount
-# ('O.C.WHITE 2.13 10 1 0 9'), and a weight printed first ('0.38 CARROT LOOSE').
+# ('O.C.WHITE 2.13 10 1 0 9', 'Nan 1x 212', 'VORTEX98 48.421@ 1.599'), a unit price left
+# of the amount ('IDLI 1.00·110.00'), and a weight printed first ('0.38 CARROT LOOSE').
 _WEIGHT = re.compile(r"\s(?P<kg>\d*[.,]\d+)\s*(?:kg|kil[o0]s?)\b", re.IGNORECASE)
 _NOT_NAME = (
     re.compile(r"(?<!\S)#?\d{5,}(?!\S)|\d{6,}"),
@@ -92,6 +93,11 @@ _NOT_NAME = (
     re.compile(r"\s*\([^)]*\d[.,]\d{2}[^)]*\)"),
     re.compile(r"(?:\s+-?[\d.,]+){2,}$"),
     re.compile(r"^\s*\d*[.,]\d+\s+"),
+)
+# What is left of a count and unit price once a trailing 'count x unit price' was read.
+_NUMBERS_LEFT = (
+    re.compile(r"(?:\s+[x\u00d7@*]?-?[\d.,\u00b7:]*\d[\d.,\u00b7:]*[x\u00d7@]?){2,}$"),
+    re.compile(r"\s+[x\u00d7@]?[\d.,\u00b7]*\d[.,\u00b7]\d{2}[\d.,\u00b7]*$"),
 )
 # Words of a quantity or unit price, of a price cut, and currency marks, that name no item:
 # '1.08lb @ 0.37/lb', 'Qty 4 @ $9.30 ea', '0.20 EA 5 FOR', 'was 3.29 now'.
@@ -325,15 +331,21 @@ def apply_quantity(item: RawItem, qty: Quantity) -> None:
     item.unit_price = qty.unit_price
 
 
+def _without(name: str, patterns: Iterable[re.Pattern[str]]) -> str:
+    """`name` less what each pattern matches, as long as two letters are left."""
+    for pattern in patterns:
+        stripped = " ".join(pattern.sub(" ", name).split())
+        name = stripped if letters(stripped) >= 2 else name
+    return name
+
+
 def clean_name(item: RawItem, name: str) -> str:
     """The item's name from the text left of its amount, without article codes, a weight sold, a
     bracketed or trailing count and unit price, or a leading count; sets the quantity it finds."""
     weight = _WEIGHT.search(name)
     if weight and item.price and (kilos := parse_number("0" + weight.group("kg"))):
         item.quantity, item.unit, item.unit_price = kilos, "kg", round(item.price / kilos, 2)
-    for pattern in _NOT_NAME:
-        stripped = " ".join(pattern.sub(" ", name).split())
-        name = stripped if letters(stripped) >= 2 else name
+    name = _without(name, _NOT_NAME)
     trailing = _TRAILING_COUNT.search(name)
     if trailing and letters(name[: trailing.start()]) >= 2:
         name = name[: trailing.start()].rstrip(" :")
@@ -341,7 +353,7 @@ def clean_name(item: RawItem, name: str) -> str:
         if count and int(count) > 0 and item.price is not None:
             item.quantity, item.unit = float(count), "pcs"
             item.unit_price = round(item.price / float(count), 2)
-    name = name.strip(" #*-:\u00b7")
+    name = _without(name, _NUMBERS_LEFT).strip(" #*-:\u00b7")
     leading = _COUNT_PREFIX.match(name)
     if leading:
         name = name[leading.end():]

@@ -506,3 +506,13 @@ TOTAL 2.99
 
 def test_seconds_after_a_time_are_no_tax_rate() -> None:
     assert split_price("Cashier USER Time 16.57 00") is None
+
+
+def test_counts_and_unit_prices_left_of_the_amount_leave_the_name() -> None:
+    assert _priced("""TAJ
+Nan 1x 212 2.12 A
+RAVA IDLI 1.00\u00b7110.00 110.00
+VORTEX98 48.421@ 1.599 77.43
+DIVERS 20% 30.00
+TOTAL 219.55
+""") == [("Nan", 2.12), ("RAVA IDLI", 110.0), ("VORTEX98", 77.43), ("DIVERS 20%", 30.0)]
