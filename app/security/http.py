@@ -2,7 +2,9 @@
 
 BodyLimit refuses a request whose Content-Length is over the limit before reading any of
 it, and stops reading a streamed (chunked) body as soon as it passes the limit: the app
-never holds more than the limit in memory, whatever the client sends.
+never holds more than the limit in memory, whatever the client sends. Multipart bodies have
+a higher limit than the others (JSON with base64 images), which cost twice the memory per
+byte. How many bodies are read at once is BodyAdmission's (app.security.admission).
 
 PreflightRequired follows the GraphQL multipart request spec's advice (as Apollo Server
 does): a POST that a browser could send cross-site without a CORS preflight (a
