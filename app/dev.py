@@ -233,7 +233,7 @@ def _run(settings: Settings, host: str, port: int) -> None:
             signal.signal(signal.SIGTERM, _interrupt)
             with contextlib.suppress(KeyboardInterrupt):
                 uvicorn.run(create_app(api_settings), host=host, port=port, log_level="info",
-                            log_config=None, timeout_graceful_shutdown=10, **websocket_server_options())
+                            log_config=None, timeout_graceful_shutdown=10, **websocket_server_options(settings))
         finally:
             stopping.set()
             _stop_worker(worker, settings.worker_shutdown_grace_s)
