@@ -9,13 +9,20 @@ words, cutting each box into the parts that one reader reads best (`app.recognit
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from PIL import Image
 
-from app.recognition.hybrid_merge import NUMBER, agrees_with, base_lang, combine, numeric_parts
+from app.recognition.hybrid_merge import (
+    FOREIGN_TOKEN,
+    NUMBER,
+    LatinWitness,
+    base_lang,
+    combine,
+    letter_count,
+    numeric_parts,
+)
 from app.recognition.layout import OcrBox
 from app.recognition.tesseract import SCRIPT_SAMPLE, TesseractEngine
 
@@ -26,7 +33,7 @@ log = logging.getLogger(__name__)
 
 # Languages whose script the PP-OCR packs we ship cannot read: Tesseract reads them.
 NON_LATIN = frozenset({"bg", "ru", "sr", "uk", "th", "mk", "be"})
-__all__ = ["NON_LATIN", "NUMBER", "AutoEngine", "HybridEngine", "agrees_with", "base_lang", "combine",
+__all__ = ["NON_LATIN", "NUMBER", "AutoEngine", "HybridEngine", "LatinWitness", "base_lang", "combine",
            "foreign_share", "numeric_parts"]
 
 
@@ -61,7 +68,7 @@ class HybridEngine:
     def read_words(self, boxes: Sequence[OcrBox], upright: Image.Image, lang: str) -> list[OcrBox]:
         """Tesseract's words of a page PP-OCR has read (`boxes` of the `upright` image), merged."""
         if isinstance(self._words, TesseractEngine):
-            words = self._words.read(upright, lang, confirm=agrees_with(boxes))
+            words = self._words.read(upright, lang, witness=LatinWitness(boxes))
         else:
             words = self._words.read(upright, lang)
         return combine(boxes, words, lang)
@@ -70,25 +77,18 @@ class HybridEngine:
         """The script (Tesseract's `SCRIPTS`) of a page PP-OCR has read, when it is not Latin."""
         if not isinstance(self._words, TesseractEngine):
             return None
-        sample = sorted(boxes, key=lambda b: -_letters(b.text))[:SCRIPT_SAMPLE]
-        return self._words.script_of(upright, [b for b in sample if _letters(b.text) >= 3])
+        sample = sorted(boxes, key=lambda b: -letter_count(b.text))[:SCRIPT_SAMPLE]
+        return self._words.script_of(upright, [b for b in sample if letter_count(b.text) >= 3])
 
 
-def _letters(text: str) -> int:
-    return sum(c.isalpha() for c in text)
-
-
-# A token PP-OCR made of letters it does not know: signs beyond the Latin alphabets ('∏', 'Γ', '「'),
-# a digit between letters ('CO4EBVLA' for СОЧЕВИЦЯ), a capital after a small letter ('acTpoHoM').
-_FOREIGN_TOKEN = re.compile(r"[^\x00-\u024f]|[^\W\d_]\d+[^\W\d_]|[a-z][A-Z]")
 FOREIGN_SHARE = 0.15  # share of such tokens above which a page's script is checked (Latin pages: < 0.1 mostly)
 
 
 def foreign_share(boxes: Sequence[OcrBox]) -> float:
     """The share of PP-OCR's tokens of three or more letters that look like another script read as
     Latin; 0 when there are none."""
-    tokens = [t for b in boxes for t in b.text.split() if _letters(t) >= 3]
-    return sum(_FOREIGN_TOKEN.search(t) is not None for t in tokens) / len(tokens) if tokens else 0.0
+    tokens = [t for b in boxes for t in b.text.split() if letter_count(t) >= 3]
+    return sum(FOREIGN_TOKEN.search(t) is not None for t in tokens) / len(tokens) if tokens else 0.0
 
 
 class AutoEngine:

@@ -8,7 +8,7 @@ letters and signs of Latin print in its own script. `combine` keeps from each wh
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from difflib import SequenceMatcher
 
 from app.recognition.layout import OcrBox
@@ -86,6 +86,14 @@ def _covered(word: OcrBox, by: Sequence[tuple[float, float, float, float]]) -> b
         if across * down > 0.3 * area or (across > 0.5 * (a1 - a0) and down > 0.5 * min(y1 - y0, b1 - b0)):
             return True
     return False
+
+
+def _share_inside(word: OcrBox, places: Sequence[Place]) -> float:
+    """The largest share of the word's area that lies in one of the places."""
+    x0, y0, x1, y1 = _bounds(word)
+    area = max((x1 - x0) * (y1 - y0), 1e-6)
+    return max((max(0.0, min(x1, a1) - max(x0, a0)) * max(0.0, min(y1, b1) - max(y0, b0)) / area
+                for a0, b0, a1, b1 in places), default=0.0)
 
 
 # Letters Tesseract reads for a digit inside a number ('12,5O', '3' as the Cyrillic З); no unit is
@@ -208,7 +216,12 @@ def _merge(numeric: Sequence[OcrBox], marks: Sequence[OcrBox], words: Sequence[O
     placed = [_widened(m) for m in marks]
     merged = [*numeric, *marks]
     for word in words:
-        pieces = _pieces(word, taken) if _has_digit(word.text) and _covered(word, taken) else [word]
+        if _has_digit(word.text) and _covered(word, taken):
+            pieces = _pieces(word, taken)
+        elif word.score < SURE_WORD and _share_inside(word, taken) >= 0.5:
+            continue  # an unsure word of letters over PP-OCR's number is that number garbled ('ТОЛЗА' for 70.13 A)
+        else:
+            pieces = [word]
         for piece in pieces:
             if _redundant(piece, taken, signs, placed):
                 continue
@@ -237,6 +250,15 @@ def combine(boxes: Sequence[OcrBox], words: Sequence[OcrBox], lang: str) -> list
     return _merge(numeric, marks, [_mend_pack(_as_signs(w), packs) for w in words])
 
 
+def letter_count(text: str) -> int:
+    return sum(c.isalpha() for c in text)
+
+
+# A token PP-OCR made of letters it does not know: signs beyond the Latin alphabets ('∏', 'Γ', '「'),
+# a digit between letters ('CO4EBVLA' for СОЧЕВИЦЯ), a capital after a small letter ('acTpoHoM').
+FOREIGN_TOKEN = re.compile(r"[^\x00-\u024f]|[^\W\d_]\d+[^\W\d_]|[a-z][A-Z]")
+
+
 def _similar_inside(part: str, whole: str) -> float:
     """How well `part` matches its best window of `whole`, 0..1."""
     if not part or not whole:
@@ -248,18 +270,28 @@ def _similar_inside(part: str, whole: str) -> float:
     return max(SequenceMatcher(None, part, window, autojunk=False).ratio() for window in windows)
 
 
-def agrees_with(boxes: Sequence[OcrBox]) -> Callable[[OcrBox, str], bool]:
-    """A check that PP-OCR read a Latin reading Tesseract offers for a word at the same place: a
-    brand name on a Cyrillic or Thai receipt, not Tesseract's English model guessing at letters it
-    does not know ('aua' for ลิ้นจี่, where PP-OCR read nothing)."""
+class LatinWitness:
+    """PP-OCR's reading of a page, asked about Tesseract's Latin second reading of a word: only a word
+    where PP-OCR read Latin-looking text is read again, and the reading is kept where PP-OCR read the
+    same (a brand name on a Cyrillic or Thai receipt, not Tesseract's English model guessing at letters
+    it does not know: 'aua' for ลิ้นจี่, where PP-OCR read nothing)."""
 
-    def confirm(word: OcrBox, reading: str) -> bool:
-        wanted = compact(reading)
+    def __init__(self, boxes: Sequence[OcrBox]) -> None:
+        self._boxes = boxes
+
+    def _over(self, word: OcrBox) -> list[OcrBox]:
         place = [_bounds(word)]
-        return any(_covered(box, place) and _similar_inside(wanted, compact(box.text)) >= AGREEMENT
-                   for box in boxes)
+        return [box for box in self._boxes if _covered(box, place)]
 
-    return confirm
+    def saw_latin(self, word: OcrBox) -> bool:
+        """Whether a PP-OCR box over the word holds a word of three letters that looks Latin."""
+        tokens = (t for box in self._over(word) for t in box.text.split())
+        return any(letter_count(t) >= 3 and not FOREIGN_TOKEN.search(t) for t in tokens)
+
+    def agrees(self, word: OcrBox, reading: str) -> bool:
+        """Whether PP-OCR read `reading` (folded, or nearly) over the word."""
+        wanted = compact(reading)
+        return any(_similar_inside(wanted, compact(box.text)) >= AGREEMENT for box in self._over(word))
 
 
 def base_lang(lang: str) -> str:

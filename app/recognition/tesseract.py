@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from PIL import Image
 
@@ -44,8 +44,6 @@ REQUIRED = ("eng", "deu", "fra", "spa", "ita", "nld", "por", "pol", "ces", "tur"
             "tha", "osd")
 TESSDATA_DIRS = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
                  "/usr/share/tessdata", "/usr/local/share/tessdata")
-# Whether a word's second reading may replace it: (the word as first read, the second reading).
-Confirm = Callable[[OcrBox, str], bool]
 # Tesseract reads best when capital letters are about 30 px tall.
 TARGET_TEXT_HEIGHT = 30.0
 PSM_SINGLE_LINE = 7
@@ -113,6 +111,18 @@ def reading_plan(lang: str, have: frozenset[str]) -> tuple[str, str | None]:
     return languages, None
 
 
+class Witness(Protocol):
+    """Another reader of the page, asked about a doubtful word's second reading."""
+
+    def saw_latin(self, word: OcrBox) -> bool:
+        """Whether it read Latin-script text where the word is (else the word is not read again)."""
+        ...
+
+    def agrees(self, word: OcrBox, reading: str) -> bool:
+        """Whether it read `reading` there too."""
+        ...
+
+
 class TesseractEngine:
     """Tesseract word boxes; the image's light is flattened (shadows, faded print: measured better on
     the wildreceipt photos) and it is scaled so that its text is about 30 px tall."""
@@ -140,11 +150,11 @@ class TesseractEngine:
             apis[key] = PyTessBaseAPI(path=f"{self._folder}/", lang=languages, psm=key[1], oem=OEM.LSTM_ONLY)
         return apis[key]
 
-    def read(self, image: Image.Image, lang: str, confirm: Confirm | None = None) -> list[OcrBox]:
+    def read(self, image: Image.Image, lang: str, witness: Witness | None = None) -> list[OcrBox]:
         """Word boxes in the image's coordinates, with Tesseract's confidence as a 0..1 score.
 
         A doubtful word read again in a Latin script (`reading_plan`) takes that reading when it is
-        more confident and `confirm(word, reading)` agrees (the hybrid engine asks PP-OCR)."""
+        more confident and the `witness` (PP-OCR, in the hybrid engine) agrees."""
         if self._flatten:  # Tesseract's global threshold fails on shadows and faded print
             image = flatten_light(image)
         scale = scale_for_text(image, self._text_height)
@@ -157,7 +167,7 @@ class TesseractEngine:
         api.Recognize()
         words = _words(api, scale)
         if second is not None:
-            words = self._read_again(gray, words, scale, second, confirm)
+            words = self._read_again(gray, words, scale, second, witness)
         return words
 
     def script_of(self, image: Image.Image, boxes: Sequence[OcrBox]) -> str | None:
@@ -188,11 +198,12 @@ class TesseractEngine:
         return total / len(boxes)
 
     def _read_again(self, gray: Image.Image, words: list[OcrBox], scale: float, languages: str,
-                    confirm: Confirm | None) -> list[OcrBox]:
+                    witness: Witness | None) -> list[OcrBox]:
         """Doubtful words with letters read again, each alone, with `languages`; the more confident
         reading is kept (a Latin brand name on a Cyrillic receipt)."""
         doubtful = [i for i, w in enumerate(words)
-                    if w.score < SECOND_READ_BELOW and sum(c.isalpha() for c in w.text) >= SECOND_READ_LETTERS]
+                    if w.score < SECOND_READ_BELOW and sum(c.isalpha() for c in w.text) >= SECOND_READ_LETTERS
+                    and (witness is None or witness.saw_latin(w))]
         if not doubtful:
             return words
         api = self._api(languages, PSM_SINGLE_LINE)
@@ -206,7 +217,7 @@ class TesseractEngine:
             api.SetRectangle(left, top, round((x1 + pad) * scale) - left, round((y1 + pad) * scale) - top)
             text = " ".join((api.GetUTF8Text() or "").split())
             score = max(0.0, api.MeanTextConf()) / 100
-            if text and score > word.score + SECOND_READ_MARGIN and (confirm is None or confirm(word, text)):
+            if text and score > word.score + SECOND_READ_MARGIN and (witness is None or witness.agrees(word, text)):
                 result[index] = OcrBox(word.points, text, score)
         return result
 
