@@ -230,3 +230,11 @@ def test_pp_ocr_reading_another_script_as_latin_is_noticed() -> None:
     assert foreign_share([_box(0, 100, t) for t in cyrillic]) > FOREIGN_SHARE
     assert foreign_share([_box(0, 100, t) for t in latin]) == 0.0
     assert foreign_share([]) == 0.0
+
+
+def test_an_unsure_tesseract_word_over_pp_ocr_amount_is_that_amount_garbled() -> None:
+    pp = Fixed([_box(0, 80, "IM5UP"), _box(400, 500, "70.13 A")])
+    tess = Fixed([_box(0, 80, "\u0406\u041c\u0411\u0418\u0420"),
+                  OcrBox(((400, 0), (490, 0), (490, 20), (400, 20)), "\u0422\u041e\u041b\u0417\u0410", 0.7)])
+    texts = sorted(b.text for b in HybridEngine(pp, tess).read(Image.new("RGB", (4, 4)), "uk"))  # type: ignore[arg-type]
+    assert texts == ["70.13", "A", "\u0406\u041c\u0411\u0418\u0420"]
