@@ -20,7 +20,7 @@ _AMOUNT = re.compile(
     r"|\d{1,3}(?:[ \u00a0\u202f]\d{3})+,\d{2}"
     r"|\d+[.,]\d{2}"
     r"|(?<![^\s\-(])\.\d{2}"
-    r")(?![\d]|[.,]\d)(?P<minus2>-)?"
+    r")(?![\d]|[.,:]\d)(?P<minus2>-)?"
 )
 # A zero read as the letter O inside an amount: '1O.00', '10.0O'.
 _O_AS_ZERO = re.compile(r"(?<![\w.,])(\d[\dOo]*[.,][\dOo]{2})(?![\w])")

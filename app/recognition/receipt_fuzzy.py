@@ -20,7 +20,7 @@ from app.recognition.receipt_rows import Lexicon
 _LOOK_ALIKE = (
     "o0uqd", "il1tj|!", "bg68", "ce", "s5", "z2", "ae", "nm", "vy", "hk", "ao",
 )
-GAPS_FROM = 7  # shorter phrases less one letter hide inside other words ('sume' in 'consumer')
+GAPS_FROM = 9  # shorter phrases less one letter hide inside other words ('totalat' in 'TOTAL ATTER')
 _PAIRS = frozenset((a, b) for group in _LOOK_ALIKE for a in group for b in group if a != b)
 
 

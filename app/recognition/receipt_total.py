@@ -135,7 +135,7 @@ def _bare(row: Row) -> bool:
 
 def candidates(rows: list[Row], tags: list[RowTags]) -> list[Candidate]:
     """Every positive amount, with its row's keyword score (or the row above's, for a bare amount)."""
-    found = []
+    found, wholes = [], []
     printed = {round(a.value, 2) for row in rows for a in row.amounts}
     for row, tag in zip(rows, tags, strict=True):
         keyword = tag.keyword_score()
@@ -152,8 +152,9 @@ def candidates(rows: list[Row], tags: list[RowTags]) -> list[Candidate]:
             found.append(Candidate(amount.value, row, keyword if last else min(keyword, 0.0), last))
         whole = _whole_amount(row, printed) if not row.amounts and keyword > 0 else None
         if whole:
-            found.append(Candidate(whole, row, keyword - 1.0, True))
-    return found
+            wholes.append(Candidate(whole, row, keyword - 1.0, True))
+    # A number without cents is a total only on receipts whose total words label no amount with cents.
+    return found + ([] if any(c.keyword > 0 and c.last for c in found) else wholes)
 
 
 def _whole_amount(row: Row, printed: set[float]) -> float | None:

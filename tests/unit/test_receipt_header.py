@@ -290,3 +290,11 @@ def test_a_garbled_token_and_a_chain_inside_a_longer_word_are_no_names() -> None
     assert _header("193rcwbnr\nSYARIKAT PERNIAGAAN GIN KEE\nNO 290, JALAN AIR PANAS").merchant == (
         "SYARIKAT PERNIAGAAN GIN KEE")
     assert _header("Hilton Stamford\nRestaurant\n219 Alberto\nFood 38.00").merchant == "Hilton Stamford"
+
+
+def test_a_number_without_cents_is_no_total_beside_a_labelled_amount_with_cents() -> None:
+    assert _header("GAS\nGAS TOTAL $26.09\nTOTAL $26.09\nReward Balance : 135837").total == 26.09
+
+
+def test_a_year_and_month_before_a_colon_are_no_amount() -> None:
+    assert find_amounts("2017.02:121440367 GST:1") == []
