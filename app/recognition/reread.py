@@ -10,7 +10,7 @@ which reading is kept, was measured on the real sets (docs/recognition-benchmark
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -19,7 +19,7 @@ from PIL import Image
 from app.recognition.layout import OcrBox
 
 # Boxes PP-OCRv6 tiny read with a score below this are read again.
-REREAD_BELOW = 0.9
+REREAD_BELOW = 0.95
 
 
 class Detector(Protocol):
@@ -74,13 +74,19 @@ def better(first: OcrBox, text: str, score: float) -> OcrBox:
 
 
 class RereadEngine:
-    """PP-OCRv6 tiny's boxes, the unsure ones read again by a stronger recognizer."""
+    """PP-OCRv6 tiny's boxes, the unsure ones read again by a stronger recognizer.
 
-    def __init__(self, name: str, first: Detector, second: LineReader, *, below: float = REREAD_BELOW) -> None:
+    `as_read` tells a page to leave as tiny read it: a page in a script neither model knows
+    (Cyrillic, Thai), which the auto engine recognizes from tiny's reading and hands on.
+    """
+
+    def __init__(self, name: str, first: Detector, second: LineReader, *, below: float = REREAD_BELOW,
+                 as_read: Callable[[Sequence[OcrBox]], bool] | None = None) -> None:
         self.name = name
         self._first = first
         self._second = second
         self._below = below
+        self._as_read = as_read
 
     def read(self, image: Image.Image, lang: str) -> list[OcrBox]:
         """The boxes of the upright page, as `RapidOcrEngine.read`."""
@@ -89,6 +95,8 @@ class RereadEngine:
     def read_upright(self, image: Image.Image) -> tuple[list[OcrBox], Image.Image]:
         """The boxes with the unsure ones read again, and the upright page they were read from."""
         boxes, upright = self._first.read_upright(image)
+        if self._as_read is not None and self._as_read(boxes):
+            return boxes, upright
         again = [i for i, box in enumerate(boxes) if unsure(box, self._below)]
         readings = self._second(self._first.crops(upright, [boxes[i] for i in again]))
         for i, (text, score) in zip(again, readings, strict=True):

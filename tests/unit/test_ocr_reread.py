@@ -65,6 +65,13 @@ def test_a_page_where_every_box_is_sure_runs_no_second_reading() -> None:
     assert tiny.cropped == []
 
 
+def test_a_page_tiny_read_as_another_script_is_left_as_read() -> None:
+    tiny = Tiny([_box(0, "5PVOWb", 0.6), _box(100, "MAPKET", 0.7)])
+    engine = RereadEngine("reread", tiny, Second({}), below=0.95, as_read=lambda boxes: len(boxes) == 2)
+    assert [b.text for b in engine.read(Image.new("RGB", (4, 4)), "en")] == ["5PVOWb", "MAPKET"]
+    assert tiny.cropped == []
+
+
 def test_the_reread_engine_reads_a_printed_line_with_the_real_models() -> None:
     image = Image.new("RGB", (420, 90), "white")
     font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 30)
