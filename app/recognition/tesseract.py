@@ -217,9 +217,21 @@ class TesseractEngine:
             api.SetRectangle(left, top, round((x1 + pad) * scale) - left, round((y1 + pad) * scale) - top)
             text = " ".join((api.GetUTF8Text() or "").split())
             score = max(0.0, api.MeanTextConf()) / 100
-            if text and score > word.score + SECOND_READ_MARGIN and (witness is None or witness.agrees(word, text)):
+            if (text and score > word.score + SECOND_READ_MARGIN and not _cyrillic_look_alike(word.text, text)
+                    and (witness is None or witness.agrees(word, text))):
                 result[index] = OcrBox(word.points, text, score)
         return result
+
+
+# Latin letters drawn like Cyrillic ones: a word made of them reads as either script ('CYMA', СУМА).
+_CYRILLIC_TWINS = frozenset("ABCEHKMOPTXYaceopxy")
+
+
+def _cyrillic_look_alike(first: str, second: str) -> bool:
+    """True when a Cyrillic first reading has a second one in Latin letters of the same shapes: the
+    page's own script is kept (a total word must not turn into its Latin twin, 'CYMA')."""
+    cyrillic = any("\u0400" <= c <= "\u04ff" for c in first)
+    return cyrillic and all(c in _CYRILLIC_TWINS for c in second if c.isalpha())
 
 
 def _is_thai(char: str) -> bool:

@@ -238,3 +238,11 @@ def test_an_unsure_tesseract_word_over_pp_ocr_amount_is_that_amount_garbled() ->
                   OcrBox(((400, 0), (490, 0), (490, 20), (400, 20)), "\u0422\u041e\u041b\u0417\u0410", 0.7)])
     texts = sorted(b.text for b in HybridEngine(pp, tess).read(Image.new("RGB", (4, 4)), "uk"))  # type: ignore[arg-type]
     assert texts == ["70.13", "A", "\u0406\u041c\u0411\u0418\u0420"]
+
+
+def test_a_cyrillic_word_is_not_replaced_by_its_latin_twin() -> None:
+    from app.recognition.tesseract import _cyrillic_look_alike
+
+    assert _cyrillic_look_alike("\u0421\u0423\u041c\u0410", "CYMA")
+    assert not _cyrillic_look_alike("\u0421\u041e\u0421\u0410-\u0421\u041e\u0426\u0410", "COCA-COLA")
+    assert not _cyrillic_look_alike("\u0e25\u0e34\u0e49\u0e19", "aua")
