@@ -1,6 +1,7 @@
 """The arithmetic receipts print around their total, as evidence for `receipt_total`'s candidates.
 
-cash - change = total; subtotal + tax = total; the items above add up to the total; a rounding
+cash - change = total; subtotal + tax = total; the gross column of a tax table adds up to the
+total; the items above add up to the total; a rounding
 adjustment or a tip between an earlier total and the one paid; the total repeated on a card line.
 When OCR misread one digit of the labelled total ('Net Total 35.20' for 85.20), the sum the
 receipt's other amounts agree on (cash 100.20 - change 15.00) is the total: `mend_digit`.
@@ -41,6 +42,7 @@ class Sums:
     card: list[float]
     adjustments: list[tuple[int, float, bool]]  # row, amount, True for a rounding (either sign), False for a tip
     items: list[tuple[int, float]]  # row, sum of the untagged amounts above it
+    vat_table: list[float]  # the gross column of a tax table whose rows add up, summed (when two rows or more)
     found: list[Candidate]
 
     def after(self, index: int, *, paid: bool = False) -> list[float]:
@@ -60,6 +62,17 @@ def _item_sums(rows: list[Row], tags: list[RowTags]) -> list[tuple[int, float]]:
             running += row.amounts[-1].value
             sums_.append((row.index, running))
     return sums_
+
+
+def _vat_table(rows: list[Row]) -> list[float]:
+    """The sum of the gross column of a tax table ('B 19,0% 1,44 7,55 8,99'), counting only rows whose
+    tax and net add up to their gross; empty unless two rows or more do."""
+    gross = []
+    for row in rows:
+        values = sorted(abs(a.value) for a in row.amounts)
+        if "%" in row.text and len(values) >= 3 and abs(values[-1] - values[-2] - values[-3]) < _CENT:
+            gross.append(values[-1])
+    return [sum(gross)] if len(gross) >= 2 else []
 
 
 def _adjustments(rows: list[Row], tags: list[RowTags]) -> list[tuple[int, float, bool]]:
@@ -89,6 +102,7 @@ def sums(rows: list[Row], tags: list[RowTags], found: list[Candidate]) -> Sums:
         card=_values(rows, tags, "card"),
         adjustments=_adjustments(rows, tags),
         items=_item_sums(rows, tags),
+        vat_table=_vat_table(rows),
         found=found,
     )
 
@@ -97,7 +111,7 @@ def arithmetic(candidate: Candidate, ctx: Sums) -> float:
     """The arithmetic features' weighted sum for one candidate."""
     value = candidate.value
     score = _WEIGHTS["cash_change"] if near(value, ctx.cash_minus_change) else 0.0
-    score += _WEIGHTS["sub_tax"] if near(value, ctx.subtotal_plus_tax) else 0.0
+    score += _WEIGHTS["sub_tax"] if near(value, [*ctx.subtotal_plus_tax, *ctx.vat_table]) else 0.0
     score += _WEIGHTS["card"] if candidate.keyword >= 0 and near(value, ctx.card) else 0.0
     score += _WEIGHTS["items_sum"] if near(value, (s for i, s in ctx.items if i < candidate.row.index)) else 0.0
     for index, adjustment, either_sign in ctx.adjustments:
@@ -119,10 +133,11 @@ def _digits(value: float) -> str:
 
 
 def one_digit_apart(a: float, b: float) -> bool:
-    """True when the two amounts print with the same number of digits and differ in exactly one, left of
-    the decimal point (a difference in the cents is as likely a rounding as a misread)."""
+    """True when the two amounts print with the same number of digits and differ in exactly one, not the
+    last (a difference in the last cent is as likely a rounding as a misread)."""
     x, y = _digits(a), _digits(b)
-    return len(x) == len(y) and sum(p != q for p, q in zip(x, y, strict=True)) == 1 and abs(a - b) >= 1
+    differ = [i for i, (p, q) in enumerate(zip(x, y, strict=True)) if p != q] if len(x) == len(y) else []
+    return len(differ) == 1 and differ[0] != len(x) - 1
 
 
 def mend_digit(best: Candidate, ctx: Sums) -> float:
@@ -130,10 +145,14 @@ def mend_digit(best: Candidate, ctx: Sums) -> float:
     that sum with one digit misread and the sum is printed on the receipt too."""
     agreed = [*ctx.cash_minus_change, *ctx.subtotal_plus_tax]
     agreed += [o + a for i, a, _ in ctx.adjustments for o in ctx.keyword_before(i)]
-    if near(best.value, agreed):
+    if near(best.value, [*agreed, *ctx.vat_table]):
         return best.value
     printed = [c.value for c in ctx.found if c is not best]
     for value in agreed:
         if one_digit_apart(best.value, value) and near(value, printed):
+            return round(value, 2)
+    # A tax table whose every row adds up is evidence enough on its own.
+    for value in ctx.vat_table:
+        if one_digit_apart(best.value, value):
             return round(value, 2)
     return best.value

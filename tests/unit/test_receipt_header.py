@@ -298,3 +298,16 @@ def test_a_number_without_cents_is_no_total_beside_a_labelled_amount_with_cents(
 
 def test_a_year_and_month_before_a_colon_are_no_amount() -> None:
     assert find_amounts("2017.02:121440367 GST:1") == []
+
+
+def test_a_total_with_one_misread_digit_yields_to_a_tax_table_whose_rows_add_up() -> None:
+    header = _header("""real
+SEBAMED 8,99 V
+CHICKEN 3,99 E
+SUMME EUR 19,16
+MasterCard EUR 19,16
+MwSt MwSt ohne MwSt mit
+V19,0% 1,44 7,55 8,99
+E7,0% 0,68 9,79 10,47
+""")
+    assert header.total == 19.46
