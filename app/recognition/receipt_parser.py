@@ -55,6 +55,7 @@ _COLUMN_TOLERANCE = 3.0  # text heights an amount may end left of the amount col
 _COLUMN_NEIGHBOURS = 9  # amount rows around a row that define the column there (paper curves)
 _STOPS = (Kind.SUBTOTAL, Kind.TAX, Kind.PAYMENT)
 _MIN_SUMMED = 2  # items an amount must add up before it is taken for an unlabelled total
+_BREAKDOWN = 3  # rows of a sum broken down by category or tax rate after the items
 _WHOLE_MODE_ROWS = 3  # rows ending in a whole number that make a receipt one without decimals
 _MORE_ITEMS = 3  # items after a subtotal, tax or payment line that show the list goes on
 
@@ -264,15 +265,27 @@ def _adds_up(items: Sequence[tuple[int, RawItem]], targets: set[float]) -> bool:
 
 
 def _cut_at_sum(items: list[tuple[int, RawItem]]) -> list[tuple[int, RawItem]]:
-    """Items before the first one whose amount is the sum of at least two before it: a total whose
-    label the lexicons do not know ('KOKKU 63.00')."""
-    running = 0.0
-    for position, (_, item) in enumerate(items):
-        price = item.price or 0.0
-        if position >= _MIN_SUMMED and price > 0 and abs(running - price) < 0.005:
+    """Items before the first run of one to three whose amounts add up to the sum of at least two before
+    it: a total whose label the lexicons do not know ('KOKKU 63.00'), or the sum broken down by
+    category or tax rate ('food 21.95', 'liquor 6.50')."""
+    prices = [item.price or 0.0 for _, item in items]
+    for position in range(_MIN_SUMMED, len(items)):
+        running = round(sum(prices[:position]), 2)
+        if running > 0 and any(_breaks_down(prices, position, end, running)
+                               for end in range(position + 1, min(position + _BREAKDOWN, len(items)) + 1)):
             return items[:position]
-        running = round(running + price, 2)
     return items
+
+
+def _breaks_down(prices: Sequence[float], start: int, end: int, running: float) -> bool:
+    """True when prices[start:end] add up to `running`; a run of several must end the list (but for
+    rows repeating the sum) and follow more items than it has rows, or repeated purchases and two
+    items costing what two before them cost would pass for a breakdown."""
+    if abs(sum(prices[start:end]) - running) >= 0.005:
+        return False
+    if end - start == 1:
+        return True
+    return start > end - start and all(abs(price - running) < 0.005 for price in prices[end:])
 
 
 def _choose(rows: list[_Row], items: list[tuple[int, RawItem]], soft_end: int) -> list[RawItem]:

@@ -516,3 +516,22 @@ VORTEX98 48.421@ 1.599 77.43
 DIVERS 20% 30.00
 TOTAL 219.55
 """) == [("Nan", 2.12), ("RAVA IDLI", 110.0), ("VORTEX98", 77.43), ("DIVERS 20%", 30.0)]
+
+
+def test_the_sum_broken_down_by_category_after_the_items_is_no_item() -> None:
+    assert _priced("""FISH HOUSE
+1 Crab Special 21.95
+1 PBR 2.50
+1 Stella 4.00
+food 21.95
+liquor 6.50
+Tax 2.53
+Total Due 30.98
+""") == [("Crab Special", 21.95), ("PBR", 2.5), ("Stella", 4.0)]
+    assert _priced("""PUB
+Jameson 8.00
+Tomato Juice 3.00
+Guinness 6.00
+Stella 5.00
+Sub-total: 23.00
+""") == [("Jameson", 8.0), ("Tomato Juice", 3.0), ("Guinness", 6.0), ("Stella", 5.0)]
