@@ -22,7 +22,7 @@ NUMBER = re.compile(r"[$€£₹₺₴฿]?[-+]?\d(?:[\d.,:/'-]*\d)?%?")
 # A number, or a multiplication sign standing alone ('2 x 1.50', '0.5 kg x 3.98') or after a count
 # opening the box ('3X' of '3 x นาน', whose name PP-OCR cannot read).
 NUMBER_OR_TIMES = re.compile(rf"{NUMBER.pattern}|(?<!\S)[xX\u00d7](?!\S)|(?<=^\d)[xX\u00d7]|(?<=^\d\s)[xX\u00d7]")
-
+Place = tuple[float, float, float, float]  # a box's bounds: left, top, right, bottom
 
 
 def _along(box: OcrBox, start: float, end: float) -> OcrBox:
@@ -70,12 +70,12 @@ def _has_digit(text: str) -> bool:
     return any(c.isdigit() for c in text)
 
 
-def _bounds(box: OcrBox) -> tuple[float, float, float, float]:
+def _bounds(box: OcrBox) -> Place:
     xs, ys = [p[0] for p in box.points], [p[1] for p in box.points]
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def _covered(word: OcrBox, by: Sequence[tuple[float, float, float, float]]) -> bool:
+def _covered(word: OcrBox, by: Sequence[Place]) -> bool:
     """True when a third of the word lies in one of the numbers, or half of a number's width
     lies over the word (PP-OCR's boxes are taller than Tesseract's)."""
     x0, y0, x1, y1 = _bounds(word)
@@ -134,9 +134,6 @@ def _as_signs(word: OcrBox) -> OcrBox:
     """A word with Tesseract's look-alikes of 'x' and '*' replaced by those signs."""
     text = "*" if word.text in _STAR_LOOKALIKES else _PERCENT_FOR_TIMES.sub("x", word.text)
     return word if text == word.text else OcrBox(word.points, text, word.score)
-Place = tuple[float, float, float, float]
-
-
 def _redundant(word: OcrBox, numbers: Sequence[Place], signs: Sequence[Place], marks: Sequence[Place]) -> bool:
     """A multiplication sign where PP-OCR read one, a mark without letters or digits over PP-OCR's
     numbers or signs, a lone digit look-alike over a number, or a short word where PP-OCR read a
