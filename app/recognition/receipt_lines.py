@@ -1,5 +1,5 @@
 """One receipt line at a time: its price at the right edge, a quantity line, the kind of a non-item
-line, and an item's name cleaned of counts, codes and unit prices.
+line (an item's name is cleaned in `receipt_names`).
 
 Prices take decimal commas or points, thousands separators, currency symbols or
 codes on either side, a trailing minus, a tax-class letter after them, and the
@@ -33,7 +33,7 @@ _PRICE_AT_END = re.compile(
     rf"(?:\s*(?:[A-Z]{{1,3}}|[a-z]|[АВСЕНКМОРТХ]|ж|[A-Z]?\d|(?<=\s)(?!00)\d{{2}}|[A-Z]?\*|\*[A-Z]?|\([A-Z]\)|#\*?)(?:\s+(?:[A-Z]|#?\*?))?)?\s*$"
 )
 # The multiplication sign: Latin or Cyrillic x (Tesseract reads one for the other), or ×.
-_TIMES = "xX\u00d7\u0445\u0425"
+TIMES = "xX\u00d7\u0445\u0425"
 _UNIT = r"(?:kg|g|l|st|stk|stck|szt|pcs|pc|un|uds|pz|ea|ks|adet|шт|кг|г|л|กก|กรัม|ลิตร)"
 # The weight and volume units of a quantity line in our names; the rest are counts.
 _UNIT_NAMES = {"kg": "kg", "g": "g", "l": "l", "кг": "kg", "г": "g", "л": "l", "กก": "kg", "กรัม": "g", "ลิตร": "l"}
@@ -43,7 +43,7 @@ _LETTERS = re.compile(r"[^\W\d_]")
 _NON_WORD = re.compile(r"[\W_]+")
 _UNIT_ONLY = re.compile(_UNIT, re.IGNORECASE)
 _QTY_LINE = re.compile(
-    rf"^\s*(?P<qty>\d+(?:[.,]\d+)?)\s*(?P<unit>{_UNIT}|[^\W\d_]{{1,4}})?\.?\s*(?:[(\[]\s*)?(?:[{_TIMES}]\s*)?[{_TIMES}*@]\s*{_CUR}?\s*"
+    rf"^\s*(?P<qty>\d+(?:[.,]\d+)?)\s*(?P<unit>{_UNIT}|[^\W\d_]{{1,4}})?\.?\s*(?:[(\[]\s*)?(?:[{TIMES}]\s*)?[{TIMES}*@]\s*{_CUR}?\s*"
     rf"(?P<unit_price>\d+[.,]\d{{2,3}})\s*{_CUR}?\s*(?:/\s*(?P<per>{_UNIT}|{_SPACED_WORD}))?(?:\s*\.)?"
     rf"(?:\s+(?P<rest>.*?))?\s*$",
     re.IGNORECASE,
@@ -57,7 +57,7 @@ _WHOLE_AT_END = re.compile(
 )
 # A quantity line whose count or sign OCR lost: 'X 5,97  11,94', '4 322,07 1288,28'.
 _LOST_COUNT = re.compile(
-    rf"^\s*(?:(?P<count>\d{{1,2}})\s+(?:[{_TIMES}*@]\s*)?|[{_TIMES}*@]\s*)"
+    rf"^\s*(?:(?P<count>\d{{1,2}})\s+(?:[{TIMES}*@]\s*)?|[{TIMES}*@]\s*)"
     rf"(?P<unit_price>\d+[.,]\d{{2}})\s+(?P<total>{_AMOUNT})\s*\S?\s*$"
 )
 # Letters OCR reads for digits inside an amount near the line's end: '1O.99', 'S.49', '4.l9'.
@@ -69,43 +69,6 @@ _DOT_BEFORE_AMOUNT = re.compile(r"(?<=\s)\.(?=\d{1,4}[.,]\d{2}(?![\d.,]))")
 # A clock time, not an amount: 'Table 51/1 9.38 PM'.
 _TIME_AT_END = re.compile(r"\d[.:]\d{2}\s*[AP]\.?M\.?\s*$", re.IGNORECASE)
 _DIGIT_FOR = str.maketrans({"O": "0", "o": "0", "S": "5", "I": "1", "l": "1"})
-# '2 x MILK', '2xMILK', '3 MILK' (OCR often loses a small 'x'), '1Crab Cake' and '1SODA' (and the
-# space) and '1 3.EGGROLL' (count, then menu number); a Thai name may start with a lone consonant
-# Tesseract split off ('3 x ม าร์ช').
-_COUNT_PREFIX = re.compile(
-    r"^\s*(?P<count>\d{1,2})(?:\s*[xX\u00d7]\s*|\s+|(?=(?-i:[A-Z][a-z]{2}))|(?<=^1)(?=(?-i:[A-Z]{4})))"
-    r"(?=\S*[^\W\d_]{2}|\S*[\u0e00-\u0e7f]\s[^\W\d_]{2})"
-    r"(?!(?:kg|g|l|ml|cl|st|stk)\b)", re.IGNORECASE
-)
-# A count and unit price printed between the name and the line total: 'LAMB 2x 7.64', 'TEA 3 @ 1.50'.
-_TRAILING_COUNT = re.compile(
-    rf"\s+(?:(?P<count>\d{{1,3}})\s*(?:pcs?|st|stk)?\.?\s*[{_TIMES}*@]?\s*)?[$€£E]?\s*(?P<unit_price>\d+[.,]\d{{2}})$"
-    rf"|\s+(?P<count_only>\d{{1,3}})\s*[{_TIMES}*@]$"
-)
-# Not part of a name: article codes and barcodes, a weight sold ('0.657KILOS', '0.44lb @ 0.99/lb'),
-# a count at a unit price in brackets ('(2@$1.95)'), columns of numbers before the amount
-# ('O.C.WHITE 2.13 10 1 0 9', 'Nan 1x 212', 'VORTEX98 48.421@ 1.599'), a unit price left
-# of the amount ('IDLI 1.00·110.00'), and a weight printed first ('0.38 CARROT LOOSE').
-_WEIGHT = re.compile(r"\s(?P<kg>\d*[.,]\d+)\s*(?:kg|kil[o0]s?)\b", re.IGNORECASE)
-_NOT_NAME = (
-    re.compile(r"(?<!\S)#?\d{5,}(?!\S)|\d{6,}"),
-    re.compile(r"\s+\d*[.,]\d+\s*(?:kg|kil[o0]s?|lbs?|1bs?)\b.*$", re.IGNORECASE),
-    re.compile(r"\s*\([^)]*\d[.,]\d{2}[^)]*\)"),
-    re.compile(r"(?:\s+-?[\d.,]+){2,}$"),
-    re.compile(r"^\s*\d*[.,]\d+\s+"),
-)
-# What is left of a count and unit price once a trailing 'count x unit price' was read.
-_NUMBERS_LEFT = (
-    re.compile(r"(?:\s+[x\u00d7@*]?-?[\d.,\u00b7:]*\d[\d.,\u00b7:]*[x\u00d7@]?){2,}$"),
-    re.compile(r"\s+[x\u00d7@]?[\d.,\u00b7]*\d[.,\u00b7]\d{2}[\d.,\u00b7]*$"),
-)
-# Words of a quantity or unit price, of a price cut, and currency marks, that name no item:
-# '1.08lb @ 0.37/lb', 'Qty 4 @ $9.30 ea', '0.20 EA 5 FOR', 'was 3.29 now'.
-_QUANTITY_WORDS = frozenset({
-    "lb", "lbs", "ib", "kg", "kgs", "kilo", "kilos", "g", "gr", "oz", "gal", "gallon", "gallons", "l", "ltr", "ml",
-    "ea", "each", "for", "qty", "pcs", "pc", "st", "stk", "x", "szt", "ks", "adet", "rm", "rs", "eur", "usd",
-    "шт", "кг", "г", "л", "was", "now",
-})
 _FUZZY_MIN = 5  # letters a first word needs before it is compared with 'total' loosely
 _FUZZY_RATIO = 0.8
 
@@ -312,13 +275,6 @@ def classify(text: str) -> Kind:
     return found or _starts(text) or Kind.OTHER
 
 
-def names_nothing(text: str) -> bool:
-    """True when `text` holds no item name: fewer than two letters once the words of a quantity or unit
-    price ('lb', 'ea', 'for', 'qty') and currency codes are left out ('1.08lb@ 0.37/lb', 'Qty 4@ $9.30 ea')."""
-    rest = [w for w in re.findall(r"[^\W\d_]+", text) if fold(w) not in _QUANTITY_WORDS]
-    return sum(len(w) for w in rest) < 2
-
-
 def letters(text: str) -> int:
     """How many letters (any script) `text` holds."""
     return len(_LETTERS.findall(text))
@@ -329,35 +285,3 @@ def apply_quantity(item: RawItem, qty: Quantity) -> None:
     item.quantity = qty.quantity
     item.unit = qty.unit
     item.unit_price = qty.unit_price
-
-
-def _without(name: str, patterns: Iterable[re.Pattern[str]]) -> str:
-    """`name` less what each pattern matches, as long as two letters are left."""
-    for pattern in patterns:
-        stripped = " ".join(pattern.sub(" ", name).split())
-        name = stripped if letters(stripped) >= 2 else name
-    return name
-
-
-def clean_name(item: RawItem, name: str) -> str:
-    """The item's name from the text left of its amount, without article codes, a weight sold, a
-    bracketed or trailing count and unit price, or a leading count; sets the quantity it finds."""
-    weight = _WEIGHT.search(name)
-    if weight and item.price and (kilos := parse_number("0" + weight.group("kg"))):
-        item.quantity, item.unit, item.unit_price = kilos, "kg", round(item.price / kilos, 2)
-    name = _without(name, _NOT_NAME)
-    trailing = _TRAILING_COUNT.search(name)
-    if trailing and letters(name[: trailing.start()]) >= 2:
-        name = name[: trailing.start()].rstrip(" :")
-        count = trailing.group("count") or trailing.group("count_only")
-        if count and int(count) > 0 and item.price is not None:
-            item.quantity, item.unit = float(count), "pcs"
-            item.unit_price = round(item.price / float(count), 2)
-    name = _without(name, _NUMBERS_LEFT).strip(" #*-:\u00b7")
-    leading = _COUNT_PREFIX.match(name)
-    if leading:
-        name = name[leading.end():]
-        if item.quantity is None and item.price is not None and int(leading.group("count")) > 0:
-            item.quantity, item.unit = float(leading.group("count")), "pcs"
-            item.unit_price = round(item.price / item.quantity, 2)
-    return name

@@ -6,7 +6,7 @@ geometry and amounts first, keywords second (so that the rules carry across lang
 - an item row ends in an amount that stands in the right-aligned amount column (found
   from the right edges of nearby rows that end in an amount, when the lines carry geometry);
 - its name is the text left of the amount, less counts, codes and unit prices
-  (`receipt_lines.clean_name`); a row that holds only numbers ('100507 1 7.99  7.99',
+  (`receipt_names.clean_name`); a row that holds only numbers ('100507 1 7.99  7.99',
   '1PC * 9.00  9.00') takes its name from the name-only row above it, or below it when
   there is none;
 - quantity lines pair with the item above or below; discounts, deposits, notes (unit
@@ -33,14 +33,13 @@ from app.recognition.receipt_lines import (
     Quantity,
     apply_quantity,
     classify,
-    clean_name,
     grouped_thousands,
     letters,
-    names_nothing,
     parse_quantity,
     split_price,
     split_whole_price,
 )
+from app.recognition.receipt_names import clean_name, names_nothing
 from app.recognition.text import clean_ocr, parse_number, words
 
 __all__ = ["Kind", "ParsedReceipt", "Quantity", "TextLine", "classify", "parse_quantity", "parse_receipt",
