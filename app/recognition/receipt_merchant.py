@@ -64,6 +64,7 @@ _NOT_SHOP_SITES = frozenset({"facebook", "instagram", "twitter", "google", "payp
                              "youtube", "tiktok", "visa", "mastercard", "klarna", "sumup", "worldline"})
 _TOP_ROWS = 12
 _WEAK = 2.0  # a top line scoring less than this is likely a logo misread
+_LARGER, _LOGO, _NEARLY = 1.1, 1.4, 1.5  # larger print; far larger is a logo, read as text or not
 _STRIP = " *-=#~_.:,;|"
 
 
@@ -153,10 +154,22 @@ def locate_merchant(rows: list[Row]) -> tuple[str, int] | None:
         return None
     owned = {row.index + 1 for row in rows[: _TOP_ROWS] if row.text in _OWNER}
     best = max(top, key=lambda row: _score(row) - (3.0 if row.index in owned else 0.0))
+    best = _larger_above(rows, best)
     if _score(best) < _WEAK:
         best = _chain_elsewhere(rows) or _web_name(rows, best) or best
     name, last = _extend(rows, best)
     return (_chain_spelling(name), last) if name else None
+
+
+def _larger_above(rows: list[Row], best: Row) -> Row:
+    """The line right above the chosen one when it reads like a name, is printed clearly (not far) larger and scores
+    nearly as well (the shop's name over its branch or trade name: 'THREE STOOGES' over 'BISTRO & CAFE'),
+    unless only the chosen one names a company form (a person's name over 'BOOK TA .K SDN BHD')."""
+    above = rows[best.index - 1] if best.index > 0 else None
+    if (above is not None and _name_like(above) and _LARGER * best.size <= above.size <= _LOGO * best.size
+            and _score(above) >= _score(best) - _NEARLY and (above.text in _LEGAL or best.text not in _LEGAL)):
+        return above
+    return best
 
 
 def _web_name(rows: list[Row], logo: Row) -> Row | None:

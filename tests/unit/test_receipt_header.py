@@ -311,3 +311,23 @@ V19,0% 1,44 7,55 8,99
 E7,0% 0,68 9,79 10,47
 """)
     assert header.total == 19.46
+
+
+def _sized(rows: list[tuple[str, float]]) -> list[TextLine]:
+    lines, top = [], 0.0
+    for text, height in rows:
+        lines.append(TextLine(text, box=[(10, top), (300, top), (300, top + height), (10, top + height)]))
+        top += height + 5
+    return lines
+
+
+def test_the_name_printed_larger_right_above_a_trade_name_is_the_shop() -> None:
+    lines = _sized([("THREE STOOGES", 22), ("BISTRO & CAFE", 19), ("109, SS21/1A", 19), ("DAMANSARA UTAMA", 19),
+                    ("GST ID:001661886464", 20), ("BEER 150.00", 20), ("TOTAL 150.00", 20)])
+    assert parse_header(lines).merchant == "THREE STOOGES"
+
+
+def test_a_logo_far_larger_above_the_name_is_not_taken_for_it() -> None:
+    lines = _sized([("CREEk", 90), ("The Real Greek Hoxton", 20), ("14-15 Hoxton Market", 20), ("London N1 6HG", 18),
+                    ("SOUVLAKI 9.50", 20), ("TOTAL 9.50", 20)])
+    assert parse_header(lines).merchant == "The Real Greek Hoxton"
