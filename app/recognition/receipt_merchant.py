@@ -62,6 +62,8 @@ _GARBLED = re.compile(r"\b(?=\w*\d\w*\d\w*\d)(?=\w*[^\W\d_]{3})\w{6,}\b")
 _WEB = re.compile(r"(?:www\.|https?://)([a-z][a-z0-9-]{2,})\.[a-z]{2,}", re.IGNORECASE)
 _NOT_SHOP_SITES = frozenset({"facebook", "instagram", "twitter", "google", "paypal", "ingenico", "payback",
                              "youtube", "tiktok", "visa", "mastercard", "klarna", "sumup", "worldline"})
+# A number standing alone (a house number, a phone's part), not a store code of letters and digits ('CT281').
+_BARE_NUMBER = re.compile(r"(?<![^\W_])\d+(?![^\W_])")
 _TOP_ROWS = 12
 _WEAK = 2.0  # a top line scoring less than this is likely a logo misread
 _LARGER, _LOGO, _NEARLY = 1.1, 1.4, 1.5  # larger print; far larger is a logo, read as text or not
@@ -115,8 +117,9 @@ def _name_like(row: Row) -> bool:
 
 
 def _joinable_above(above: Row, best: Row) -> bool:
-    """The line above can start the name: name-like, no digits, printed in about the same size."""
-    return (_name_like(above) and not any(c.isdigit() for c in above.text)
+    """The line above can start the name: name-like, no number but a store code ('CT281 - Tealive'),
+    printed in about the same size."""
+    return (_name_like(above) and not _BARE_NUMBER.search(above.text)
             and abs(above.size / max(best.size, 0.01) - 1.0) <= 0.25)
 
 

@@ -331,3 +331,9 @@ def test_a_logo_far_larger_above_the_name_is_not_taken_for_it() -> None:
     lines = _sized([("CREEk", 90), ("The Real Greek Hoxton", 20), ("14-15 Hoxton Market", 20), ("London N1 6HG", 18),
                     ("SOUVLAKI 9.50", 20), ("TOTAL 9.50", 20)])
     assert parse_header(lines).merchant == "The Real Greek Hoxton"
+
+
+def test_a_store_code_line_above_a_company_form_starts_the_name() -> None:
+    header = _header("CT281 - Tealive Shell Kepong\nOttogo Enterprise\n002570632-X\nGST ID:001018802176\nTOTAL 9.00")
+    assert header.merchant == "CT281 - Tealive Shell Kepong Ottogo Enterprise"
+    assert _header("NO 12 JALAN 3\nOttogo Enterprise\nTOTAL 9.00").merchant == "Ottogo Enterprise"
