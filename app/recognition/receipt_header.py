@@ -18,14 +18,20 @@ from app.recognition.receipt_dates import find_purchase_date
 from app.recognition.receipt_extras import find_address, find_subtotal, find_tax
 from app.recognition.receipt_merchant import find_merchant as _merchant
 from app.recognition.receipt_merchant import locate_merchant
-from app.recognition.receipt_rows import Lexicon, LineLike, Row, build_rows, tokens
+from app.recognition.receipt_rows import LineLike, Row, build_rows, squeeze, tokens
 from app.recognition.receipt_total import find_total as _total
+from app.recognition.text import words
 
 _MARKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (code, re.compile(pattern)) for code, pattern in (
         ("MYR", r"(?<![A-Za-z])RM(?=[\s\d.:)]|$)|(?i:\bmyr\b)"),
+        ("AUD", r"\bA(?:U)?\$|(?i:\baud\b)"),
+        ("CAD", r"\bCA?\$|(?i:\bcad\b)"),
+        ("NZD", r"\bNZ\$|(?i:\bnzd\b)"),
+        ("HKD", r"\bHK\$|(?i:\bhkd\b)"),
+        ("AED", r"\bAED\b|\bDHS?(?=\s?\d)"),
         ("EUR", r"€|(?i:(?<![a-z])eur(?:o|os)?(?![a-z]))"),
-        ("USD", r"(?<![A-Za-z])\$|(?i:\busd\b)"),
+        ("USD", r"(?<![A-Za-z])\$|\bUS\$|(?i:\busd\b)"),
         ("GBP", r"£|(?i:\bgbp\b)"),
         ("PLN", r"(?i:zł|\bpln\b|(?<![a-z])zl(?![a-z]))"),
         ("CZK", r"(?i:kč|\bczk\b)"),
@@ -40,7 +46,8 @@ _MARKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("SGD", r"S\$|(?i:\bsgd\b)"),
     )
 )
-_HINTS = {code: Lexicon(words) for code, words in kw.CURRENCY_HINTS.items()}
+_HINTS = {code: tuple(words) for code, words in kw.CURRENCY_HINTS.items()}
+_GLUED_HINT = 6  # hints of this many letters or more are found inside glued text ('SDNBHD', 'KUALALUMPUR')
 _USD_CODE = re.compile(r"(?i:\busd\b|us\$)")
 # Tax names that one currency area prints, when no symbol or code was read.
 _BY_TAX_WORD = {
@@ -56,11 +63,20 @@ _BY_LANG = {
 }
 
 
+def _hint_in(phrase: str, text: str) -> bool:
+    """A place or company-form hint in `text`: short forms ('a s' for A.Ş., 'gstin') only as printed,
+    letter by letter or as a whole word (not 'as' or 'GST INCLUSIVE'); long ones also inside glued text."""
+    key = squeeze(phrase)
+    if len(key) < _GLUED_HINT:
+        return f" {words(phrase)} " in f" {words(text)} "
+    return key in squeeze(text)
+
+
 def _hinted(texts: Sequence[str]) -> str | None:
     votes: Counter[str] = Counter()
     for text in texts:
-        for code, lexicon in _HINTS.items():
-            votes[code] += text in lexicon
+        for code, phrases in _HINTS.items():
+            votes[code] += any(_hint_in(phrase, text) for phrase in phrases)
     code, count = votes.most_common(1)[0] if votes else ("", 0)
     return code if count > 0 else None
 

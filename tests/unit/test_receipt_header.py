@@ -337,3 +337,15 @@ def test_a_store_code_line_above_a_company_form_starts_the_name() -> None:
     header = _header("CT281 - Tealive Shell Kepong\nOttogo Enterprise\n002570632-X\nGST ID:001018802176\nTOTAL 9.00")
     assert header.merchant == "CT281 - Tealive Shell Kepong Ottogo Enterprise"
     assert _header("NO 12 JALAN 3\nOttogo Enterprise\nTOTAL 9.00").merchant == "Ottogo Enterprise"
+
+
+@pytest.mark.parametrize(
+    ("text", "currency"),
+    [
+        ("PURCHASE AU$77.43\nGST inclusive", "AUD"), ("Net Total: AED 105.00", "AED"), ("TOTAL CA$ 12.00", "CAD"),
+        ("Receipt as the proof of purchase\nTOTAL $5,398.00", "USD"),
+        ("GST INCLUSIVE (7.0) $0.71\nTOTAL $10.80", "USD"), ("ABC A.Ş.\nTOPLAM 3,00", "TRY"),
+    ],
+)
+def test_dollar_variants_and_hints_printed_as_words_only(text: str, currency: str) -> None:
+    assert parse_header(text.splitlines()).currency == currency
