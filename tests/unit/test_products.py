@@ -79,10 +79,13 @@ PILE = [((40, 60, 220, 200), (235, 205, 40)), ((300, 220, 420, 340), (245, 140, 
         ((470, 50, 600, 170), (40, 90, 220))]
 
 
-def _pile_on_table() -> Image.Image:
-    """Three fruit-like blobs (yellow, orange, blue) on an even, lightly textured wooden-table colour."""
+def _pile_on_table(checked: bool = False) -> Image.Image:
+    """Three fruit-like blobs (yellow, orange, blue) on an even wooden-table colour, or on a checked cloth."""
     rng = np.random.default_rng(3)
     table = np.clip(np.full((400, 640, 3), (200, 180, 150), np.float32) + rng.normal(0, 4, (400, 640, 3)), 0, 255)
+    if checked:
+        ys, xs = np.mgrid[0:400, 0:640]
+        table[((xs // 40 + ys // 40) % 2) == 1] = (120, 40, 40)
     image = Image.fromarray(table.astype(np.uint8))
     draw = ImageDraw.Draw(image)
     for box, colour in PILE:
@@ -157,11 +160,12 @@ def test_unknown_barcode_falls_back_to_the_image_model() -> None:
     assert result.items[0].raw_text == "Arla standard milk"
 
 
-def test_regions_of_a_pile_on_a_table() -> None:
-    boxes = propose(_pile_on_table())
+@pytest.mark.parametrize("checked", [False, True], ids=["plain table", "checked cloth"])
+def test_regions_of_a_pile_on_a_table(checked: bool) -> None:
+    boxes = propose(_pile_on_table(checked))
     assert len(boxes) == 3
     for truth, _ in PILE:
-        assert max(iou(box, tuple(map(float, truth))) for box in boxes) > 0.6
+        assert max(iou(box, tuple(map(float, truth))) for box in boxes) > 0.7
 
 
 def test_a_busy_photo_is_not_a_pile() -> None:

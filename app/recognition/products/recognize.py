@@ -32,7 +32,7 @@ from app.recognition.products.table import PrintedText, Product, load_products, 
 TEXT_WEIGHT = 0.75  # log-odds added per printed word of the product found in the OCR text
 MIN_PRODUCT_PROB = 0.15  # below this the image model names nothing on its own
 TEXT_FALLBACK = 0.3  # below this image confidence, catalog items named in the text win (unknown packs)
-MIN_REGION_PROB = 0.35  # a region of a pile counts as a product from this probability
+MIN_REGION_PROB = 0.2  # a region of a pile counts as a product from this probability (its box already says "an object")
 BARCODE_CONFIDENCE = 0.99
 NOTE_NO_PRODUCT = "no known product recognized in this image"
 
