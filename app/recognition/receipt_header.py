@@ -46,7 +46,7 @@ _MARKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("SGD", r"S\$|(?i:\bsgd\b)"),
     )
 )
-_HINTS = {code: tuple(words) for code, words in kw.CURRENCY_HINTS.items()}
+_HINTS = {code: tuple(words(p) for p in phrases) for code, phrases in kw.CURRENCY_HINTS.items()}
 _GLUED_HINT = 6  # hints of this many letters or more are found inside glued text ('SDNBHD', 'KUALALUMPUR')
 _USD_CODE = re.compile(r"(?i:\busd\b|us\$)")
 # Tax names that one currency area prints, when no symbol or code was read.
@@ -63,20 +63,20 @@ _BY_LANG = {
 }
 
 
-def _hint_in(phrase: str, text: str) -> bool:
-    """A place or company-form hint in `text`: short forms ('a s' for A.Ş., 'gstin') only as printed,
-    letter by letter or as a whole word (not 'as' or 'GST INCLUSIVE'); long ones also inside glued text."""
-    key = squeeze(phrase)
-    if len(key) < _GLUED_HINT:
-        return f" {words(phrase)} " in f" {words(text)} "
-    return key in squeeze(text)
+def _hint_in(phrase: str, spaced: str, squeezed: str) -> bool:
+    """A place or company-form hint in a text (given `spaced` and `squeezed`): short forms ('a s' for
+    A.Ş., 'gstin') only as printed, letter by letter or as a whole word (not 'as' or 'GST INCLUSIVE');
+    long ones also inside glued text."""
+    key = phrase.replace(" ", "")
+    return f" {phrase} " in spaced if len(key) < _GLUED_HINT else key in squeezed
 
 
 def _hinted(texts: Sequence[str]) -> str | None:
     votes: Counter[str] = Counter()
     for text in texts:
+        spaced, squeezed = f" {words(text)} ", squeeze(text)
         for code, phrases in _HINTS.items():
-            votes[code] += any(_hint_in(phrase, text) for phrase in phrases)
+            votes[code] += any(_hint_in(phrase, spaced, squeezed) for phrase in phrases)
     code, count = votes.most_common(1)[0] if votes else ("", 0)
     return code if count > 0 else None
 
