@@ -7,7 +7,7 @@ Sets (see ../shared/datasets/README.md):
   spaces) to agree with a difflib ratio of at least 0.8. Scored on each OCR engine's cache and on
   the label boxes themselves as if they were OCR (all classes: parsing errors without OCR errors),
   on the even and the odd file numbers separately so that overfitting shows. A row per source also scores
-  all photos with `bench.accuracy`'s truth and matching (`bench.real_sets`: names from undeskewed rows,
+  all photos with `bench.accuracy`'s truth and matching (`bench.real_sets`: names from the rows of the upright page,
   or the row above), the numbers the targets are set in.
 - de-receipts: the item count in the file name (`shop_DDMMYYYY_items_totalcents`), and whether the
   items' prices sum to the printed total.
@@ -37,6 +37,7 @@ from app.recognition.base import RawItem
 from app.recognition.layout import OcrBox, to_lines
 from app.recognition.receipt_parser import parse_receipt
 from app.recognition.text import compact, parse_number
+from bench import real_scoring, real_sets
 
 DATA = Path(os.environ.get("FOODAI_DATASETS", "../shared/datasets"))
 NAME, PRICE = 11, 15
@@ -97,26 +98,13 @@ def _quad(flat: Sequence[float]) -> tuple[tuple[float, float], ...]:
     return (top[0], top[1], bottom[1], bottom[0])
 
 
-def _skew(boxes: Sequence[tuple[float, float, float, float]]) -> float:
-    """The page angle at which each box (centre x, y, width, height) best lines up with a box to its left."""
-    left = [[j for j, (ox, _, ow, _) in enumerate(boxes) if ox + ow / 2 < x - w / 2] for x, _, w, _ in boxes]
-
-    def cost(angle: float) -> float:
-        sin, cos = math.sin(angle), math.cos(angle)
-        ys = [-x * sin + y * cos for x, y, _, _ in boxes]
-        gaps = [min(min(abs(ys[j] - ys[i]) for j in left[i]) / h, 1.0)
-                for i, (_, _, _, h) in enumerate(boxes) if left[i]]
-        return sum(gaps) / max(len(gaps), 1) + 0.02 * abs(math.degrees(angle))
-    return min((math.radians(d / 4) for d in range(-32, 33)), key=cost)
-
-
 def wild_truth(labels: dict[str, object]) -> Truth:
     """(compacted name, price) for each label-15 box; name from the label-11 boxes on its row."""
     notes = [a for a in labels["annotations"] if isinstance(a, dict) and str(a["text"]).strip()]  # type: ignore[attr-defined]
     shapes = [(_quad(a["box"]), a) for a in notes]
     centres = [(sum(p[0] for p in q) / 4, sum(p[1] for p in q) / 4, abs(q[1][0] - q[0][0]),
                 abs(q[3][1] - q[0][1]) or 1.0) for q, _ in shapes]
-    angle = _skew(centres)
+    angle = real_sets.page_angle(centres)
     sin, cos = math.sin(angle), math.cos(angle)
     placed = [(x * cos + y * sin, -x * sin + y * cos, h, a)
               for (x, y, _, h), (_, a) in zip(centres, shapes, strict=True)]
@@ -179,8 +167,6 @@ def run_wild(source: str, cache: Path, verbose: bool) -> dict[str, Score]:
 def run_wild_as_accuracy(source: str, cache: Path) -> tuple[int, float, float]:
     """(receipts, price F1, name-and-price F1) with `bench.accuracy`'s truth and matching (`bench.real_sets`,
     `bench.real_scoring`), so that the labels' ceiling compares with the targets."""
-    from bench import real_scoring, real_sets
-
     receipts = found = expected = prices = names = 0
     for _, labels, boxes in _wild_receipts(source, cache):
         items = [(item.raw_text, item.price) for item in items_of(boxes)]

@@ -8,8 +8,9 @@ Pure functions over the files of the shared data folder (see its README):
 Truth rules that needed a decision (also printed on the benchmark page):
 - wildreceipt total: every label-23 box that reads as an amount; the most frequent value,
   ties going to the lowest box on the page (the amount finally due, after tips).
-- wildreceipt items: one per printed row that holds a label-15 price (the rightmost price of
-  the row: a unit price may precede it); its name is the row's label-11 texts, or else the
+- wildreceipt items: one per printed row (rows of the page turned upright: many photos are
+  tilted) that holds a label-15 price (the rightmost price of the row: a unit price may precede
+  it); its name is the row's label-11 texts, or else the
   label-11 texts of the row just above when that row has no price of its own (name line above
   a quantity line); a price with no name anywhere is expected for price matching only.
 - wildreceipt currency: only from symbols or ISO codes printed in the total/price boxes; a bare
@@ -25,6 +26,7 @@ Truth rules that needed a decision (also printed on the benchmark page):
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -172,23 +174,43 @@ def load_sroie(root: Path) -> list[Sample]:
 
 # --- wildreceipt ---------------------------------------------------------------------------------
 
-def _extent(box: dict[str, Any]) -> tuple[float, float]:
-    ys = box["box"][1::2]
+def page_angle(boxes: Sequence[tuple[float, float, float, float]]) -> float:
+    """The page angle at which each box (centre x, y, width, height) best lines up with a box to its left."""
+    left = [[j for j, (ox, _, ow, _) in enumerate(boxes) if ox + ow / 2 < x - w / 2] for x, _, w, _ in boxes]
+
+    def cost(angle: float) -> float:
+        sin, cos = math.sin(angle), math.cos(angle)
+        ys = [-x * sin + y * cos for x, y, _, _ in boxes]
+        gaps = [min(min(abs(ys[j] - ys[i]) for j in left[i]) / h, 1.0)
+                for i, (_, _, _, h) in enumerate(boxes) if left[i]]
+        return sum(gaps) / max(len(gaps), 1) + 0.02 * abs(math.degrees(angle))
+    return min((math.radians(d / 4) for d in range(-32, 33)), key=cost)
+
+
+def _centre(box: dict[str, Any]) -> tuple[float, float, float, float]:
+    xs, ys = box["box"][0::2], box["box"][1::2]
+    return sum(xs) / len(xs), sum(ys) / len(ys), max(xs) - min(xs), (max(ys) - min(ys)) or 1.0
+
+
+def _extent(box: dict[str, Any], angle: float = 0.0) -> tuple[float, float]:
+    """The box's top and bottom on the page turned upright by `angle`."""
+    sin, cos = math.sin(angle), math.cos(angle)
+    ys = [-x * sin + y * cos for x, y in zip(box["box"][0::2], box["box"][1::2], strict=True)]
     return min(ys), max(ys)
 
 
-def same_row(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Whether two labelled boxes share a printed row: vertical overlap of half the smaller height."""
-    (a0, a1), (b0, b1) = _extent(a), _extent(b)
+def same_row(a: dict[str, Any], b: dict[str, Any], angle: float = 0.0) -> bool:
+    """Whether two labelled boxes share a printed row: vertical overlap of half the smaller height, upright."""
+    (a0, a1), (b0, b1) = _extent(a, angle), _extent(b, angle)
     smaller = min(a1 - a0, b1 - b0)
     return smaller > 0 and min(a1, b1) - max(a0, b0) >= 0.5 * smaller
 
 
-def _rows(boxes: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Boxes grouped into rows (top to bottom) by vertical overlap with the row's first box."""
+def _rows(boxes: Sequence[dict[str, Any]], angle: float) -> list[list[dict[str, Any]]]:
+    """Boxes grouped into rows (top to bottom of the upright page) by overlap with the row's first box."""
     rows: list[list[dict[str, Any]]] = []
-    for box in sorted(boxes, key=lambda b: sum(_extent(b))):
-        row = next((r for r in rows[-3:] if same_row(r[0], box)), None)
+    for box in sorted(boxes, key=lambda b: sum(_extent(b, angle))):
+        row = next((r for r in rows[-3:] if same_row(r[0], box, angle)), None)
         if row is None:
             rows.append([box])
         else:
@@ -202,7 +224,8 @@ def _joined(boxes: Iterable[dict[str, Any]], label: int) -> str:
 
 def wild_items(boxes: Sequence[dict[str, Any]]) -> tuple[TruthItem, ...]:
     """Expected items: one per row holding a readable label-15 price (see the module docstring)."""
-    rows = _rows([b for b in boxes if b["label"] in (ITEM_NAME, QUANTITY, ITEM_PRICE)])
+    angle = page_angle([_centre(b) for b in boxes])  # photos are tilted: rows are read on the upright page
+    rows = _rows([b for b in boxes if b["label"] in (ITEM_NAME, QUANTITY, ITEM_PRICE)], angle)
     items = []
     for index, row in enumerate(rows):
         prices = [b for b in row if b["label"] == ITEM_PRICE]
