@@ -3,8 +3,9 @@
 Sources, each read through the same path as OCR output (boxes -> `layout.to_lines` -> `parse_header`):
 - `sroie-text`: the human line transcriptions in `sroie/boxes/*.csv`, reported per half (sorted
   file names, first and second half) so that rules fitted to one half show on the other;
-- `<set>-ocr`: cached RapidOCR boxes (`<cache>/<set>/<image stem>.json`, `{"boxes": [[corners, text,
-  score], ...]}`) for `sroie`, `de-receipts` and `wildreceipt`, when the cache exists.
+- `<set>-ocr`: cached OCR boxes of the default engine (`<cache>/<set>/<image stem>.json`,
+  `{"boxes": [[corners, text, score], ...]}`) for `sroie`, `de-receipts` and `wildreceipt`, when the
+  cache exists (its own, looser merchant rule: `bench.accuracy --replay-ocr` is the measure).
 
 Truth: sroie `keys/*.json`; de-receipts the file name `shop_DDMMYYYY_items_totalcents`; wildreceipt
 `labels/*.json` (label 1 store, 7 date, 23 total). A merchant counts when its folded letters and
@@ -13,7 +14,7 @@ wildreceipt, the store-name boxes joined or any one of them); a date when the da
 ignored; an ambiguous truth like 03/04/2015 accepts both readings); a total within half a cent (a
 truth printed without cents, '48,000', also accepts 48000).
 
-    python -m bench.fields [--data ../shared/datasets] [--cache ../ocr-cache/rapidocr] [--text-only] [--misses]
+    python -m bench.fields [--data ../shared/datasets] [--cache ../ocr-cache/auto] [--text-only] [--misses]
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from app.recognition.text import clean_ocr, compact, parse_number
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path(os.environ.get("FOODAI_DATASETS", ROOT.parent / "shared" / "datasets"))
-DEFAULT_CACHE = Path(os.environ.get("FOODAI_OCR_CACHE", ROOT.parent / "ocr-cache" / "rapidocr"))
+DEFAULT_CACHE = Path(os.environ.get("FOODAI_OCR_CACHE", ROOT.parent / "ocr-cache" / "auto"))
 FIELDS = ("total", "date", "merchant", "currency", "address")
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
