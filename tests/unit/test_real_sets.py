@@ -90,6 +90,19 @@ def test_wildreceipt_items_pair_names_and_prices_by_row() -> None:
                                  TruthItem("BACON", 2.1, 3.0))
 
 
+def test_wildreceipt_items_on_a_tilted_photo_pair_by_the_rows_of_the_upright_page() -> None:
+    # the page is turned 5 degrees: each price lies 40 px (a row) below its name's height
+    tilt = 40 / 450
+
+    def tilted(label: int, text: str, x: float, y: float) -> dict[str, object]:
+        return _box(label, text, x, y + (x - 400) * tilt)
+
+    boxes = [tilted(11, "SALAD", 400, 100), tilted(15, "7.95", 850, 100),
+             tilted(11, "PADTHAI", 400, 140), tilted(15, "8.95", 850, 140),
+             tilted(11, "MANGO", 400, 180), tilted(15, "3.00", 850, 180)]
+    assert wild_items(boxes) == (TruthItem("SALAD", 7.95), TruthItem("PADTHAI", 8.95), TruthItem("MANGO", 3.0))
+
+
 def test_wildreceipt_price_without_any_name_is_kept_for_price_matching() -> None:
     boxes = [_box(15, "4.50", 850, 100), _box(15, "1.00", 850, 140)]
     assert wild_items(boxes) == (TruthItem(None, 4.5), TruthItem(None, 1.0))
