@@ -189,7 +189,7 @@ def _pack_sizes(boxes: Sequence[OcrBox]) -> list[tuple[str, Place]]:
 def _mend_pack(word: OcrBox, packs: Sequence[tuple[str, Place]]) -> OcrBox:
     """A pack size Tesseract garbled ('4007', 'Д00Г') where PP-OCR read '400Γ' becomes '400Г'."""
     text = word.text
-    if " " in text or not _has_digit(text) or _CYRILLIC_PACK.fullmatch(text):
+    if " " in text or not _has_digit(text) or (_CYRILLIC_PACK.fullmatch(text) and word.score >= DOUBTFUL_WORD):
         return word
     for pack, place in packs:
         if abs(len(text) - len(pack)) <= 1 and _covered(word, [place]):
@@ -227,13 +227,14 @@ def _merge(numeric: Sequence[OcrBox], marks: Sequence[OcrBox], words: Sequence[O
 
 
 def _inside_letters(number: OcrBox, words: Sequence[OcrBox]) -> bool:
-    """True when a number's centre lies in a word Tesseract read confidently as letters only:
-    PP-OCR reads some Thai letters as digits ('676' for นาน)."""
+    """True when a number's centre lies in a word Tesseract read confidently as letters only, or as
+    a pack size: PP-OCR reads some Thai and Cyrillic letters as digits ('676' for นาน, '15' for 1Л)."""
     x, y = number.centre
     for word in words:
         x0, y0, x1, y1 = _bounds(word)
-        if (word.score >= SURE_WORD and x0 <= x <= x1 and y0 <= y <= y1 and not _has_digit(word.text)
-                and sum(c.isalpha() for c in word.text) >= 2):
+        if word.score >= SURE_WORD and x0 <= x <= x1 and y0 <= y <= y1 and (
+                _CYRILLIC_PACK.fullmatch(word.text)
+                or (not _has_digit(word.text) and letter_count(word.text) >= 2)):
             return True
     return False
 

@@ -246,3 +246,11 @@ def test_a_cyrillic_word_is_not_replaced_by_its_latin_twin() -> None:
     assert _cyrillic_look_alike("\u0421\u0423\u041c\u0410", "CYMA")
     assert not _cyrillic_look_alike("\u0421\u041e\u0421\u0410-\u0421\u041e\u0426\u0410", "COCA-COLA")
     assert not _cyrillic_look_alike("\u0e25\u0e34\u0e49\u0e19", "aua")
+
+
+def test_a_sure_tesseract_pack_size_wins_over_pp_ocr_digits_and_an_unsure_one_yields() -> None:
+    pp = Fixed([_box(100, 160, "15"), _box(100, 160, "\u220fACTA 400T", 40, 60)])
+    tess = Fixed([_box(110, 150, "1\u041b"),
+                  OcrBox(((150, 40), (160, 40), (160, 60), (150, 60)), "4900\u0433", 0.29)])
+    texts = sorted(b.text for b in HybridEngine(pp, tess).read(Image.new("RGB", (4, 4)), "uk"))  # type: ignore[arg-type]
+    assert texts == ["1\u041b", "400\u0413"]
