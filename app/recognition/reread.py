@@ -67,8 +67,9 @@ def unsure(box: OcrBox, below: float = REREAD_BELOW) -> bool:
 
 
 def better(first: OcrBox, text: str, score: float) -> OcrBox:
-    """The second reading in the first's place, unless it is empty."""
-    if not text.strip():
+    """Of the two readings of a box, the one its recognizer is surer of (an empty one never): small
+    misreads now and then too ('5.17' at 0.88 where tiny read '5.47' at 0.93)."""
+    if not text.strip() or score <= first.score:
         return first
     return OcrBox(first.points, text, score)
 

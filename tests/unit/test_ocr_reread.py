@@ -52,6 +52,13 @@ def test_only_boxes_read_with_a_low_score_are_read_again_and_take_the_second_rea
     assert [b.points for b in boxes] == [b.points for b in tiny.boxes]
 
 
+def test_a_second_reading_scored_lower_than_the_first_is_not_taken() -> None:
+    tiny = Tiny([_box(0, "5.47", 0.93)])
+    engine = RereadEngine("reread", tiny, Second({0: ("5.17", 0.88)}), below=0.95)
+    assert [b.text for b in engine.read(Image.new("RGB", (4, 4)), "en")] == ["5.47"]
+    assert tiny.cropped == ["5.47"]
+
+
 def test_an_empty_second_reading_keeps_the_first() -> None:
     tiny = Tiny([_box(0, "Milch", 0.5)])
     engine = RereadEngine("reread", tiny, Second({0: ("  ", 0.0)}), below=0.95)
