@@ -4,7 +4,10 @@ Detection and most of the reading stay with PP-OCRv6 tiny (about a third of a se
 the boxes tiny read with a low score are cut out again and read by PP-OCRv6 small's recognizer,
 which reads more of a receipt's words right but costs about five times as much per box. Only
 the boxes go through it, never a second detection: a few dozen small crops. Which boxes, and
-which reading is kept, was measured on the real sets (docs/recognition-benchmark.md).
+which reading is kept, was measured on all 463 real receipts (tiny's boxes replayed with both
+readings, issue 12): reading again below 0.93, 0.95 or 0.97, or every box, gave the same gains,
+0.95 at the lowest cost; keeping the surer of the two readings beat always taking small's
+(a de-receipts total). CPU per receipt about 1.6x tiny's alone, median and p90.
 """
 
 from __future__ import annotations
