@@ -13,6 +13,7 @@ import re
 from app.recognition import receipt_words as kw
 from app.recognition.receipt_fuzzy import OcrLexicon
 from app.recognition.receipt_rows import Lexicon, Row, squeeze
+from app.recognition.text import fold
 
 # Chains known to anyone who shops in the app's markets (generic knowledge, not fitted to a data set).
 BRANDS = (
@@ -104,10 +105,20 @@ def _score(row: Row) -> float:
 
 def _names_chain(text: str) -> bool:
     """True when a word, or two words together, of `text` read as a chain's name ('REWE', 'Msrktkauf',
-    'MEDIA MARKT'), not a part of a longer word ('Alberto')."""
+    'L¿DL', 'MEDIA MARKT'), not a part of a longer word ('Alberto')."""
     words = [squeeze(w) for w in text.split()]
     keys = [w for w in words if w] + [a + b for a, b in itertools.pairwise(words) if a and b]
-    return any(_BRANDS_OCR.closest(key) for key in keys)
+    return any(_BRANDS_OCR.closest(key) for key in keys) or any(_symbol_for_letter(w) for w in text.split())
+
+
+def _symbol_for_letter(word: str) -> str | None:
+    """The chain whose name `word` spells with one letter OCR read as a symbol ('L¿DL' -> 'lidl'), else None."""
+    folded = fold(word)
+    odd = [i for i, c in enumerate(folded) if not c.isalnum()]
+    if len(odd) != 1 or not 0 < odd[0] < len(folded) - 1 or len(folded) < 4:
+        return None
+    pattern = re.compile(re.escape(folded[: odd[0]]) + "[a-z]" + re.escape(folded[odd[0] + 1 :]))
+    return next((brand for brand in _BRAND_WORDS if pattern.fullmatch(brand)), None)
 
 
 def _name_like(row: Row) -> bool:
@@ -193,7 +204,8 @@ def _chain_spelling(name: str) -> str:
     for i, word in enumerate(words):
         key = squeeze(word)
         brand = _BRANDS_OCR.closest(key) if len(key) >= 6 else None
-        if brand and len(brand) == len(key) and brand != key and brand in _BRAND_WORDS:
+        brand = brand or _symbol_for_letter(word)
+        if brand and len(brand) in (len(key), len(key) + 1) and brand != key and brand in _BRAND_WORDS:
             spelled = _BRAND_WORDS[brand]
             words[i] = spelled.upper() if word.isupper() else spelled.capitalize()
     return " ".join(words)

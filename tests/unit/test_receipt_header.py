@@ -349,3 +349,8 @@ def test_a_store_code_line_above_a_company_form_starts_the_name() -> None:
 )
 def test_dollar_variants_and_hints_printed_as_words_only(text: str, currency: str) -> None:
     assert parse_header(text.splitlines()).currency == currency
+
+
+def test_a_chain_logo_with_one_letter_read_as_a_symbol() -> None:
+    assert _header("L¿DL\nWarburger Straße 130\n33100 Paderborn\nBROT 0,99\nSUMME 0,99").merchant == "LIDL"
+    assert _header("T-Mobile Shop\nMain St 1\nTOTAL 9.00").merchant == "T-Mobile Shop"
