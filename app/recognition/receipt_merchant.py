@@ -30,7 +30,7 @@ BRANDS = (
     "reliance", "big bazaar", "continente", "pingo doce", "real", "dm", "dia", "bim", "sok", "lulu",
 )
 _BRANDS = Lexicon(BRANDS)
-_BRAND_WORDS = {squeeze(b): b for b in BRANDS if " " not in b}
+_BRAND_WORDS = {squeeze(b): b for b in BRANDS}
 # A chain's name as OCR misreads it in a logo or a slogan line ('Msrktkauf', 'L¿DL'): long names only.
 _BRANDS_OCR = OcrLexicon(BRANDS, fuzzy=6, any_from=8)
 _LEGAL = Lexicon(kw.LEGAL_FORMS)
@@ -199,7 +199,8 @@ def _web_name(rows: list[Row], logo: Row) -> Row | None:
 
 
 def _chain_spelling(name: str) -> str:
-    """The name with a word OCR misread from a chain's name spelled as the chain does ('Msrktkauf' -> 'Marktkauf')."""
+    """The name with a word OCR misread from a chain's name spelled as the chain does ('Msrktkauf' -> 'Marktkauf',
+    'MedlaMarkt' -> 'Media Markt')."""
     words = name.split(" ")
     for i, word in enumerate(words):
         key = squeeze(word)
@@ -207,7 +208,7 @@ def _chain_spelling(name: str) -> str:
         brand = brand or _symbol_for_letter(word)
         if brand and len(brand) in (len(key), len(key) + 1) and brand != key and brand in _BRAND_WORDS:
             spelled = _BRAND_WORDS[brand]
-            words[i] = spelled.upper() if word.isupper() else spelled.capitalize()
+            words[i] = spelled.upper() if word.isupper() else spelled.title()
     return " ".join(words)
 
 

@@ -280,6 +280,7 @@ def test_a_balance_due_and_a_cheque_for_it() -> None:
 def test_a_chain_name_misread_under_a_logo_is_spelled_as_the_chain_does() -> None:
     header = _header("W UNSCHLOS\nMsrktkauf Lehr\nDetmolder Str. 4\n33102 Paderborn")
     assert header.merchant == "Marktkauf Lehr"
+    assert _header("MedlaMarkt\nPohlweg 110\n33100 Paderborn").merchant == "Media Markt"
 
 
 def test_a_web_address_names_the_shop_whose_logo_was_read_in_part() -> None:
