@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     recognizer_products: RecognizerName = "local"
     # the local recognizer's OCR engine (app.recognition.ocr)
     recognizer_ocr: Literal[
-        "auto", "ppocrv6", "rapidocr", "tesseract", "hybrid", "ppocrv6-small", "ppocrv5"] = "auto"
+        "auto", "ppocrv6", "ppocrv6-reread", "rapidocr", "tesseract", "hybrid", "ppocrv6-small", "ppocrv5"] = "auto"
     # product barcodes not in the bundled table: asked of Open Food Facts (off by default), cached in PostgreSQL
     barcode_lookup: bool = False
     barcode_lookup_timeout_s: float = Field(3.0, gt=0)
