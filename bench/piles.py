@@ -73,6 +73,7 @@ def cut_object(image: Image.Image) -> Image.Image | None:
     mask = np.zeros((height, width), np.uint8)
     rect = (int(width * 0.12), int(height * 0.08), int(width * 0.76), int(height * 0.84))
     models = (np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64))
+    cv2.setRNGSeed(0)  # GrabCut seeds its colour models with k-means: the same cut every run
     cv2.grabCut(small, mask, rect, models[0], models[1], 4, cv2.GC_INIT_WITH_RECT)
     fore = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(fore)
