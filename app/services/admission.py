@@ -17,8 +17,8 @@ async def check_quota_before_upload(pool: asyncpg.Pool, identity: Identity, quot
     key already used is refused here too while the window is full (the key is in the body).
     """
     windows = await current_windows(pool, user_id=identity.user_id, plan=identity.plan)
-    full = [w for w in windows if w.count >= quota.limits.get(w.plan, quota.limits["free"])[w.kind]]
+    full = [w for w in windows if w.count >= quota.limit(w.plan, w.kind)]
     if full:
         worst = max(full, key=lambda w: w.seconds_left)
-        limit = quota.limits.get(worst.plan, quota.limits["free"])[worst.kind]
-        raise QuotaPolicy.refusal(OverQuota(worst.kind, limit, worst.seconds_left, worst.plan))
+        raise QuotaPolicy.refusal(OverQuota(worst.kind, quota.limit(worst.plan, worst.kind), worst.seconds_left,
+                                            worst.plan))

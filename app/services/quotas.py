@@ -24,6 +24,10 @@ class QuotaPolicy:
             "paid": {"minute": settings.quota_paid_per_minute, "day": settings.quota_paid_per_day},
         })
 
+    def limit(self, plan: str, window: str) -> int:
+        """Submissions allowed per `window` on `plan` (an unknown plan has the free plan's)."""
+        return self.limits.get(plan, self.limits["free"])[window]
+
     @staticmethod
     def refusal(over: OverQuota) -> QuotaExceeded:
         """The client's error for a full window: which one, its limit, and when to try again."""
