@@ -33,7 +33,7 @@ from bench.common import (
     stop_all,
     token_for,
 )
-from tests.fault.flood import MIB, FloodResult, flood, me_loop
+from bench.flood import MIB, FloodResult, flood, me_loop
 
 FLOOR_S = 5.0
 

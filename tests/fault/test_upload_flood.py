@@ -1,7 +1,7 @@
 """The upload flood of issue 14 against a real API process with the default limits.
 
 32 maximum-size multipart submits from user A and 8 maximum-size base64 JSON submits from
-user B, all at once, while user C queries `{ me { id } }` in a loop (tests/fault/flood.py).
+user B, all at once, while user C queries `{ me { id } }` in a loop (bench/flood.py).
 Asserted: the API's peak RSS stays under BODY_BUDGET_BYTES + 256 MiB; every submit is
 answered, accepted or refused with a named code and Retry-After; exactly the accepted ones
 are stored and counted; C is answered right every time. Latency is the benchmark's
@@ -15,7 +15,7 @@ import uuid
 import asyncpg
 import pytest
 
-from tests.fault.flood import MIB, flood
+from bench.flood import MIB, flood
 from tests.integration.security_helpers import api_with
 from tests.support import new_user
 

@@ -1,4 +1,5 @@
-"""The upload flood of issue 14, shared by its test (test_upload_flood.py) and its benchmark (bench/s7_flood.py).
+"""The upload flood of issue 14, shared by its test (tests/fault/test_upload_flood.py) and its
+benchmark (bench/s7_flood.py); it lives in bench/ so that bench imports no test module.
 
 Two users send maximum-size submits at once (multipart from one, base64 JSON from the
 other) while a third asks `{ me { id } }` in a loop; every request's outcome is kept
