@@ -7,14 +7,13 @@ from typing import Any
 
 import asyncpg
 from broadcaster import Broadcast
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from app.auth import Identity, TokenVerifier, bearer_token
-from app.db import SessionFactory
 from app.events import PostgresNotifyBackend
+from app.jobs import JobStore
 from app.observability.logs import bind_ids
 from app.queue.producer import JobPublisher
 from app.services.errors import Unauthenticated
@@ -28,10 +27,9 @@ class Resources:
     """What one API process shares across requests."""
 
     settings: Settings
-    engine: AsyncEngine
-    sessions: SessionFactory
-    pool: asyncpg.Pool  # plain asyncpg, for the hot paths' fixed statements (submit, watched-job re-reads)
-    watch_reads: JobBatchReader  # the subscriptions' batched re-reads, on `pool`
+    pool: asyncpg.Pool  # every statement of this process (app.db)
+    jobs: JobStore  # the jobs' reads and changes, on `pool`
+    watch_reads: JobBatchReader  # the subscriptions' batched re-reads, through `jobs`
     publisher: JobPublisher
     outbox: OutboxRelay
     broadcast: Broadcast  # the job watchers' subscriptions (app.events)

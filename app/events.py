@@ -36,7 +36,7 @@ from broadcaster import Broadcast, BroadcastBackend, Event
 
 from app.backoff import Backoff, retry
 from app.db import asyncpg_url
-from app.repos.jobs import NOTIFY_CHANNEL
+from app.jobs.queries import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
 RECHECK_S = 300.0  # every watched channel is nudged about this often, a safety net behind NOTIFY and resync

@@ -21,9 +21,10 @@ from strawberry.types.unset import UnsetType
 
 from app.auth import TokenVerifier, bearer_token
 from app.context import Context, Resources, authenticate
-from app.db import create_engine, create_pool, create_session_factory, database_reachable
+from app.db import create_pool, database_reachable
 from app.events import create_broadcast
 from app.graphql_http import GraphQLOverHTTP
+from app.jobs import JobStore
 from app.observability.metrics import metrics_routes
 from app.observability.tracing import TracingMiddleware, configure_tracing, shutdown_tracing
 from app.pages import graphiql_html, page_routes
@@ -141,30 +142,27 @@ class RequestId:
 @contextlib.asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     """Open pool, producer and broadcaster; close them in reverse order."""
-    engine = create_engine(settings, application_name="foodai-api")
-    sessions = create_session_factory(engine)
     pool = await create_pool(settings, application_name="foodai-api")
+    jobs = JobStore(pool)
     publisher = JobPublisher(settings)
-    outbox = OutboxRelay(sessions, publisher)
+    outbox = OutboxRelay(jobs, publisher)
     try:
         await publisher.start()  # returns even while Kafka is down: jobs wait in the outbox
         outbox.start()
         broadcast, events = create_broadcast(settings.database_url)
         async with broadcast:
-            yield Resources(settings, engine, sessions, pool, JobBatchReader(pool), publisher, outbox, broadcast,
-                            events)
+            yield Resources(settings, pool, jobs, JobBatchReader(jobs), publisher, outbox, broadcast, events)
     finally:
         await outbox.stop()
         await publisher.stop()
         await pool.close()
-        await engine.dispose()
 
 
 async def readiness(resources: Resources) -> dict[str, bool]:
     """What /readyz reports: database, broker and LISTEN connection, and the outbox relay alive."""
     relay = resources.outbox.task
     return {
-        "database": await database_reachable(resources.engine),
+        "database": await database_reachable(resources.pool),
         "broker": resources.publisher.connected.is_set(),
         "listener": resources.events.connected,
         "outbox": relay is not None and not relay.done(),

@@ -31,18 +31,10 @@ from typing import Any
 import asyncpg
 import httpx
 from aiokafka.errors import KafkaError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.backoff import Backoff, retry
-from app.db import (
-    DB_ERRORS,
-    SessionFactory,
-    asyncpg_url,
-    create_engine,
-    create_pool,
-    create_session_factory,
-    database_reachable,
-)
+from app.db import DB_ERRORS, asyncpg_url, create_pool, database_reachable
+from app.jobs import ClaimedJob, Job, JobStore
 from app.observability import metrics
 from app.observability.logs import bind_ids, bind_record, configure_logging
 from app.observability.server import ops_server
@@ -56,8 +48,6 @@ from app.recognition.catalog import load_catalog
 from app.recognition.enrich import Enricher
 from app.recognition.products.off import BarcodeResolver, OpenFoodFacts, blocking_lookup
 from app.recognition.registry import build_recognizers, use_barcode_lookup
-from app.repos import transitions
-from app.repos.transitions import ClaimedJob, JobState
 from app.services.processing import ProcessingDeps, RetryPolicy, process_job
 from app.services.sweep import sweep_once
 from app.settings import Settings
@@ -96,10 +86,10 @@ class Worker:
         # free jobs may fill all slots but WORKER_PAID_RESERVED, so a paid job never waits for one to end
         self._free_limit = max(1, settings.worker_concurrency - settings.worker_paid_reserved)
         self._free_running = 0
-        self._released: list[JobState] = []
+        self._released: list[Job] = []
         # jobs handed out by their hint (the newest 10,000): their records are settled without a claim
         self._hinted: OrderedDict[uuid.UUID, None] = OrderedDict()
-        self._engine: AsyncEngine | None = None
+        self._pool: asyncpg.Pool | None = None
         self._consumer: PriorityConsumer | None = None
 
     def request_stop(self) -> None:
@@ -108,17 +98,16 @@ class Worker:
 
     async def readiness(self) -> dict[str, bool]:
         """What the worker's /readyz reports: the database answers and the consumer can work."""
-        if self._engine is None or self._consumer is None:
+        if self._pool is None or self._consumer is None:
             return {"started": False}
         return {
-            "database": await database_reachable(self._engine),
+            "database": await database_reachable(self._pool),
             "broker": await self._consumer.probe(),
         }
 
     async def run(self) -> None:
         """Open every resource, serve until stopped or a background task dies, then drain."""
-        self._engine = engine = create_engine(self.settings, application_name="foodai-worker")
-        pool = await create_pool(self.settings, application_name="foodai-worker")
+        self._pool = pool = await create_pool(self.settings, application_name="foodai-worker")
         publisher = JobPublisher(self.settings)
         self._consumer = consumer = PriorityConsumer(self.settings, client_id=self.worker_id)
         metrics.watch_consumer_lag(consumer.lag)
@@ -135,10 +124,10 @@ class Worker:
             enricher = Enricher(load_catalog())  # now, not on the first job: its parse takes a few hundred ms
             http = self._use_barcodes(pool, recognizers)
             deps = ProcessingDeps(
-                pool=pool, recognizers=recognizers, enricher=enricher,
+                jobs=JobStore(pool), recognizers=recognizers, enricher=enricher,
                 retry=RetryPolicy(timeout_s=self.settings.recognizer_timeout_s), worker_id=self.worker_id,
             )
-            await self._serve(deps, create_session_factory(engine), consumer, publisher)
+            await self._serve(deps, consumer, publisher)
         finally:
             if http is not None:
                 await http.aclose()
@@ -149,7 +138,6 @@ class Worker:
             for recognizer in {id(r): r for r in recognizers.values()}.values():
                 await recognizer.aclose()
             await pool.close()
-            await engine.dispose()
         log.info("worker %s stopped; stats: %s", self.worker_id, self.stats)
 
     def _use_barcodes(self, pool: asyncpg.Pool, recognizers: Mapping[JobType, Recognizer]) -> httpx.AsyncClient | None:
@@ -173,14 +161,12 @@ class Worker:
                              log=log, stop=self._stop)
         return joined is not None
 
-    async def _serve(
-        self, deps: ProcessingDeps, sessions: SessionFactory, consumer: PriorityConsumer, publisher: JobPublisher
-    ) -> None:
+    async def _serve(self, deps: ProcessingDeps, consumer: PriorityConsumer, publisher: JobPublisher) -> None:
         assert consumer.fetcher is not None and consumer.committer is not None
         background = [
             asyncio.create_task(self._dispatch(deps, consumer), name="dispatch"),
             asyncio.create_task(self._heartbeat(deps), name="heartbeat"),
-            asyncio.create_task(self._sweep(sessions, publisher), name="sweep"),
+            asyncio.create_task(self._sweep(deps.jobs, publisher), name="sweep"),
             consumer.fetcher,
             consumer.committer,
         ]
@@ -269,11 +255,10 @@ class Worker:
             return None
 
     async def _claim(self, deps: ProcessingDeps, message: JobMessage, *, via: str) -> ClaimedJob | None:
-        async with deps.pool.acquire() as conn:
-            claimed = await transitions.claim(
-                conn, job_id=message.job_id, job_type=message.job_type, worker_id=self.worker_id,
-                lease_s=self.settings.worker_lease_s,
-            )
+        claimed = await deps.jobs.claim(
+            job_id=message.job_id, job_type=message.job_type, worker_id=self.worker_id,
+            lease_s=self.settings.worker_lease_s,
+        )
         if claimed is None:
             if via == "record":
                 self.stats.duplicates += 1
@@ -305,8 +290,7 @@ class Worker:
     async def _release(self, deps: ProcessingDeps, job_id: uuid.UUID) -> None:
         """Hand the job back (pending, unpublished): the sweeper publishes it again at once."""
         try:
-            async with deps.pool.acquire() as conn:
-                job = await transitions.release(conn, job_id=job_id, worker_id=self.worker_id)
+            job = await deps.jobs.release(job_id=job_id, worker_id=self.worker_id)
             if job is not None:
                 self.stats.released += 1
                 self._released.append(job)
@@ -331,19 +315,17 @@ class Worker:
             if not self._inflight:
                 continue
             try:
-                async with deps.pool.acquire() as conn:
-                    await transitions.extend_leases(
-                        conn, job_ids=list(self._inflight), worker_id=self.worker_id,
-                        lease_s=self.settings.worker_lease_s,
-                    )
+                await deps.jobs.extend_leases(
+                    job_ids=list(self._inflight), worker_id=self.worker_id, lease_s=self.settings.worker_lease_s,
+                )
             except DB_ERRORS as exc:  # the next beat tries again; a lease outliving the outage is kept
                 log.warning("heartbeat failed: %r", exc)
 
-    async def _sweep(self, sessions: SessionFactory, publisher: JobPublisher) -> None:
+    async def _sweep(self, jobs: JobStore, publisher: JobPublisher) -> None:
         while True:
             try:
                 metrics.sweep_report(await sweep_once(
-                    sessions=sessions, publisher=publisher, max_attempts=self.settings.worker_max_attempts,
+                    jobs=jobs, publisher=publisher, max_attempts=self.settings.worker_max_attempts,
                     republish_after_s=self.settings.worker_republish_after_s,
                 ))
             except DB_ERRORS as exc:  # a pooled connection that died with a restarted server: the next sweep retries

@@ -6,7 +6,7 @@
   announcement, then Kafka send_and_wait) on a plain asyncpg pool and one AIOKafkaProducer;
   and POST /noop (read the body, answer a constant) to show how fast the load generator can go.
 - `transport_rtt`: a Kafka produce -> consume round trip and a NOTIFY -> LISTEN round trip.
-- `sql`: the worker's SQL statements per job, the very strings of app.repos.transitions
+- `sql`: the worker's SQL statements per job, the very strings of app.jobs.queries
   (claim, which also NOTIFYs and returns the images and aliases; finish, which NOTIFYs)
   in a bare asyncpg loop at a given concurrency.
 
@@ -33,7 +33,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from app.db import create_pool
-from app.repos import transitions
+from app.jobs import queries
 from app.settings import Settings
 
 
@@ -52,9 +52,8 @@ def bare_app(settings: Settings) -> Any:
     from starlette.routing import Route
 
     from app.auth import bearer_token, verify_token
+    from app.jobs import JobStore, NewImage
     from app.queue.hints import announcement
-    from app.repos import submissions
-    from app.repos.jobs import NewImage
     from app.services.images import sniff_mime
     from app.services.quotas import QuotaPolicy
 
@@ -83,15 +82,15 @@ def bare_app(settings: Settings) -> Any:
         data = base64.b64decode(payload["variables"]["images"][0]["base64"], validate=True)
         image = NewImage(0, sniff_mime(data) or "", hashlib.sha256(data).hexdigest(), len(data), data)
         pool: asyncpg.Pool = state["pool"]
-        async with pool.acquire() as conn:
-            job = await submissions.submit(conn, user_id=identity.user_id, plan=identity.plan, job_type="receipt",
-                                           lang="en", images=[image], idempotency_key=None, limits=limits,
-                                           announce=announcement(settings.topics, ()))
-        message = json.dumps({"job_id": str(job.job_id), "job_type": "receipt", "user_plan": job.user_plan},
+        stored = await JobStore(pool).submit(user_id=identity.user_id, plan=identity.plan, job_type="receipt",
+                                             lang="en", images=[image], idempotency_key=None, limits=limits,
+                                             announce=announcement(settings.topics, ()))
+        job = stored.job
+        message = json.dumps({"job_id": str(job.id), "job_type": "receipt", "user_plan": job.user_plan},
                              separators=(",", ":")).encode()
         topic = settings.topic_for(job.user_plan)
-        await state["producer"].send_and_wait(topic, message, key=str(job.job_id).encode())
-        return JSONResponse({"data": {"submitReceipt": {"id": str(job.job_id), "status": "PENDING"}}})
+        await state["producer"].send_and_wait(topic, message, key=str(job.id).encode())
+        return JSONResponse({"data": {"submitReceipt": {"id": str(job.id), "status": "PENDING"}}})
 
     async def noop(request: Request) -> Response:
         await request.body()
@@ -188,11 +187,11 @@ async def bare_worker_sql(database_url: str, ids: list[uuid.UUID], concurrency: 
 
     async def one(job_id: uuid.UUID) -> None:
         async with pool.acquire() as conn:
-            job = await conn.fetchrow(transitions.CLAIM, job_id, "receipt", worker_id, 60.0)
+            job = await conn.fetchrow(queries.CLAIM, job_id, "receipt", worker_id, 60.0)
         json.loads(job["aliases"])
         hashlib.sha256(job["image_data"][0]).digest()  # what the zero-latency fake recognizer does with the bytes
         async with pool.acquire() as conn:
-            await conn.fetchrow(transitions.FINISH, job_id, worker_id, "done", result_doc, None, len(job["image_data"]))
+            await conn.fetchrow(queries.FINISH, job_id, worker_id, "done", result_doc, None, len(job["image_data"]))
 
     async def runner() -> None:
         while not queue.empty():

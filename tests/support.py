@@ -25,9 +25,8 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from app.auth import issue_token
 from app.embedded import free_port
+from app.jobs import JobStore, NewImage
 from app.queue.hints import announcement
-from app.repos import submissions
-from app.repos.jobs import NewImage
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,12 +142,12 @@ async def store_job(conn: asyncpg.Connection, images: list[NewImage], *, job_typ
                     announce_to: tuple[str, str] | None = None) -> uuid.UUID:
     """A pending job (of a new user unless given), stored as a submit stores it but not published;
     announced to idle workers of `announce_to` (the paid and free topics) only when given."""
-    stored = await submissions.submit(
-        conn, user_id=user_id or uuid.uuid4(), plan=plan, job_type=job_type, lang=lang, images=images,
+    stored = await JobStore(conn).submit(
+        user_id=user_id or uuid.uuid4(), plan=plan, job_type=job_type, lang=lang, images=images,
         idempotency_key=None, limits=None,
         announce=None if announce_to is None else announcement(announce_to, ()),
     )
-    return stored.job_id
+    return stored.job.id
 
 
 @dataclass

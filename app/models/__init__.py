@@ -1,8 +1,9 @@
-"""SQLModel tables for the ORM paths (reading jobs, confirm, the sweeper, the outbox): persistence only.
+"""SQLModel tables: the tables' reference beside migrations/, and JobStatus. Persistence shapes only.
 
-migrations/ create the tables; these classes only describe them. The hot paths (submit, claim
-to finish, watched-job re-reads) use plain asyncpg and their own row types in app.repos.
-GraphQL types are built from both by app.schema.mapping.
+migrations/ create the tables; these classes describe them, and open no connection: every
+statement goes through the asyncpg pool (app.db), the job store's (app.jobs) included, which
+reads jobs as app.jobs.Job, not as ProductRecognitionJob. `User` is also the row that
+app.repos.users returns.
 """
 
 from app.models.jobs import JobStatus, ProductRecognitionJob

@@ -1,8 +1,8 @@
 """Recognition jobs: the job table and its status.
 
+The table is read and written only by the job store (app.jobs), whose row type is app.jobs.Job.
 A job's image bytes live apart from the job row, in product_recognition_job_images (migrations/0001),
-which has no model: the submit function (migrations/0004, called by app.repos.submissions) writes it
-and app.repos.transitions reads it, both in plain SQL.
+which has no model: the submit function (migrations/0004) writes it and the claim reads it.
 """
 
 from __future__ import annotations

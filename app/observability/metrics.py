@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from app.jobs.job import Job
 from app.settings import Settings
 
 log = logging.getLogger("foodai.jobs")
@@ -60,39 +61,18 @@ SWEEPER_ACTIONS = Counter(
 )
 
 
-class JobRow(Protocol):
-    """A job as metrics read it: an ORM row or the worker's JobState (read-only is enough)."""
-
-    @property
-    def job_type(self) -> str: ...
-    @property
-    def user_plan(self) -> str: ...
-    @property
-    def status(self) -> Any: ...
-    @property
-    def created_at(self) -> datetime | None: ...
-    @property
-    def started_at(self) -> datetime | None: ...
-    @property
-    def completed_at(self) -> datetime | None: ...
-
-
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     if start is None or end is None:
         return None
     return max(0.0, (end - start).total_seconds())
 
 
-def _status(job: JobRow) -> str:
-    return str(getattr(job.status, "value", job.status))
-
-
-def job_submitted(job: JobRow) -> None:
+def job_submitted(job: Job) -> None:
     """Count a newly stored job."""
     JOBS_SUBMITTED.labels(job.job_type, job.user_plan).inc()
 
 
-def job_claimed(job: JobRow, *, via: str) -> None:
+def job_claimed(job: Job, *, via: str) -> None:
     """Count the claim by what announced the job ('record' or 'hint'); observe (and log) how long
     the job waited between submit and this claim."""
     CLAIMS.labels(via).inc()
@@ -102,9 +82,9 @@ def job_claimed(job: JobRow, *, via: str) -> None:
     log.info("job claimed", extra={"queue_wait_s": wait, "via": via})
 
 
-def job_finished(job: JobRow) -> None:
+def job_finished(job: Job) -> None:
     """Count a terminal job, observe its processing time, and log it (one line per job)."""
-    status = _status(job)
+    status = job.status.value
     JOBS_FINISHED.labels(job.job_type, job.user_plan, status).inc()
     took = _seconds(job.started_at, job.completed_at)
     if took is not None:

@@ -1,6 +1,6 @@
-"""The SQL of jobs, users and barcodes: small async functions taking their connection first.
+"""The SQL of the aggregates other than jobs: users and their aliases, quota windows, barcodes.
 
-The ORM paths pass a session (jobs, users); the hot paths pass an asyncpg connection or pool
-(submissions, transitions, watched_jobs, barcodes). Outside this package only migrations/, the
-migration runner and the health and keepalive checks send SQL.
+Small async functions taking an asyncpg pool or connection first. Jobs have their own store
+(app.jobs). Outside these two packages only migrations/, the migration runner and the health
+check send SQL.
 """

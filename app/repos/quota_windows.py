@@ -1,6 +1,6 @@
 """Read-only look at a user's quota windows (migration 0002), for the check made before an upload is read.
 
-The count that binds stays in the submit's one statement (app.repos.submissions): this only
+The count that binds stays in the submit's one statement (app.jobs.store.JobStore.submit): this only
 reads, so a large body can be refused from its headers when a window is already full.
 """
 

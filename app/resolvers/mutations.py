@@ -10,8 +10,8 @@ from starlette.datastructures import UploadFile
 from strawberry.types import Info
 
 from app.context import Context
+from app.jobs import NewImage
 from app.recognition.base import JobType
-from app.repos.jobs import NewImage
 from app.schema.inputs import ConfirmedItemInput, ImageInput
 from app.schema.mapping import job_to_type
 from app.schema.types import ProductJob
@@ -51,7 +51,7 @@ async def _submit(
     key = submit.check_idempotency_key(idempotency_key)
     accepted = [await _read(image, i, settings) for i, image in enumerate(image_inputs)]
     job = await submit.submit_job(
-        pool=ctx.resources.pool, sessions=ctx.resources.sessions, outbox=ctx.resources.outbox, identity=identity,
+        jobs=ctx.resources.jobs, outbox=ctx.resources.outbox, identity=identity,
         job_type=job_type, lang=lang, images=accepted, idempotency_key=key,
         quota=QuotaPolicy.from_settings(settings),
         announce_to=settings.topics if settings.submit_hints else None,
@@ -80,7 +80,7 @@ class Mutation:
         ctx = info.context
         identity = ctx.identity()
         job = await confirm.confirm_job(
-            ctx.resources.sessions, identity, queries.parse_job_id(id),
+            ctx.resources.pool, identity, queries.parse_job_id(id),
             [confirm.ConfirmedItem(i.name, i.quantity, i.unit, i.category, i.raw_text, i.price) for i in items],
         )
         return job_to_type(job)

@@ -6,8 +6,8 @@ from typing import Any
 
 import strawberry
 
-from app.models import ProductRecognitionJob, User
-from app.repos.watched_jobs import WatchedJob
+from app.jobs import Job
+from app.models import User
 from app.schema import types as t
 
 
@@ -59,17 +59,15 @@ def _confirmed(docs: list[dict[str, Any]] | None) -> list[t.ConfirmedItem] | Non
     ]
 
 
-def job_to_type(job: ProductRecognitionJob | WatchedJob) -> t.ProductJob:
-    """A job row (the ORM's, or a watcher's re-read) as the GraphQL ProductJob."""
-    assert job.id is not None and job.created_at is not None
-    image_count = job.image_count if isinstance(job, WatchedJob) else len(job.images)
+def job_to_type(job: Job) -> t.ProductJob:
+    """A job row (app.jobs.Job, from any read or change of the job store) as the GraphQL ProductJob."""
     return t.ProductJob(
         id=strawberry.ID(str(job.id)),
         job_type=t.ProductJobType(job.job_type),
         status=t.ProductJobStatus(job.status),
         lang=job.lang,
         user_plan=t.Plan(job.user_plan),
-        image_count=image_count,
+        image_count=job.image_count,
         images_done=job.images_done,
         result=result_to_type(job.result),
         error=job.error,

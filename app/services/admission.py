@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncpg
 
 from app.auth import Identity
+from app.jobs import OverQuota
 from app.repos.quota_windows import current_windows
-from app.repos.submissions import OverQuota
 from app.services.quotas import QuotaPolicy
 
 

@@ -7,11 +7,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+import asyncpg
+
 from app.auth import Identity
-from app.db import SessionFactory
-from app.models import JobStatus, ProductRecognitionJob
+from app.jobs import Job, JobStore
+from app.models import JobStatus
 from app.recognition.enrich import CATEGORIES, UNITS, Alias, alias_key
-from app.repos import jobs as jobs_repo
 from app.repos import users as users_repo
 from app.services.errors import BadUserInput, NotFound
 
@@ -50,22 +51,25 @@ def check_item(item: ConfirmedItem, index: int) -> ConfirmedItem:
 
 
 async def confirm_job(
-    sessions: SessionFactory, identity: Identity, job_id: uuid.UUID, items: Sequence[ConfirmedItem]
-) -> ProductRecognitionJob:
+    pool: asyncpg.Pool, identity: Identity, job_id: uuid.UUID, items: Sequence[ConfirmedItem]
+) -> Job:
     """Store the reviewed list on a DONE job of the caller's and upsert their aliases, atomically."""
     if len(items) > MAX_CONFIRMED_ITEMS:
         raise BadUserInput(f"at most {MAX_CONFIRMED_ITEMS} items", field="items")
     checked = [check_item(item, i) for i, item in enumerate(items)]
-    async with sessions() as session, session.begin():
-        job = await jobs_repo.get_job(session, job_id=job_id, user_id=identity.user_id)
+    async with pool.acquire() as conn, conn.transaction():
+        jobs = JobStore(conn)
+        job = await jobs.get_job(job_id=job_id, user_id=identity.user_id)
         if job is None:
             raise NotFound("no such job")
         if job.status != JobStatus.DONE.value:
             raise BadUserInput("only a DONE job can be confirmed", field="id", status=job.status)
-        await users_repo.upsert_user(session, user_id=identity.user_id, plan=identity.plan)
+        await users_repo.upsert_user(conn, user_id=identity.user_id, plan=identity.plan)
         aliases = {
             alias_key(i.raw_text): Alias(name=i.name, category=i.category, unit=i.unit)
             for i in checked if i.raw_text and alias_key(i.raw_text)
         }
-        await users_repo.upsert_aliases(session, user_id=identity.user_id, aliases=aliases.items())
-        return await jobs_repo.set_confirmed(session, job_id=job_id, items=[asdict(i) for i in checked])
+        await users_repo.upsert_aliases(conn, user_id=identity.user_id, aliases=aliases.items())
+        confirmed = await jobs.set_confirmed(job_id=job_id, items=[asdict(i) for i in checked])
+    assert confirmed is not None  # the job was read above, in this transaction, and jobs are not deleted
+    return confirmed

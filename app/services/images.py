@@ -20,7 +20,7 @@ from base64 import b64decode
 
 from PIL import Image, UnidentifiedImageError
 
-from app.repos.jobs import NewImage
+from app.jobs import NewImage
 from app.services.errors import BadUserInput
 
 _PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}

@@ -16,12 +16,10 @@ import asyncio
 import logging
 import uuid
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from app.db import SessionFactory
+from app.db import DB_ERRORS
+from app.jobs import JobStore
 from app.queue.messages import JobMessage
 from app.queue.producer import JobPublisher
-from app.repos import jobs as jobs_repo
 
 log = logging.getLogger(__name__)
 MARK_EVERY_S = 0.25
@@ -30,9 +28,9 @@ MARK_EVERY_S = 0.25
 class OutboxRelay:
     """A bounded in-process queue of jobs to publish, drained by one task; another marks what was sent."""
 
-    def __init__(self, sessions: SessionFactory, publisher: JobPublisher, *, capacity: int = 10_000,
+    def __init__(self, jobs: JobStore, publisher: JobPublisher, *, capacity: int = 10_000,
                  batch: int = 200, mark_every_s: float = MARK_EVERY_S) -> None:
-        self._sessions = sessions
+        self._jobs = jobs
         self._publisher = publisher
         self._queue: asyncio.Queue[JobMessage] = asyncio.Queue(capacity)
         self._batch = batch
@@ -98,9 +96,6 @@ class OutboxRelay:
         if not sent:
             return
         try:
-            async with self._sessions() as session:
-                # one UPDATE is its own transaction: autocommit spares the BEGIN and COMMIT round trips
-                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-                await jobs_repo.mark_published(session, job_ids=sent)
-        except (OSError, SQLAlchemyError) as exc:  # unmarked jobs are only republished: harmless
+            await self._jobs.mark_published(sent)  # one autocommitted UPDATE
+        except DB_ERRORS as exc:  # unmarked jobs are only republished: harmless
             log.warning("could not mark %d jobs published (%r); they may be published twice", len(sent), exc)

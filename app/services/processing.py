@@ -16,8 +16,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-import asyncpg
-
+from app.jobs import ClaimedJob, Job, JobStore, StoredImage
 from app.models import JobStatus
 from app.observability import metrics
 from app.recognition.base import (
@@ -29,8 +28,6 @@ from app.recognition.base import (
     Recognizer,
 )
 from app.recognition.enrich import Enricher, PantryItem
-from app.repos import transitions
-from app.repos.transitions import ClaimedJob, JobState, StoredImage
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +58,7 @@ class ImageOutcome:
 
 @dataclass(frozen=True, slots=True)
 class ProcessingDeps:
-    pool: asyncpg.Pool
+    jobs: JobStore
     recognizers: Mapping[JobType, Recognizer]
     enricher: Enricher
     retry: RetryPolicy
@@ -108,7 +105,7 @@ async def recognize_with_retry(
     raise AssertionError("unreachable")
 
 
-async def _recognize_one(deps: ProcessingDeps, job: JobState, stored: StoredImage, progress: _Progress) -> ImageOutcome:
+async def _recognize_one(deps: ProcessingDeps, job: Job, stored: StoredImage, progress: _Progress) -> ImageOutcome:
     job_type = JobType(job.job_type)
     image = ImageInput(index=stored.index, data=stored.data, mime=stored.mime)
     started = time.perf_counter()
@@ -142,10 +139,9 @@ class _Progress:
             self._done += 1
             if self._done >= self._total:
                 return
-            async with self._deps.pool.acquire() as conn:
-                job = await transitions.record_progress(
-                    conn, job_id=self._job_id, worker_id=self._deps.worker_id, images_done=self._done
-                )
+            job = await self._deps.jobs.record_progress(
+                job_id=self._job_id, worker_id=self._deps.worker_id, images_done=self._done
+            )
             if job is None:
                 raise LeaseLost(str(self._job_id))
 
@@ -182,7 +178,7 @@ def build_result(outcomes: list[ImageOutcome], items: list[PantryItem]) -> dict[
     }
 
 
-async def process_job(deps: ProcessingDeps, claimed: ClaimedJob) -> JobState | None:
+async def process_job(deps: ProcessingDeps, claimed: ClaimedJob) -> Job | None:
     """Run a claimed job to DONE or FAILED; None when the lease was lost to another worker."""
     job, stored = claimed.job, claimed.images
     progress = _Progress(deps, job.id, len(stored))
@@ -214,13 +210,11 @@ async def finish(
     error: str | None,
     *,
     images_done: int,
-) -> JobState | None:
+) -> Job | None:
     """Store the terminal state and NOTIFY in one statement; None when the lease was lost."""
-    async with deps.pool.acquire() as conn:
-        done = await transitions.finish(
-            conn, job_id=job_id, worker_id=deps.worker_id, status=status, result=result, error=error,
-            images_done=images_done,
-        )
+    done = await deps.jobs.finish(
+        job_id=job_id, worker_id=deps.worker_id, status=status, result=result, error=error, images_done=images_done
+    )
     if done is not None:
         metrics.job_finished(done)
     return done

@@ -9,10 +9,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import asyncpg
+
 from app.auth import Identity
-from app.db import SessionFactory
-from app.models import ProductRecognitionJob, User
-from app.repos import jobs as jobs_repo
+from app.jobs import Job, JobStore
+from app.models import User
 from app.repos import users as users_repo
 from app.services.errors import BadUserInput
 
@@ -27,9 +28,8 @@ def parse_job_id(value: str) -> uuid.UUID:
         raise BadUserInput("id must be a job id (UUID)", field="id") from exc
 
 
-def encode_cursor(job: ProductRecognitionJob) -> str:
+def encode_cursor(job: Job) -> str:
     """An opaque cursor naming a position in (created_at, id) order."""
-    assert job.created_at is not None
     raw = json.dumps([job.created_at.isoformat(), str(job.id)], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -57,28 +57,26 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     return position
 
 
-async def get_job(sessions: SessionFactory, identity: Identity, job_id: uuid.UUID) -> ProductRecognitionJob | None:
+async def get_job(jobs: JobStore, identity: Identity, job_id: uuid.UUID) -> Job | None:
     """The caller's job, or None (another user's job looks exactly like a missing one)."""
-    async with sessions() as session:
-        return await jobs_repo.get_job(session, job_id=job_id, user_id=identity.user_id)
+    return await jobs.get_job(job_id=job_id, user_id=identity.user_id)
 
 
-async def recent_jobs(sessions: SessionFactory, identity: Identity, limit: int) -> list[ProductRecognitionJob]:
+async def recent_jobs(jobs: JobStore, identity: Identity, limit: int) -> list[Job]:
     """The caller's newest jobs, 1 <= limit <= 100."""
     if not 1 <= limit <= MAX_PAGE:
         raise BadUserInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
-    async with sessions() as session:
-        return await jobs_repo.list_recent(session, user_id=identity.user_id, limit=limit)
+    return await jobs.history_page(user_id=identity.user_id, limit=limit)
 
 
 @dataclass(frozen=True, slots=True)
 class HistoryPage:
-    jobs: list[ProductRecognitionJob]
+    jobs: list[Job]
     has_next_page: bool
 
 
 async def history(
-    sessions: SessionFactory,
+    jobs: JobStore,
     identity: Identity,
     *,
     first: int,
@@ -90,14 +88,12 @@ async def history(
     if not 1 <= first <= MAX_PAGE:
         raise BadUserInput(f"first must be between 1 and {MAX_PAGE}", field="first")
     position = decode_cursor(after) if after is not None else None
-    async with sessions() as session:
-        rows = await jobs_repo.history_page(
-            session, user_id=identity.user_id, limit=first + 1, after=position, job_type=job_type, status=status
-        )
+    rows = await jobs.history_page(
+        user_id=identity.user_id, limit=first + 1, after=position, job_type=job_type, status=status
+    )
     return HistoryPage(jobs=rows[:first], has_next_page=len(rows) > first)
 
 
-async def me(sessions: SessionFactory, identity: Identity) -> User:
+async def me(pool: asyncpg.Pool, identity: Identity) -> User:
     """The caller's row, provisioned on first sight (the token's plan, if any, is stored)."""
-    async with sessions() as session, session.begin():
-        return await users_repo.upsert_user(session, user_id=identity.user_id, plan=identity.plan)
+    return await users_repo.upsert_user(pool, user_id=identity.user_id, plan=identity.plan)

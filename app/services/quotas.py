@@ -1,12 +1,12 @@
 """Submission quotas per plan: so many jobs per user per minute and per day, free lower than paid.
 
-The counting is part of the submit's one statement (app.repos.submissions); this holds the limits."""
+The counting is part of the submit's one statement (app.jobs.store.JobStore.submit); this holds the limits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.repos.submissions import OverQuota
+from app.jobs import OverQuota
 from app.services.errors import QuotaExceeded
 from app.settings import Settings
 

@@ -5,18 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-import asyncpg
-
 from app.auth import Identity
-from app.db import SessionFactory
-from app.models import ProductRecognitionJob
+from app.jobs import Job, JobStore, NewImage, OverQuota
 from app.observability import metrics
 from app.queue.hints import announcement
 from app.queue.messages import JobMessage, context_headers
 from app.recognition.base import JobType
-from app.repos import jobs as jobs_repo
-from app.repos import submissions
-from app.repos.jobs import NewImage
 from app.services.errors import BadUserInput
 from app.services.outbox import OutboxRelay
 from app.services.quotas import QuotaPolicy
@@ -53,8 +47,7 @@ def check_idempotency_key(key: str | None) -> str | None:
 
 async def submit_job(
     *,
-    pool: asyncpg.Pool,
-    sessions: SessionFactory,
+    jobs: JobStore,
     outbox: OutboxRelay,
     identity: Identity,
     job_type: JobType,
@@ -63,7 +56,7 @@ async def submit_job(
     idempotency_key: str | None,
     quota: QuotaPolicy | None = None,
     announce_to: tuple[str, str] | None = None,
-) -> ProductRecognitionJob:
+) -> Job:
     """Store a pending job and queue it for Kafka; a retried key returns the first job.
 
     The job is committed before any Kafka send, and the answer does not wait for the
@@ -74,24 +67,15 @@ async def submit_job(
     app.queue.hints).
     """
     headers = context_headers()  # the same on the Kafka message and in the announcement
-    async with pool.acquire() as conn:
-        try:
-            done = await submissions.submit(
-                conn, user_id=identity.user_id, plan=identity.plan, job_type=job_type.value, lang=lang,
-                images=images, idempotency_key=idempotency_key, limits=None if quota is None else quota.limits,
-                announce=None if announce_to is None else announcement(announce_to, headers),
-            )
-        except submissions.OverQuota as over:
-            raise QuotaPolicy.refusal(over) from None
-    if done.existing:  # a retry (rare): answer with the first job as it is now
-        async with sessions() as session:
-            existing = await jobs_repo.get_job(session, job_id=done.job_id)
-        assert existing is not None  # jobs are never deleted while their user exists
-        return existing
-    job = ProductRecognitionJob(  # detached, from what was stored; the defaults are the table's
-        id=done.job_id, created_at=done.created_at, user_id=identity.user_id, user_plan=done.user_plan,
-        job_type=job_type.value, lang=lang, images=[i.meta() for i in images], idempotency_key=idempotency_key,
-    )
-    outbox.submit(JobMessage(done.job_id, job.job_type, done.user_plan, headers=headers))
-    metrics.job_submitted(job)
-    return job
+    try:
+        stored = await jobs.submit(
+            user_id=identity.user_id, plan=identity.plan, job_type=job_type.value, lang=lang, images=images,
+            idempotency_key=idempotency_key, limits=None if quota is None else quota.limits,
+            announce=None if announce_to is None else announcement(announce_to, headers),
+        )
+    except OverQuota as over:
+        raise QuotaPolicy.refusal(over) from None
+    if not stored.existing:  # a retry is answered with the first job as it is now, and not published again
+        outbox.submit(JobMessage(stored.job.id, stored.job.job_type, stored.job.user_plan, headers=headers))
+        metrics.job_submitted(stored.job)
+    return stored.job

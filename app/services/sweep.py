@@ -12,12 +12,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from app.db import SessionFactory
+from app.jobs import Job, JobStore
 from app.queue.messages import JobMessage
 from app.queue.producer import JobPublisher
-from app.repos import jobs as jobs_repo
 
 log = logging.getLogger(__name__)
 
@@ -30,30 +27,20 @@ class SweepReport:
 
 
 async def sweep_once(
-    *, sessions: SessionFactory, publisher: JobPublisher, max_attempts: int, republish_after_s: float
+    *, jobs: JobStore, publisher: JobPublisher, max_attempts: int, republish_after_s: float
 ) -> SweepReport:
-    """One pass; each step in its own transaction, NOTIFY sent for every status change."""
-    report = SweepReport()
-    async with sessions() as session, session.begin():
-        for job in await jobs_repo.fail_exhausted(session, max_attempts=max_attempts):
-            await jobs_repo.notify(session, job)
-            report.failed += 1
-        requeued = await jobs_repo.requeue_expired(session, max_attempts=max_attempts)
-        for job in requeued:
-            await jobs_repo.notify(session, job)
-        report.requeued = len(requeued)
-    async with sessions() as session, session.begin():
-        await _publish(session, publisher, requeued)
-    async with sessions() as session, session.begin():  # rows stay locked until marked
-        stale = await jobs_repo.unpublished(session, older_than_s=republish_after_s)
-        report.republished = await _publish(session, publisher, stale)
+    """One pass, each step one statement of the store (or one transaction, for the republish), which
+    sends the NOTIFY of every status change."""
+    report = SweepReport(failed=len(await jobs.fail_exhausted(max_attempts=max_attempts)))
+    requeued = await jobs.requeue_expired(max_attempts=max_attempts)
+    report.requeued = len(requeued)
+    await jobs.mark_published([job.id for job in requeued if await _send(publisher, job)])
+    report.republished = await jobs.republish(
+        older_than_s=republish_after_s, send=lambda job: _send(publisher, job))
     if report.failed or report.requeued or report.republished:
         log.info("sweep: %s", report)
     return report
 
 
-async def _publish(session: AsyncSession, publisher: JobPublisher, jobs: list[jobs_repo.Job]) -> int:
-    sent = [j.id for j in jobs if j.id and await publisher.publish(JobMessage(j.id, j.job_type, j.user_plan))]
-    if sent:
-        await jobs_repo.mark_published(session, job_ids=sent)
-    return len(sent)
+async def _send(publisher: JobPublisher, job: Job) -> bool:
+    return await publisher.publish(JobMessage(job.id, job.job_type, job.user_plan))

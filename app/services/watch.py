@@ -21,16 +21,13 @@ import logging
 import uuid
 from collections.abc import AsyncGenerator
 
-import asyncpg
 from broadcaster import Broadcast
 
 from app.auth import Identity
 from app.backoff import Backoff, retry
 from app.db import DB_ERRORS
 from app.events import job_channel
-from app.models import JobStatus
-from app.repos import watched_jobs
-from app.repos.watched_jobs import WatchedJob
+from app.jobs import Job, JobStore
 from app.services.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -47,15 +44,15 @@ class JobBatchReader:
     One flusher task runs while reads are pending and ends when none are.
     """
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
-        self._pending: dict[uuid.UUID, list[asyncio.Future[WatchedJob | None]]] = {}
+    def __init__(self, jobs: JobStore) -> None:
+        self._jobs = jobs
+        self._pending: dict[uuid.UUID, list[asyncio.Future[Job | None]]] = {}
         self._flusher: asyncio.Task[None] | None = None
 
-    async def read(self, job_id: uuid.UUID) -> WatchedJob | None:
+    async def read(self, job_id: uuid.UUID) -> Job | None:
         """The job (any owner), or None; raises what reading the batch raised (the caller retries DB errors)."""
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[WatchedJob | None] = loop.create_future()
+        waiter: asyncio.Future[Job | None] = loop.create_future()
         self._pending.setdefault(job_id, []).append(waiter)
         if self._flusher is None:  # a clean context: not the first caller's request id in its logs
             self._flusher = loop.create_task(self._flush(), name="watch-reads", context=contextvars.Context())
@@ -74,9 +71,9 @@ class JobBatchReader:
             _cancel_all(self._pending)  # only when cancelled itself: nobody may wait for a dead flusher
             self._pending = {}
 
-    async def _read_batch(self, batch: dict[uuid.UUID, list[asyncio.Future[WatchedJob | None]]]) -> None:
+    async def _read_batch(self, batch: dict[uuid.UUID, list[asyncio.Future[Job | None]]]) -> None:
         try:
-            jobs = {job.id: job for job in await watched_jobs.get_jobs_by_id(self._pool, job_ids=list(batch))}
+            jobs = {job.id: job for job in await self._jobs.get_jobs_by_id(list(batch))}
         except asyncio.CancelledError:
             _cancel_all(batch)
             raise
@@ -91,12 +88,12 @@ class JobBatchReader:
                     waiter.set_result(jobs.get(job_id))
 
 
-def _cancel_all(waiting: dict[uuid.UUID, list[asyncio.Future[WatchedJob | None]]]) -> None:
+def _cancel_all(waiting: dict[uuid.UUID, list[asyncio.Future[Job | None]]]) -> None:
     for waiter in itertools.chain.from_iterable(waiting.values()):
         waiter.cancel()
 
 
-async def read_watched_job(reader: JobBatchReader, identity: Identity, job_id: uuid.UUID) -> WatchedJob:
+async def read_watched_job(reader: JobBatchReader, identity: Identity, job_id: uuid.UUID) -> Job:
     """The caller's job through the batch; NotFound for a missing or foreign one; retries while the DB is away."""
     job = await retry(lambda: reader.read(job_id), errors=DB_ERRORS, backoff=REREAD_BACKOFF,
                       what=f"job {job_id}: re-read", log=log)
@@ -107,19 +104,19 @@ async def read_watched_job(reader: JobBatchReader, identity: Identity, job_id: u
 
 async def watch_job(
     reader: JobBatchReader, broadcast: Broadcast, identity: Identity, job_id: uuid.UUID
-) -> AsyncGenerator[WatchedJob, None]:
+) -> AsyncGenerator[Job, None]:
     """Yield the caller's job now and after each change of status or progress; end when terminal.
     `reader` is the process's (Resources.watch_reads), so that watchers woken together share a batch."""
     # Subscribe before the first read, so a change between the two is not missed.
     async with broadcast.subscribe(job_channel(job_id)) as subscriber:
         job = await read_watched_job(reader, identity, job_id)
-        seen, terminal = (job.status, job.images_done), JobStatus(job.status).terminal
+        seen, terminal = (job.status, job.images_done), job.status.terminal
         yield job
         del job  # while idle, keep two values, not the row and its result document
         while not terminal:
             await subscriber.get()  # a NOTIFY, a resync or a recheck: either way, re-read the row
             job = await read_watched_job(reader, identity, job_id)
             if (job.status, job.images_done) != seen:
-                seen, terminal = (job.status, job.images_done), JobStatus(job.status).terminal
+                seen, terminal = (job.status, job.images_done), job.status.terminal
                 yield job
             del job

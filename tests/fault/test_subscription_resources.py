@@ -26,7 +26,6 @@ from app.embedded import free_port
 from app.events import PostgresNotifyBackend, job_channel
 from app.main import create_app, websocket_server_options
 from app.observability.metrics import REGISTRY
-from app.repos import watched_jobs
 from app.services.errors import NotFound
 from app.services.watch import read_watched_job
 from app.settings import Settings
@@ -179,16 +178,16 @@ async def test_watchers_woken_together_share_one_statement(inprocess_api, monkey
     await api.client.aclose()
     resources = app.state.resources
     batches: list[list[uuid.UUID]] = []
-    read = watched_jobs.get_jobs_by_id
+    read = resources.jobs.get_jobs_by_id
 
-    async def counted(pool: Any, *, job_ids: Any) -> Any:
+    async def counted(job_ids: Any) -> Any:
         batches.append(list(job_ids))
-        return await read(pool, job_ids=job_ids)
+        return await read(job_ids)
 
     reader = resources.watch_reads
     job_id = uuid.UUID(job["id"])
     others = [uuid.uuid4() for _ in range(199)]
-    monkeypatch.setattr(watched_jobs, "get_jobs_by_id", counted)
+    monkeypatch.setattr(resources.jobs, "get_jobs_by_id", counted)
     found = await asyncio.gather(*(reader.read(i) for i in [job_id, *others]))
     assert batches == [[job_id, *others]]
     assert found[0] is not None and str(found[0].id) == job["id"] and found[1:] == [None] * 199

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
-from app.repos.jobs import NewImage
+from app.jobs import NewImage
 from tests.stack import kill9, terminate, wait_statuses, worker_stats
 from tests.support import CLEAN_EXIT, new_user, png_bytes, scripted_image, store_job
 

@@ -9,10 +9,9 @@ from pathlib import Path
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from app.jobs import JobStore, NewImage
 from app.models import JobStatus
 from app.queue.messages import JobMessage
-from app.repos import transitions
-from app.repos.jobs import NewImage
 from app.settings import Settings
 from tests.stack import committed_all
 from tests.support import SUBMIT_RECEIPT, WATCH_JOB, Api, b64, new_user, scripted_image, store_job
@@ -54,20 +53,18 @@ async def test_two_workers_racing_for_one_job_claim_it_once(pool: asyncpg.Pool) 
         job_id = await store_job(conn, [NewImage(0, "image/png", "0" * 64, 3, b"png")])
 
     async def claim(worker: str) -> str | None:
-        async with pool.acquire() as conn:
-            claimed = await transitions.claim(conn, job_id=job_id, job_type="receipt", worker_id=worker,
-                                              lease_s=30)
+        claimed = await JobStore(pool).claim(job_id=job_id, job_type="receipt", worker_id=worker, lease_s=30)
         return worker if claimed else None
 
     winners = [w for w in await asyncio.gather(*(claim(f"w{i}") for i in range(8))) if w]
     assert len(winners) == 1
 
-    async with pool.acquire() as conn:
-        loser = await transitions.finish(conn, job_id=job_id, worker_id="not-the-owner",
-                                         status=JobStatus.DONE, result={}, error=None, images_done=1)
-        winner = await transitions.finish(conn, job_id=job_id, worker_id=winners[0],
-                                          status=JobStatus.FAILED, result=None, error="x", images_done=1)
-        again = await transitions.finish(conn, job_id=job_id, worker_id=winners[0],
-                                         status=JobStatus.DONE, result={}, error=None, images_done=1)
+    jobs = JobStore(pool)
+    loser = await jobs.finish(job_id=job_id, worker_id="not-the-owner", status=JobStatus.DONE, result={}, error=None,
+                              images_done=1)
+    winner = await jobs.finish(job_id=job_id, worker_id=winners[0], status=JobStatus.FAILED, result=None, error="x",
+                               images_done=1)
+    again = await jobs.finish(job_id=job_id, worker_id=winners[0], status=JobStatus.DONE, result={}, error=None,
+                              images_done=1)
     assert loser is None and again is None
     assert winner is not None and winner.status == "failed"

@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from app.jobs import NewImage
 from app.queue.consumer import Hint, PriorityConsumer, partition_of
 from app.queue.hints import CHANNEL, announcement, parse_hint
 from app.queue.messages import JobMessage
 from app.queue.producer import ensure_job_topics
-from app.repos.jobs import NewImage
 from app.settings import Settings
 from tests.stack import committed_all, terminate, wait_logged, wait_statuses, worker_stats
 from tests.support import scripted_image, store_job

@@ -13,7 +13,7 @@ import pytest
 from broadcaster import Broadcast, Event
 
 from app.events import LISTEN_APPLICATION_NAME, RESYNC, PostgresNotifyBackend, create_broadcast, job_channel
-from app.repos.jobs import NOTIFY_CHANNEL
+from app.jobs.queries import NOTIFY_CHANNEL
 
 
 @pytest.fixture

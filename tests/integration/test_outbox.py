@@ -6,10 +6,10 @@ import uuid
 
 import asyncpg
 
-from app.db import create_engine, create_session_factory
+from app.db import create_pool
+from app.jobs import JobStore, NewImage
 from app.queue.messages import JobMessage
 from app.queue.producer import JobPublisher
-from app.repos.jobs import NewImage
 from app.services.outbox import OutboxRelay
 from app.settings import Settings
 from tests.support import store_job
@@ -22,11 +22,11 @@ async def _relay_jobs(settings: Settings, db: asyncpg.Connection, *, connected: 
     run = uuid.uuid4().hex[:8]  # topics of its own: no later test's worker consumes these messages
     settings = settings.model_copy(update={"kafka_topic_paid": f"test.outbox.{run}.paid",
                                            "kafka_topic_free": f"test.outbox.{run}.free"})
-    engine = create_engine(settings, application_name="test-outbox")
+    pool = await create_pool(settings, application_name="test-outbox")
     publisher = JobPublisher(settings)
     if connected:
         await publisher.start()
-    relay = OutboxRelay(create_session_factory(engine), publisher, mark_every_s=3600)  # only stop() marks
+    relay = OutboxRelay(JobStore(pool), publisher, mark_every_s=3600)  # only stop() marks
     try:
         relay.start()
         for job_id in ids:
@@ -34,7 +34,7 @@ async def _relay_jobs(settings: Settings, db: asyncpg.Connection, *, connected: 
         await relay.stop()
     finally:
         await publisher.stop()
-        await engine.dispose()
+        await pool.close()
     rows = await db.fetch("SELECT published_at IS NOT NULL AS marked, count(*) FROM product_recognition_jobs"
                           " WHERE id = ANY($1::uuid[]) GROUP BY 1", ids)
     return {r["marked"]: r["count"] for r in rows}

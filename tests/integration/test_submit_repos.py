@@ -5,34 +5,21 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
-from app.db import SessionFactory, create_engine, create_session_factory
-from app.repos import jobs as jobs_repo
-from app.repos import submissions
-from app.repos.jobs import NewImage
-from app.settings import Settings
+from app.jobs import JobStore, NewImage, OverQuota
+from app.jobs.store import Submission
 from tests.support import store_job
 
 LIMITS = {"free": {"minute": 2, "day": 3}, "paid": {"minute": 5, "day": 50}}
 IMAGE = [NewImage(index=0, mime="image/png", sha256="0" * 64, size=2, data=b"\x89P")]
 
 
-@pytest.fixture
-async def sessions(settings: Settings) -> AsyncIterator[SessionFactory]:
-    engine = create_engine(settings, application_name="test-submit-repos")
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
-
-
 async def _submit(db: asyncpg.Connection, user_id: uuid.UUID, *, plan: str | None = "free", key: str | None = None,
-                  images: list[NewImage] = IMAGE) -> submissions.Submitted:
-    return await submissions.submit(db, user_id=user_id, plan=plan, job_type="products", lang="de", images=images,
+                  images: list[NewImage] = IMAGE) -> Submission:
+    return await JobStore(db).submit(user_id=user_id, plan=plan, job_type="products", lang="de", images=images,
                                     idempotency_key=key, limits=LIMITS)
 
 
@@ -44,7 +31,7 @@ async def _counts(db: asyncpg.Connection, user_id: uuid.UUID) -> dict[str, int]:
 
 async def test_the_token_plan_overwrites_the_stored_one_and_no_plan_keeps_it(db: asyncpg.Connection) -> None:
     user_id = uuid.uuid4()
-    plans = [(await _submit(db, user_id, plan=p)).user_plan for p in (None, "paid", None)]
+    plans = [(await _submit(db, user_id, plan=p)).job.user_plan for p in (None, "paid", None)]
     assert plans == ["free", "paid", "paid"]
     assert await db.fetchval("SELECT plan FROM users WHERE id = $1", user_id) == "paid"
     stored = await db.fetch("SELECT user_plan FROM product_recognition_jobs WHERE user_id = $1 ORDER BY id", user_id)
@@ -60,13 +47,13 @@ async def test_a_job_stores_every_image_once_and_a_reused_key_stores_and_counts_
     first = await _submit(db, user_id, key="k-1", images=images)
     again = await _submit(db, user_id, key="k-1", images=images[:1])
     assert (first.existing, again.existing) == (False, True)
-    assert (again.job_id, again.created_at) == (first.job_id, first.created_at)
+    assert (again.job.id, again.job.created_at) == (first.job.id, first.job.created_at)
     job = await db.fetchrow("SELECT status, images_done, attempts, lang, job_type, images::text, published_at"
-                            " FROM product_recognition_jobs WHERE id = $1", first.job_id)
+                            " FROM product_recognition_jobs WHERE id = $1", first.job.id)
     assert tuple(job)[:5] == ("pending", 0, 0, "de", "products") and job["published_at"] is None
     assert json.loads(job["images"]) == [i.meta() for i in images]
     rows = await db.fetch("SELECT index, mime, sha256, size, data FROM product_recognition_job_images"
-                          " WHERE job_id = $1 ORDER BY index", first.job_id)
+                          " WHERE job_id = $1 ORDER BY index", first.job.id)
     assert [tuple(r) for r in rows] == [(i.index, i.mime, i.sha256, i.size, i.data) for i in images]
     assert await db.fetchval("SELECT count(*) FROM product_recognition_jobs WHERE user_id = $1", user_id) == 1
     assert await _counts(db, user_id) == {"minute": 1, "day": 1}
@@ -76,7 +63,7 @@ async def test_a_full_window_refuses_the_submit_and_takes_its_count_and_user_bac
     user_id = uuid.uuid4()
     await _submit(db, user_id)
     await _submit(db, user_id)
-    with pytest.raises(submissions.OverQuota) as refused:
+    with pytest.raises(OverQuota) as refused:
         await _submit(db, user_id)
     over = refused.value
     assert (over.window, over.limit, over.plan) == ("minute", 2, "free")
@@ -87,8 +74,8 @@ async def test_a_full_window_refuses_the_submit_and_takes_its_count_and_user_bac
 
 async def test_a_refused_first_submit_leaves_no_user_row(db: asyncpg.Connection) -> None:
     user_id = uuid.uuid4()
-    with pytest.raises(submissions.OverQuota):
-        await submissions.submit(db, user_id=user_id, plan="free", job_type="receipt", lang="en", images=IMAGE,
+    with pytest.raises(OverQuota):
+        await JobStore(db).submit(user_id=user_id, plan="free", job_type="receipt", lang="en", images=IMAGE,
                                  idempotency_key=None, limits={"free": {"minute": 0, "day": 10}})
     assert await db.fetchval("SELECT count(*) FROM users WHERE id = $1", user_id) == 0
     assert await db.fetchval("SELECT count(*) FROM quota_counters WHERE user_id = $1", user_id) == 0
@@ -113,12 +100,11 @@ async def test_no_limits_count_nothing(db: asyncpg.Connection) -> None:
     assert await db.fetchval("SELECT count(*) FROM quota_counters WHERE user_id = $1", user_id) == 0
 
 
-async def test_mark_published_marks_only_pending_jobs(sessions: SessionFactory, db: asyncpg.Connection) -> None:
+async def test_mark_published_marks_only_pending_jobs(db: asyncpg.Connection) -> None:
     user_id = uuid.uuid4()
     ids = [await store_job(db, IMAGE, user_id=user_id) for _ in range(3)]
     await db.execute("UPDATE product_recognition_jobs SET status = 'processing' WHERE id = $1", ids[2])
-    async with sessions() as session, session.begin():
-        await jobs_repo.mark_published(session, job_ids=ids)
+    await JobStore(db).mark_published(ids)
     rows = await db.fetch("SELECT id, published_at IS NOT NULL AS marked FROM product_recognition_jobs"
                           " WHERE user_id = $1", user_id)
     assert {r["id"]: r["marked"] for r in rows} == {ids[0]: True, ids[1]: True, ids[2]: False}

@@ -1,4 +1,4 @@
-"""The worker's single-statement transitions: guarded updates whose NOTIFY goes out with them."""
+"""The job store's single-statement transitions: guarded updates whose NOTIFY goes out with them."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import uuid
 
 import asyncpg
 
-from app.db import create_engine, create_session_factory
+from app.jobs import JobStore, NewImage
+from app.jobs.queries import NOTIFY_CHANNEL
 from app.models import JobStatus
 from app.recognition.enrich import Alias
-from app.repos import transitions
-from app.repos.jobs import NOTIFY_CHANNEL, NewImage
 from app.repos.users import upsert_aliases
 from app.settings import Settings
 from tests.support import store_job
@@ -23,14 +22,9 @@ async def _new_job(settings: Settings, images: list[NewImage], aliases: dict[str
     conn = await asyncpg.connect(settings.database_url)
     try:
         job_id = await store_job(conn, images, lang="de", user_id=user_id)
+        await upsert_aliases(conn, user_id=user_id, aliases=aliases.items())
     finally:
         await conn.close()
-    engine = create_engine(settings)
-    try:
-        async with create_session_factory(engine)() as session, session.begin():
-            await upsert_aliases(session, user_id=user_id, aliases=aliases.items())
-    finally:
-        await engine.dispose()
     return job_id
 
 
@@ -55,8 +49,9 @@ async def test_claim_returns_the_images_in_order_and_the_owners_aliases(
     job_id = await _new_job(settings, images, aliases)
     events = await _events(db, job_id)
     async with pool.acquire() as conn:
-        claimed = await transitions.claim(conn, job_id=job_id, job_type="receipt", worker_id="w1", lease_s=30)
-        assert await transitions.claim(conn, job_id=job_id, job_type="receipt", worker_id="w2", lease_s=30) is None
+        jobs = JobStore(conn)
+        claimed = await jobs.claim(job_id=job_id, job_type="receipt", worker_id="w1", lease_s=30)
+        assert await jobs.claim(job_id=job_id, job_type="receipt", worker_id="w2", lease_s=30) is None
     assert claimed is not None
     assert [(i.index, i.mime, i.data) for i in claimed.images] == [(0, "image/jpeg", b"one"), (1, "image/png", b"two")]
     assert claimed.aliases == aliases
@@ -68,7 +63,8 @@ async def test_claim_returns_the_images_in_order_and_the_owners_aliases(
 async def test_claim_of_the_wrong_type_changes_nothing(settings: Settings, pool: asyncpg.Pool) -> None:
     job_id = await _new_job(settings, [NewImage(0, "image/png", "0" * 64, 1, b"x")], {})
     async with pool.acquire() as conn:
-        assert await transitions.claim(conn, job_id=job_id, job_type="products", worker_id="w", lease_s=30) is None
+        jobs = JobStore(conn)
+        assert await jobs.claim(job_id=job_id, job_type="products", worker_id="w", lease_s=30) is None
         assert await conn.fetchval("SELECT status FROM product_recognition_jobs WHERE id = $1", job_id) == "pending"
 
 
@@ -78,14 +74,15 @@ async def test_only_the_holder_moves_the_job_and_each_change_notifies_once(
     job_id = await _new_job(settings, [NewImage(i, "image/png", "0" * 64, 1, b"x") for i in range(2)], {})
     events = await _events(db, job_id)
     async with pool.acquire() as conn:
-        assert await transitions.claim(conn, job_id=job_id, job_type="receipt", worker_id="w1", lease_s=30)
-        assert await transitions.record_progress(conn, job_id=job_id, worker_id="w2", images_done=1) is None
-        progress = await transitions.record_progress(conn, job_id=job_id, worker_id="w1", images_done=1)
-        assert await transitions.finish(conn, job_id=job_id, worker_id="w2", status=JobStatus.DONE, result={},
-                                        error=None, images_done=2) is None
-        done = await transitions.finish(conn, job_id=job_id, worker_id="w1", status=JobStatus.DONE,
-                                        result={"items": []}, error=None, images_done=2)
-        assert await transitions.release(conn, job_id=job_id, worker_id="w1") is None
+        jobs = JobStore(conn)
+        assert await jobs.claim(job_id=job_id, job_type="receipt", worker_id="w1", lease_s=30)
+        assert await jobs.record_progress(job_id=job_id, worker_id="w2", images_done=1) is None
+        progress = await jobs.record_progress(job_id=job_id, worker_id="w1", images_done=1)
+        assert await jobs.finish(job_id=job_id, worker_id="w2", status=JobStatus.DONE, result={},
+                                 error=None, images_done=2) is None
+        done = await jobs.finish(job_id=job_id, worker_id="w1", status=JobStatus.DONE,
+                                 result={"items": []}, error=None, images_done=2)
+        assert await jobs.release(job_id=job_id, worker_id="w1") is None
         row = await conn.fetchrow("SELECT result, lease_expires_at FROM product_recognition_jobs WHERE id = $1", job_id)
     assert progress is not None and progress.images_done == 1
     assert done is not None and (done.status, done.images_done) == ("done", 2)
@@ -102,11 +99,12 @@ async def test_release_hands_the_job_back_unpublished(
     job_id = await _new_job(settings, [NewImage(0, "image/png", "0" * 64, 1, b"x")], {})
     events = await _events(db, job_id)
     async with pool.acquire() as conn:
+        jobs = JobStore(conn)
         await conn.execute("UPDATE product_recognition_jobs SET published_at = now() WHERE id = $1", job_id)
-        assert await transitions.claim(conn, job_id=job_id, job_type="receipt", worker_id="w1", lease_s=30)
-        assert await transitions.extend_leases(conn, job_ids=[job_id, uuid.uuid4()], worker_id="w1", lease_s=60) == 1
-        assert await transitions.extend_leases(conn, job_ids=[job_id], worker_id="w2", lease_s=60) == 0
-        released = await transitions.release(conn, job_id=job_id, worker_id="w1")
+        assert await jobs.claim(job_id=job_id, job_type="receipt", worker_id="w1", lease_s=30)
+        assert await jobs.extend_leases(job_ids=[job_id, uuid.uuid4()], worker_id="w1", lease_s=60) == 1
+        assert await jobs.extend_leases(job_ids=[job_id], worker_id="w2", lease_s=60) == 0
+        released = await jobs.release(job_id=job_id, worker_id="w1")
         row = await conn.fetchrow(
             "SELECT worker_id, published_at, lease_expires_at, attempts FROM product_recognition_jobs WHERE id = $1",
             job_id)

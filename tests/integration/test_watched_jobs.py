@@ -7,9 +7,9 @@ import uuid
 
 import asyncpg
 
-from app.repos import watched_jobs
-from app.repos.jobs import NewImage
-from app.repos.watched_jobs import WatchedJob
+from app.jobs import JobStore, NewImage
+from app.jobs.job import COLUMN_NAMES
+from app.jobs.queries import GET_JOBS_BY_ID
 from tests.support import store_job
 
 
@@ -32,7 +32,7 @@ async def test_returns_exactly_the_existing_jobs_and_decodes_their_documents(
     )
     unknown = uuid.uuid4()
 
-    found = {job.id: job for job in await watched_jobs.get_jobs_by_id(pool, job_ids=[pending, unknown, done])}
+    found = {job.id: job for job in await JobStore(pool).get_jobs_by_id([pending, unknown, done])}
 
     assert set(found) == {pending, done}  # the unknown id is simply absent, any owner is returned
     first, second = found[pending], found[done]
@@ -46,13 +46,13 @@ async def test_returns_exactly_the_existing_jobs_and_decodes_their_documents(
 
 
 async def test_reads_only_what_a_watcher_shows_never_image_bytes(pool: asyncpg.Pool, db: asyncpg.Connection) -> None:
-    """The statement's columns are exactly WatchedJob's: images as a count, no bytes, no image list."""
+    """The statement's columns are exactly Job's: images as a count, no bytes, no image list."""
     job_id = await store_job(db, _images(3))
-    [row] = await pool.fetch(watched_jobs.GET_JOBS_BY_ID, [job_id])
-    assert list(row.keys()) == list(WatchedJob.__slots__)
+    [row] = await pool.fetch(GET_JOBS_BY_ID, [job_id])
+    assert list(row.keys()) == list(COLUMN_NAMES)
     assert not any(isinstance(value, (bytes, list)) for value in row.values())
     assert row["image_count"] == 3
 
 
 async def test_no_ids_no_rows(pool: asyncpg.Pool) -> None:
-    assert await watched_jobs.get_jobs_by_id(pool, job_ids=[]) == []
+    assert await JobStore(pool).get_jobs_by_id([]) == []

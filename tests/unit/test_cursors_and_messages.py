@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from app.models import ProductRecognitionJob
+from app.jobs import Job
+from app.models import JobStatus
 from app.queue.messages import JobMessage, PoisonMessage
 from app.services.errors import BadUserInput
 from app.services.images import sniff_mime
@@ -20,9 +21,11 @@ from app.settings import Settings
 JOB_ID = uuid.UUID("01900000-0000-7000-8000-000000000001")
 
 
-def _job(created_at: datetime, job_id: uuid.UUID = JOB_ID) -> ProductRecognitionJob:
-    return ProductRecognitionJob(
-        id=job_id, user_id=uuid.uuid4(), user_plan="free", job_type="receipt", images=[], created_at=created_at
+def _job(created_at: datetime, job_id: uuid.UUID = JOB_ID) -> Job:
+    return Job(
+        id=job_id, user_id=uuid.uuid4(), user_plan="free", job_type="receipt", lang="en", status=JobStatus.PENDING,
+        images_done=0, image_count=0, attempts=0, error=None, created_at=created_at, started_at=None,
+        completed_at=None, confirmed_at=None,
     )
 
 

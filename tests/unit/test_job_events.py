@@ -14,6 +14,7 @@ from broadcaster import Broadcast, Event
 
 from app.auth import Identity
 from app.events import RECHECK, RECHECK_SLICES, RESYNC, PostgresNotifyBackend, channel_job, job_channel
+from app.jobs import JobStore
 from app.services.errors import NotFound
 from app.services.watch import JobBatchReader, read_watched_job
 
@@ -138,7 +139,7 @@ class _Pool:
 
 
 async def test_a_failed_batch_read_reaches_every_waiter_and_the_next_read_starts_a_new_batch() -> None:
-    reader = JobBatchReader(_Pool(*[OSError("connection refused")] * 2))  # type: ignore[arg-type]
+    reader = JobBatchReader(JobStore(_Pool(*[OSError("connection refused")] * 2)))  # type: ignore[arg-type]
     results = await asyncio.gather(*(reader.read(uuid.uuid4()) for _ in range(50)), return_exceptions=True)
     assert [type(r) for r in results] == [OSError] * 50
     with pytest.raises(OSError, match="connection refused"):
@@ -151,5 +152,5 @@ async def test_asyncpg_errors_are_retried_until_the_read_answers() -> None:
                  asyncpg.CannotConnectNowError("the database system is starting up"))
     identity = Identity(user_id=uuid.uuid4(), plan="free", expires_at=time.time() + 60)
     with pytest.raises(NotFound):  # the third read answers: no such job
-        await read_watched_job(JobBatchReader(pool), identity, uuid.uuid4())  # type: ignore[arg-type]
+        await read_watched_job(JobBatchReader(JobStore(pool)), identity, uuid.uuid4())  # type: ignore[arg-type]
     assert pool.calls == 3
