@@ -15,8 +15,8 @@ from typing import Any
 
 import jwt
 
+from app.errors import Unauthenticated
 from app.security.jwks import JwksCache
-from app.services.errors import Unauthenticated
 from app.settings import Settings
 
 INVALID = "the token is not valid"

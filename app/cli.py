@@ -1,4 +1,8 @@
-"""The `foodai` command: dev, serve, worker, migrate, token, export-schema, scan."""
+"""The `foodai` command: dev, serve, worker, migrate, token, export-schema, scan.
+
+Each command imports what it runs inside its function: `foodai --help` stays fast,
+without loading the API, the worker or the recognizers.
+"""
 
 from __future__ import annotations
 
@@ -70,7 +74,7 @@ def _token(args: argparse.Namespace) -> None:
 
 
 def _export_schema(_: argparse.Namespace) -> None:
-    from app.schema import export_sdl
+    from app.graphql import export_sdl
 
     sys.stdout.write(export_sdl())
 

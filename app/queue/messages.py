@@ -6,15 +6,15 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
+from app.observability.logs import message_headers
+from app.observability.tracing import inject_headers
+
 JOB_TYPES = frozenset({"receipt", "products"})
 PLANS = frozenset({"free", "paid"})
 
 
 def context_headers() -> tuple[tuple[str, bytes], ...]:
     """The current task's request and user ids, and its trace context when tracing is on."""
-    from app.observability.logs import message_headers
-    from app.observability.tracing import inject_headers
-
     return (*message_headers(), *inject_headers())
 
 

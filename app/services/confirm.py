@@ -9,11 +9,11 @@ from dataclasses import asdict, dataclass
 
 from app.auth import Identity
 from app.db import SessionFactory
+from app.errors import BadUserInput, NotFound
 from app.models import JobStatus, ProductRecognitionJob
 from app.recognition.enrich import CATEGORIES, UNITS, Alias, alias_key
 from app.repos import jobs as jobs_repo
 from app.repos import users as users_repo
-from app.services.errors import BadUserInput, NotFound
 
 MAX_CONFIRMED_ITEMS = 500
 

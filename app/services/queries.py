@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 
 from app.auth import Identity
 from app.db import SessionFactory
+from app.errors import BadUserInput
 from app.models import ProductRecognitionJob, User
 from app.repos import jobs as jobs_repo
 from app.repos import users as users_repo
-from app.services.errors import BadUserInput
 
 MAX_PAGE = 100
 

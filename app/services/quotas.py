@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.errors import QuotaExceeded
 from app.repos.submissions import OverQuota
-from app.services.errors import QuotaExceeded
 from app.settings import Settings
 
 

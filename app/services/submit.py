@@ -9,6 +9,7 @@ import asyncpg
 
 from app.auth import Identity
 from app.db import SessionFactory
+from app.errors import BadUserInput
 from app.models import ProductRecognitionJob
 from app.observability import metrics
 from app.queue.hints import announcement
@@ -17,7 +18,6 @@ from app.recognition.base import JobType
 from app.repos import jobs as jobs_repo
 from app.repos import submissions
 from app.repos.jobs import NewImage
-from app.services.errors import BadUserInput
 from app.services.outbox import OutboxRelay
 from app.services.quotas import QuotaPolicy
 from app.settings import Settings

@@ -27,11 +27,11 @@ from broadcaster import Broadcast
 from app.auth import Identity
 from app.backoff import Backoff, retry
 from app.db import DB_ERRORS
+from app.errors import NotFound
 from app.events import job_channel
 from app.models import JobStatus
 from app.repos import watched_jobs
 from app.repos.watched_jobs import WatchedJob
-from app.services.errors import NotFound
 
 log = logging.getLogger(__name__)
 BATCH_MAX = 500  # job ids per statement

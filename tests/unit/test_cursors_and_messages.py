@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from app.errors import BadUserInput
 from app.models import ProductRecognitionJob
 from app.queue.messages import JobMessage, PoisonMessage
-from app.services.errors import BadUserInput
 from app.services.images import sniff_mime
 from app.services.queries import decode_cursor, encode_cursor
 from app.services.submit import check_lang

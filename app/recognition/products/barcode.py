@@ -55,7 +55,7 @@ def _outline(position: object, scale: float) -> list[Point]:
 
 def read_barcodes(image: Image.Image) -> list[Barcode]:
     """The retail codes visible in the image (each code once), with their outline in the image's pixels."""
-    import zxingcpp
+    import zxingcpp  # heavy: loaded on the first product photo
 
     scale = 1.0
     scan = image.convert("L")
