@@ -200,7 +200,7 @@ def _warn_about_named_broker(settings: Settings) -> None:
 
 
 def _run(settings: Settings, host: str, port: int) -> None:
-    # deferred, heavy: the API (strawberry, uvicorn), which `foodai scan` (importing this module) does not need
+    # deferred, heavy: the API, its server, migrations and logging, which `foodai scan` (importing this) does not need
     import uvicorn
 
     from app.main import create_app, websocket_server_options

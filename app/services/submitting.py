@@ -27,7 +27,7 @@ from app.settings import Settings
 
 
 @runtime_checkable
-class Upload(Protocol):
+class FilePart(Protocol):
     """A multipart file part (starlette's UploadFile)."""
 
     async def read(self, size: int = -1) -> bytes: ...
@@ -49,7 +49,7 @@ async def read_photo(photo: Photo, index: int, settings: Settings) -> NewImage:
     limit = settings.max_image_bytes
     if photo.base64:
         data = images.decode_base64(photo.base64, index=index, max_bytes=limit)
-    elif isinstance(photo.upload, Upload):
+    elif isinstance(photo.upload, FilePart):
         data = await photo.upload.read(limit + 1)
     elif photo.upload:
         raise BadUserInput(f"image {index} is not a multipart file upload", field=f"images.{index}")
