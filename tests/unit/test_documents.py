@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import sys
+from collections import Counter
+from pathlib import Path
 
 from app.domain import (
     ImageResult,
@@ -19,6 +23,8 @@ from app.recognition.base import ImageRecognition, RawItem, ReceiptHeader
 from app.recognition.enrich import PantryItem
 from app.schema.mapping import job_result_to_type
 from app.services.processing import ImageRead, build_result
+
+APP = Path(__file__).resolve().parents[2] / "app"
 
 # A result exactly as the worker stored it before the document was typed (its dict, json.dumps'ed)
 STORED = (
@@ -122,3 +128,20 @@ def test_enum_values_parse_only_from_their_strings() -> None:
     )
     assert [Plan.parse(v) for v in ("PAID", "", None, ["paid"], 1)] == [None] * 5
     assert [s for s in JobStatus if s.terminal] == [JobStatus.DONE, JobStatus.FAILED]
+
+
+def test_the_domain_module_imports_only_the_standard_library() -> None:
+    tree = ast.parse((APP / "domain.py").read_text())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert {m.split(".")[0] for m in imported} <= sys.stdlib_module_names | {"__future__"}
+
+
+def test_each_public_class_name_is_defined_once_in_the_app() -> None:
+    names = Counter(
+        node.name
+        for path in APP.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef) and not node.name.startswith("_")
+    )
+    assert [name for name, count in names.items() if count > 1] == []
