@@ -13,6 +13,7 @@ import os
 import sys
 import uuid
 
+from app.domain import Plan
 from app.settings import AppEnv
 from app.startup import EXIT_DATABASE, StartupError, check_database, check_port_free, load_settings, reported
 
@@ -148,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "environment: JWT_SECRET signs it (default: the secret `foodai dev` keeps in DATA_DIR/jwt-secret);"
                  " APP_ENV=production refuses.")
     token.add_argument("--user", type=uuid.UUID, help="user id (UUID); random when omitted")
-    token.add_argument("--plan", choices=["free", "paid"], default=None, help="the plan claim (default: none, free)")
+    token.add_argument("--plan", choices=list(Plan), default=None, help="the plan claim (default: none, free)")
     token.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="seconds until it expires (default 30 days)")
     token.set_defaults(func=_token)
     _add(sub, "export-schema", "print the GraphQL SDL (schema.graphql holds it)",

@@ -5,7 +5,8 @@ to finish, watched-job re-reads) use plain asyncpg and their own row types in ap
 GraphQL types are built from both by app.schema.mapping.
 """
 
-from app.models.jobs import JobStatus, ProductRecognitionJob
+from app.domain import JobStatus  # re-exported for the repos, which imported it from here
+from app.models.jobs import ProductRecognitionJob
 from app.models.users import User, UserItemAlias
 
 __all__ = ["JobStatus", "ProductRecognitionJob", "User", "UserItemAlias"]

@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.context import Context
-from app.recognition.base import JobType
+from app.domain import JobType, ReviewedItem
 from app.schema.inputs import ConfirmedItemInput, ImageInput
 from app.schema.mapping import job_to_type
 from app.schema.types import ProductJob
@@ -51,6 +51,6 @@ class Mutation:
         identity = ctx.identity()
         job = await confirm.confirm_job(
             ctx.resources.sessions, identity, queries.parse_job_id(id),
-            [confirm.ConfirmedItem(i.name, i.quantity, i.unit, i.category, i.raw_text, i.price) for i in items],
+            [ReviewedItem(i.name, i.quantity, i.unit, i.category, i.raw_text, i.price) for i in items],
         )
         return job_to_type(job)
