@@ -15,8 +15,9 @@ from typing import Any
 
 import jwt
 
+from app.domain import Plan
+from app.errors import Unauthenticated
 from app.security.jwks import JwksCache
-from app.services.errors import Unauthenticated
 from app.settings import Settings
 
 INVALID = "the token is not valid"
@@ -118,7 +119,7 @@ def _identity(claims: dict[str, Any], settings: Settings) -> Identity:
         except ValueError as exc:
             raise Unauthenticated("the token's subject is not a user id") from exc
     plan = claims.get(settings.jwt_plan_claim)
-    if plan is not None and plan not in ("free", "paid"):
+    if plan is not None and Plan.parse(plan) is None:
         raise Unauthenticated("the token's plan claim must be 'free' or 'paid'")
     return Identity(user_id=user_id, plan=plan, expires_at=float(claims["exp"]))
 

@@ -1,4 +1,8 @@
-"""The `foodai` command: dev, serve, worker, migrate, token, export-schema, scan."""
+"""The `foodai` command: dev, serve, worker, migrate, token, export-schema, scan.
+
+Each command imports what it runs inside its function: `foodai --help` stays fast,
+without loading the API, the worker or the recognizers.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import os
 import sys
 import uuid
 
+from app.domain import Plan
 from app.settings import AppEnv
 from app.startup import EXIT_DATABASE, StartupError, check_database, check_port_free, load_settings, reported
 
@@ -70,7 +75,7 @@ def _token(args: argparse.Namespace) -> None:
 
 
 def _export_schema(_: argparse.Namespace) -> None:
-    from app.schema import export_sdl
+    from app.graphql import export_sdl
 
     sys.stdout.write(export_sdl())
 
@@ -144,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "environment: JWT_SECRET signs it (default: the secret `foodai dev` keeps in DATA_DIR/jwt-secret);"
                  " APP_ENV=production refuses.")
     token.add_argument("--user", type=uuid.UUID, help="user id (UUID); random when omitted")
-    token.add_argument("--plan", choices=["free", "paid"], default=None, help="the plan claim (default: none, free)")
+    token.add_argument("--plan", choices=list(Plan), default=None, help="the plan claim (default: none, free)")
     token.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="seconds until it expires (default 30 days)")
     token.set_defaults(func=_token)
     _add(sub, "export-schema", "print the GraphQL SDL (schema.graphql holds it)",

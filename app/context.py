@@ -12,11 +12,11 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from app.auth import Identity, TokenVerifier, bearer_token
+from app.errors import Unauthenticated
 from app.events import PostgresNotifyBackend
 from app.jobs import JobStore
 from app.observability.logs import bind_ids
 from app.queue.producer import JobPublisher
-from app.services.errors import Unauthenticated
 from app.services.outbox import OutboxRelay
 from app.services.watch import JobBatchReader
 from app.settings import Settings

@@ -102,6 +102,7 @@ def _dev_secret(data_dir: Path) -> str:
 @contextlib.contextmanager
 def _infrastructure(settings: Settings) -> Iterator[dict[str, str]]:
     """Start what the environment does not name; yield the settings overrides pointing at them."""
+    # deferred: `foodai scan` imports this module (dev.json) and needs no embedded server
     from app.embedded import EmbeddedBroker, EmbeddedPostgres, ensure_database
 
     overrides: dict[str, str] = {}
@@ -121,7 +122,7 @@ def _infrastructure(settings: Settings) -> Iterator[dict[str, str]]:
 @contextlib.contextmanager
 def _embedded(what: str, server: Any, code: int) -> Iterator[Any]:
     """Enter an embedded server; its start failure as one StartupError line (its log stays on disk)."""
-    from app.embedded import EmbeddedStartError
+    from app.embedded import EmbeddedStartError  # deferred: as in _infrastructure
 
     try:
         started = server.__enter__()
@@ -143,7 +144,7 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     })
     # its own session: a terminal Ctrl-C reaches only us, and we stop the worker in order;
     # and if we are killed outright, the kernel stops it (it would be left without servers)
-    from app.embedded.process import die_with_parent
+    from app.embedded.process import die_with_parent  # deferred: as in _infrastructure
 
     return subprocess.Popen([sys.executable, "-m", "app.worker"], env=env, start_new_session=True,
                             preexec_fn=die_with_parent())
@@ -199,6 +200,7 @@ def _warn_about_named_broker(settings: Settings) -> None:
 
 
 def _run(settings: Settings, host: str, port: int) -> None:
+    # deferred, heavy: the API, its server, migrations and logging, which `foodai scan` (importing this) does not need
     import uvicorn
 
     from app.main import create_app, websocket_server_options

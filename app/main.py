@@ -22,20 +22,20 @@ from strawberry.types.unset import UnsetType
 from app.auth import TokenVerifier, bearer_token
 from app.context import Context, Resources, authenticate
 from app.db import create_pool, database_reachable
+from app.errors import Unauthenticated
 from app.events import create_broadcast
+from app.graphql import build_schema
 from app.graphql_http import GraphQLOverHTTP
 from app.jobs import JobStore
+from app.observability.logs import request_id_var
 from app.observability.metrics import metrics_routes
 from app.observability.tracing import TracingMiddleware, configure_tracing, shutdown_tracing
 from app.pages import graphiql_html, page_routes
 from app.queue.producer import JobPublisher
-from app.schema import build_schema
-from app.schema.errors import request_id_var
 from app.security.admission import BodyAdmission, admission_options
 from app.security.http import BodyLimit, PreflightRequired
 from app.security.websocket import FoodaiTransportWSHandler
 from app.security.websocket import websocket_server_options as bounded_websocket_options
-from app.services.errors import Unauthenticated
 from app.services.outbox import OutboxRelay
 from app.services.watch import JobBatchReader
 from app.settings import Settings

@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from websockets.asyncio.client import connect
 
-from app.settings import AppEnv, Settings
+from app.settings import DEV_SECRET_PLACEHOLDER, AppEnv, Settings
 
 JOB_FIELDS = """
   id jobType status lang imageCount imagesDone error createdAt completedAt
@@ -67,10 +68,6 @@ class Target:
 
 def with_dev_secret(settings: Settings) -> Settings:
     """The settings with the secret `foodai dev` keeps in DATA_DIR when JWT_SECRET is not set."""
-    from pydantic import SecretStr
-
-    from app.settings import DEV_SECRET_PLACEHOLDER
-
     path = settings.data_dir / "jwt-secret"
     if settings.jwt_secret.get_secret_value() != DEV_SECRET_PLACEHOLDER or not path.exists():
         return settings
@@ -79,9 +76,9 @@ def with_dev_secret(settings: Settings) -> Settings:
 
 def dev_token() -> str | None:
     """The token `foodai dev` prints: the dev user, signed with JWT_SECRET or the secret in DATA_DIR."""
+    # deferred: app.cli imports this module to build its parser, and `foodai --help` stays fast
     from app.auth import issue_token
     from app.dev import DEV_USER
-    from app.settings import DEV_SECRET_PLACEHOLDER
 
     settings = with_dev_secret(Settings())
     if settings.app_env is AppEnv.PRODUCTION or settings.jwt_secret.get_secret_value() == DEV_SECRET_PLACEHOLDER:
@@ -91,7 +88,7 @@ def dev_token() -> str | None:
 
 def default_target(url: str | None, token: str | None) -> tuple[str, str | None]:
     """--url/--token (or FOODAI_URL/FOODAI_TOKEN), else the running `foodai dev`'s, else port 8000."""
-    from app.dev import read_dev_info
+    from app.dev import read_dev_info  # deferred: as in dev_token
 
     info = read_dev_info(Settings().data_dir) if not (url and token) else None
     if info and (url is None or url.rstrip("/") == info["url"]):

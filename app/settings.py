@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.domain import Plan
+
 DEV_SECRET_PLACEHOLDER = "change-me"
 
 
@@ -188,4 +190,4 @@ class Settings(BaseSettings):
 
     def topic_for(self, plan: str) -> str:
         """Paid users' jobs go to the topic workers serve first."""
-        return self.kafka_topic_paid if plan == "paid" else self.kafka_topic_free
+        return self.kafka_topic_paid if plan == Plan.PAID else self.kafka_topic_free

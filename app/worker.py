@@ -368,7 +368,7 @@ def main() -> None:
 def _run(main: Coroutine[Any, Any, None]) -> None:
     """On uvloop when it is installed (it comes with uvicorn[standard]), as the API runs."""
     try:
-        import uvloop
+        import uvloop  # optional: installed with uvicorn[standard]
     except ImportError:
         asyncio.run(main)
     else:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.recognition.base import ImageInput, JobType, ReceiptHeader
+from app.recognition.base import JobImage, JobType, ReceiptHeader
 from app.recognition.enrich import Enricher, PantryItem
 from app.recognition.local import DET_MIN_SIDE, REC_MIN_WIDTH, LocalRecognizer
 from app.recognition.text import compact
@@ -113,11 +113,11 @@ async def run_synthetic(spec: SyntheticSet, count: int, *, engine: str, recogniz
     `lang` replaces each receipt's own language as the job's (a client that does not say it)."""
     result = SetResult(spec.name if lang is None else f"{spec.name} as {lang}", engine)
     warm, mime, receipt = generate(0, script=spec.script)  # an engine may load a model per language
-    await recognizer.recognize(ImageInput(0, warm, mime), job_type=JobType.RECEIPT, lang=lang or receipt.lang)
+    await recognizer.recognize(JobImage(0, warm, mime), job_type=JobType.RECEIPT, lang=lang or receipt.lang)
     for seed in range(spec.first, spec.first + count):
         data, mime, receipt = generate(seed, degraded=spec.degraded, script=spec.script)
         cpu, wall = real_run.cpu_seconds(), time.perf_counter()
-        recognition = await recognizer.recognize(ImageInput(0, data, mime), job_type=JobType.RECEIPT,
+        recognition = await recognizer.recognize(JobImage(0, data, mime), job_type=JobType.RECEIPT,
                                                  lang=lang or receipt.lang)
         items = enricher.enrich([(0, raw) for raw in recognition.items], lang=lang or receipt.lang)
         result.cpu.append(real_run.cpu_seconds() - cpu)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.recognition.base import ImageInput, ImageRecognition, JobType
+from app.recognition.base import ImageRecognition, JobImage, JobType
 from app.recognition.enrich import Enricher
 from app.recognition.layout import OcrBox
 from app.recognition.local import LocalRecognizer, read_receipt
@@ -148,7 +148,7 @@ class Worker:
         engine.read = recording  # type: ignore[method-assign]
 
     async def _read(self, recognizer: LocalRecognizer, data: bytes, lang: str) -> ImageRecognition:
-        recognition = await recognizer.recognize(ImageInput(0, data, "image/jpeg"), job_type=JobType.RECEIPT,
+        recognition = await recognizer.recognize(JobImage(0, data, "image/jpeg"), job_type=JobType.RECEIPT,
                                                  lang=lang)
         self.enricher.enrich([(0, raw) for raw in recognition.items], lang=lang)
         return recognition

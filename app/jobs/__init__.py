@@ -7,7 +7,7 @@ mark_published (outbox) -> get_job, history_page, get_jobs_by_id (queries and wa
 set_confirmed (confirm).
 """
 
-from app.jobs.job import ClaimedJob, Job, NewImage, OverQuota, StoredImage, Submission
-from app.jobs.store import JobStore
+from app.jobs.job import Job, NewImage, OverQuota, StoredImage, Submission
+from app.jobs.store import ClaimedJob, JobStore
 
 __all__ = ["ClaimedJob", "Job", "JobStore", "NewImage", "OverQuota", "StoredImage", "Submission"]

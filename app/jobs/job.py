@@ -5,6 +5,8 @@ or a read: the API, the watchers, the worker, its metrics and the GraphQL mappin
 The image list is a count (image bytes live in their own table and are read only by the claim).
 The two JSON documents arrive as text and are decoded when read, so a transition that only
 needs the status never pays for its result document.
+
+It imports nothing of app but app.domain, so that every layer may read it (the metrics do).
 """
 
 from __future__ import annotations
@@ -17,8 +19,7 @@ from typing import Any
 
 import asyncpg
 
-from app.models import JobStatus
-from app.recognition.enrich import Alias
+from app.domain import JobStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,15 +86,6 @@ class StoredImage:
     index: int
     mime: str
     data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedJob:
-    """A job this worker now holds, with its images (by index) and its owner's aliases."""
-
-    job: Job
-    images: list[StoredImage]
-    aliases: dict[str, Alias]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,17 +14,27 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
+from app.domain import JobStatus
 from app.jobs import queries as q
-from app.jobs.job import ClaimedJob, Job, NewImage, OverQuota, StoredImage, Submission
-from app.models import JobStatus
+from app.jobs.job import Job, NewImage, OverQuota, StoredImage, Submission
 from app.recognition.enrich import Alias
 
 SWEEP_LIMIT = 500  # jobs per sweeper statement
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """A job this worker now holds, with its images (by index) and its owner's aliases."""
+
+    job: Job
+    images: list[StoredImage]
+    aliases: dict[str, Alias]
 
 
 class JobStore:

@@ -1,4 +1,4 @@
-"""SQLModel tables: the tables' reference beside migrations/, and JobStatus. Persistence shapes only.
+"""SQLModel tables: the tables' reference beside migrations/. Persistence shapes only.
 
 migrations/ create the tables; these classes describe them, and open no connection: every
 statement goes through the asyncpg pool (app.db), the job store's (app.jobs) included, which
@@ -6,7 +6,7 @@ reads jobs as app.jobs.Job, not as ProductRecognitionJob. `User` is also the row
 app.repos.users returns.
 """
 
-from app.models.jobs import JobStatus, ProductRecognitionJob
+from app.models.jobs import ProductRecognitionJob
 from app.models.users import User, UserItemAlias
 
-__all__ = ["JobStatus", "ProductRecognitionJob", "User", "UserItemAlias"]
+__all__ = ["ProductRecognitionJob", "User", "UserItemAlias"]

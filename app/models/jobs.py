@@ -1,4 +1,4 @@
-"""Recognition jobs: the job table and its status.
+"""Recognition jobs: the job table (its status values are app.domain.JobStatus).
 
 The table is read and written only by the job store (app.jobs), whose row type is app.jobs.Job.
 A job's image bytes live apart from the job row, in product_recognition_job_images (migrations/0001),
@@ -9,23 +9,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, DateTime, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-
-class JobStatus(StrEnum):
-    PENDING = "pending"
-    PROCESSING = "processing"
-    DONE = "done"
-    FAILED = "failed"
-
-    @property
-    def terminal(self) -> bool:
-        return self in (JobStatus.DONE, JobStatus.FAILED)
+from app.domain import JobStatus
 
 
 def _tz(nullable: bool = True, default: str | None = None) -> Any:

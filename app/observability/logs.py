@@ -6,6 +6,9 @@ ids bound for the current task: `request_id` (the API's RequestId middleware, an
 worker from the Kafka record's headers), `user_id` and `job_id` (bound where they are
 known). asyncio tasks copy the context when they are created, so ids bound before a
 job's task starts follow it, and ids bound inside a task stay there.
+
+`request_id_var` holds the API request's id (set by app.main's RequestId middleware); the
+log lines, the tracing middleware and the GraphQL errors (app.schema.errors) read it here.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable, Mapping, MutableMapping
+from contextvars import ContextVar
 from typing import Any
 
 import structlog
@@ -22,13 +26,12 @@ from structlog.typing import EventDict, Processor
 from app.settings import AppEnv, Settings
 
 _IDS = ("request_id", "user_id", "job_id")
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
 def _add_request_id(_logger: Any, _name: str, event: EventDict) -> EventDict:
     """The API's request id (set by the RequestId middleware) when nothing bound one."""
     if "request_id" not in event:
-        from app.schema.errors import request_id_var
-
         request_id = request_id_var.get()
         if request_id:
             event["request_id"] = request_id
@@ -93,8 +96,6 @@ def current_ids() -> dict[str, str]:
     bound = structlog.contextvars.get_contextvars()
     ids = {k: str(bound[k]) for k in _IDS if bound.get(k) is not None}
     if "request_id" not in ids:
-        from app.schema.errors import request_id_var
-
         request_id = request_id_var.get()
         if request_id:
             ids["request_id"] = request_id

@@ -16,12 +16,12 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-if TYPE_CHECKING:
-    from app.settings import Settings
+from app.observability.logs import request_id_var
+from app.settings import Settings
 
 TRACER_NAME = "foodai"
 _TRACE_HEADERS = ("traceparent", "tracestate")
@@ -34,11 +34,11 @@ def enabled() -> bool:
 
 def _exporter(settings: Settings) -> Any:
     if settings.otel_exporter == "console":
-        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter  # optional: the tracing extra
 
         # one compact JSON object per line (the default is indented over many lines)
         return ConsoleSpanExporter(formatter=lambda span: span.to_json(indent=None) + os.linesep)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # optional: the tracing extra
 
     endpoint = settings.otel_endpoint
     if endpoint and not endpoint.rstrip("/").endswith("/v1/traces"):
@@ -51,7 +51,7 @@ def configure_tracing(settings: Settings, *, role: str) -> None:
     global _provider
     if not settings.otel_enabled or _provider is not None:
         return
-    from opentelemetry import trace
+    from opentelemetry import trace  # optional: the tracing extra
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -71,7 +71,7 @@ def shutdown_tracing() -> None:
 
 
 def _tracer() -> Any:
-    from opentelemetry import trace
+    from opentelemetry import trace  # optional: the tracing extra
 
     return trace.get_tracer(TRACER_NAME)
 
@@ -80,7 +80,7 @@ def inject_headers() -> list[tuple[str, bytes]]:
     """Kafka headers carrying the current span's W3C trace context; none when tracing is off."""
     if _provider is None:
         return []
-    from opentelemetry import propagate
+    from opentelemetry import propagate  # optional: the tracing extra
 
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
@@ -88,7 +88,7 @@ def inject_headers() -> list[tuple[str, bytes]]:
 
 
 def _extract(headers: Iterable[tuple[str, bytes]] | None) -> Any:
-    from opentelemetry import propagate
+    from opentelemetry import propagate  # optional: the tracing extra
 
     carrier = {k: v.decode("latin-1") for k, v in headers or () if k in _TRACE_HEADERS and v}
     return propagate.extract(carrier)
@@ -115,7 +115,7 @@ def job_span(headers: Iterable[tuple[str, bytes]] | None, job: Any = None) -> It
     if _provider is None:
         yield JobSpan()
         return
-    from opentelemetry.trace import SpanKind
+    from opentelemetry.trace import SpanKind  # optional: the tracing extra
 
     with _tracer().start_as_current_span("job", context=_extract(headers), kind=SpanKind.CONSUMER) as span:
         handle = JobSpan(span)
@@ -136,9 +136,7 @@ class TracingMiddleware:
         if scope["type"] != "http" or _provider is None:
             await self.app(scope, receive, send)
             return
-        from opentelemetry.trace import SpanKind, Status, StatusCode
-
-        from app.schema.errors import request_id_var
+        from opentelemetry.trace import SpanKind, Status, StatusCode  # optional: the tracing extra
 
         headers = [(k.decode("latin-1"), v) for k, v in scope.get("headers") or []]
         method, path = scope.get("method", "GET"), scope.get("path", "")

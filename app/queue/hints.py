@@ -25,7 +25,7 @@ from collections.abc import Callable
 import asyncpg
 
 from app.backoff import Backoff, retry
-from app.queue.messages import JOB_TYPES, PLANS, JobMessage
+from app.queue.messages import JobMessage
 
 log = logging.getLogger(__name__)
 CHANNEL = "foodai_job_submitted"
@@ -49,7 +49,7 @@ def parse_hint(payload: str, topics: tuple[str, str]) -> JobMessage | None:
                              headers=tuple((str(k), str(v).encode()) for k, v in data["headers"].items()))
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    return message if message.job_type in JOB_TYPES and message.user_plan in PLANS else None
+    return message if message.known else None
 
 
 class SubmitListener:

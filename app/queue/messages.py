@@ -6,15 +6,13 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
-JOB_TYPES = frozenset({"receipt", "products"})
-PLANS = frozenset({"free", "paid"})
+from app.domain import JobType, Plan
+from app.observability.logs import message_headers
+from app.observability.tracing import inject_headers
 
 
 def context_headers() -> tuple[tuple[str, bytes], ...]:
     """The current task's request and user ids, and its trace context when tracing is on."""
-    from app.observability.logs import message_headers
-    from app.observability.tracing import inject_headers
-
     return (*message_headers(), *inject_headers())
 
 
@@ -31,6 +29,11 @@ class JobMessage:
     # and its W3C trace context when tracing is on
     headers: tuple[tuple[str, bytes], ...] = field(default_factory=context_headers, compare=False, repr=False)
 
+    @property
+    def known(self) -> bool:
+        """Its job type and plan are ones this service serves (app.domain's values)."""
+        return JobType.parse(self.job_type) is not None and Plan.parse(self.user_plan) is not None
+
     def encode(self) -> bytes:
         """UTF-8 JSON, the wire form."""
         return json.dumps(
@@ -46,7 +49,6 @@ class JobMessage:
             message = cls(uuid.UUID(data["job_id"]), data["job_type"], data["user_plan"])
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise PoisonMessage(f"not a job message: {exc}") from exc
-        if not (isinstance(message.job_type, str) and message.job_type in JOB_TYPES
-                and isinstance(message.user_plan, str) and message.user_plan in PLANS):
+        if not message.known:
             raise PoisonMessage(f"unknown job type or plan: {message.job_type!r}/{message.user_plan!r}")
         return message

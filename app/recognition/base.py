@@ -9,19 +9,14 @@ LLM and the local OCR pipeline share one enrichment step.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Protocol
 
-
-class JobType(StrEnum):
-    """What the photos show: a shop receipt, or the products themselves."""
-
-    RECEIPT = "receipt"
-    PRODUCTS = "products"
+# Part of the recognizer contract, defined with the other domain enums; app.worker imports it from here.
+from app.domain import JobType as JobType
 
 
 @dataclass(frozen=True, slots=True)
-class ImageInput:
+class JobImage:
     """One stored image of a job, as handed to a recognizer."""
 
     index: int
@@ -92,7 +87,7 @@ class Recognizer(Protocol):
 
     name: str
 
-    async def recognize(self, image: ImageInput, *, job_type: JobType, lang: str) -> ImageRecognition:
+    async def recognize(self, image: JobImage, *, job_type: JobType, lang: str) -> ImageRecognition:
         """Return what the image shows, or raise RecognitionError."""
         ...
 

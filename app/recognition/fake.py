@@ -18,7 +18,7 @@ import asyncio
 import hashlib
 from pathlib import Path
 
-from app.recognition.base import ImageInput, ImageRecognition, JobType, RawItem, RecognitionError
+from app.recognition.base import ImageRecognition, JobImage, JobType, RawItem, RecognitionError
 
 _POOL = (
     ("MILK 1L", 1.0, "l", 1.19),
@@ -68,7 +68,7 @@ class FakeRecognizer:
         self._latency_s = latency_ms / 1000
         self._failure_rate = failure_rate
 
-    async def recognize(self, image: ImageInput, *, job_type: JobType, lang: str) -> ImageRecognition:
+    async def recognize(self, image: JobImage, *, job_type: JobType, lang: str) -> ImageRecognition:
         """Return the scripted or hash-chosen lines for these bytes."""
         if self._latency_s:
             await asyncio.sleep(self._latency_s)

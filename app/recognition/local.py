@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from app.recognition.base import ImageInput, ImageRecognition, JobType, RecognitionError
+from app.recognition.base import ImageRecognition, JobImage, JobType, RecognitionError
 from app.recognition.layout import OcrBox, to_lines
 from app.recognition.ocr import DET_MIN_SIDE, REC_MIN_WIDTH, OcrEngine, build_engine, to_boxes
 from app.recognition.products.model import ProductModel
@@ -126,7 +126,7 @@ class LocalRecognizer:
             return read_receipt(boxes, lang)
         return recognize_products(image, boxes, lang=lang, model=self._products, lookup=self._lookup)
 
-    async def recognize(self, image: ImageInput, *, job_type: JobType, lang: str) -> ImageRecognition:
+    async def recognize(self, image: JobImage, *, job_type: JobType, lang: str) -> ImageRecognition:
         """Read one image in the OCR pool; RecognitionError(retryable=False) if it cannot be decoded."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self._recognize_sync, image.data, job_type, lang)

@@ -150,7 +150,7 @@ class RapidOcrEngine:
     def _load(self) -> Any:
         with self._lock:
             if self._engine is None:
-                from rapidocr_onnxruntime import RapidOCR
+                from rapidocr_onnxruntime import RapidOCR  # heavy: onnxruntime, loaded on first use
 
                 self._engine = RapidOCR(
                     intra_op_num_threads=self._threads, inter_op_num_threads=1,

@@ -25,8 +25,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.recognition.base import (
-    ImageInput,
     ImageRecognition,
+    JobImage,
     JobType,
     RawItem,
     ReceiptHeader,
@@ -108,7 +108,7 @@ class Reply(BaseModel):
     note: str | None = None
 
 
-def build_request(model: str, image: ImageInput, job_type: JobType, lang: str) -> dict[str, Any]:
+def build_request(model: str, image: JobImage, job_type: JobType, lang: str) -> dict[str, Any]:
     """The chat-completions body for one image."""
     data_url = f"data:{image.mime};base64,{base64.b64encode(image.data).decode('ascii')}"
     system = (f"You read photos for a pantry app. {_PROMPTS[job_type]} Give names in the language "
@@ -198,7 +198,7 @@ class OpenAIRecognizer:
         self._backoff = (backoff_base_s, backoff_max_s)
         self._sleep = sleep
 
-    async def recognize(self, image: ImageInput, *, job_type: JobType, lang: str) -> ImageRecognition:
+    async def recognize(self, image: JobImage, *, job_type: JobType, lang: str) -> ImageRecognition:
         """Ask the model about one image; RecognitionError (retryable or not) when that fails."""
         body = build_request(self._model, image, job_type, lang)
         response = await self._post_with_retries(body)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 
 from app.recognition.base import JobType, Recognizer
 from app.recognition.fake import FakeRecognizer
+from app.recognition.openai_compat import OpenAIRecognizer
 from app.settings import RecognizerName, Settings
 
 
@@ -26,8 +27,6 @@ def _build(name: RecognizerName, settings: Settings, cache: dict[str, Recognizer
             use_angle_classifier=settings.ocr_angle_classifier,
         )
     else:
-        from app.recognition.openai_compat import OpenAIRecognizer
-
         recognizer = OpenAIRecognizer(settings)
     cache[name] = recognizer
     return recognizer

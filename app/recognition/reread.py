@@ -57,7 +57,7 @@ class RecognitionModel:
             return []
         with self._lock:
             if self._model is None:
-                from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
+                from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer  # heavy: onnxruntime, on first use
 
                 self._model = TextRecognizer(self._config)
         readings, _ = self._model(list(crops))

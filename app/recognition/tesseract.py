@@ -75,7 +75,7 @@ def installed_languages() -> frozenset[str]:
 def missing_tesseract() -> str | None:
     """What is missing for the Tesseract engine, as an install hint; None when all is there."""
     try:
-        import tesserocr  # noqa: F401
+        import tesserocr  # noqa: F401  # optional: this checks whether it is installed
     except ImportError:
         return "the tesserocr package is not installed (pip install tesserocr)"
     have = installed_languages()
@@ -145,7 +145,7 @@ class TesseractEngine:
             apis = self._local.apis = {}
         key = (languages, self._psm if psm is None else psm)
         if key not in apis:
-            from tesserocr import OEM, PyTessBaseAPI
+            from tesserocr import OEM, PyTessBaseAPI  # optional: see missing_tesseract
 
             apis[key] = PyTessBaseAPI(path=f"{self._folder}/", lang=languages, psm=key[1], oem=OEM.LSTM_ONLY)
         return apis[key]
@@ -255,7 +255,7 @@ def _merge(previous: OcrBox, box: OcrBox) -> OcrBox:
 
 
 def _words(api: Any, scale: float) -> list[OcrBox]:
-    from tesserocr import RIL, iterate_level
+    from tesserocr import RIL, iterate_level  # optional: see missing_tesseract
 
     boxes: list[OcrBox] = []
     iterator = api.GetIterator()

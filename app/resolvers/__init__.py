@@ -1,5 +1,6 @@
 """Resolvers: arguments -> a service -> GraphQL types (through app.schema.mapping).
 
-The mutations also read the uploaded images (base64 or multipart) and hand the submit service
-the settings it applies (quotas, hint topics); the subscription iterates app.services.watch.
+They decide nothing: the submit mutations hand the request's photos to app.services.submitting
+(reading, checks, quotas, hints), the subscription iterates app.services.watch. app.graphql
+assembles the schema from them.
 """

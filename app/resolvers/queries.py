@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.context import Context
+from app.domain import JobStatus, JobType
 from app.schema.mapping import job_to_type, user_to_type
 from app.schema.types import (
     Me,
@@ -13,8 +14,6 @@ from app.schema.types import (
     ProductJob,
     ProductJobConnection,
     ProductJobEdge,
-    ProductJobStatus,
-    ProductJobType,
 )
 from app.services import queries
 
@@ -40,8 +39,8 @@ class Query:
         info: CtxInfo,
         first: int = 20,
         after: str | None = None,
-        job_type: ProductJobType | None = None,
-        status: ProductJobStatus | None = None,
+        job_type: JobType | None = None,
+        status: JobStatus | None = None,
     ) -> ProductJobConnection:
         ctx = info.context
         page = await queries.history(

@@ -6,17 +6,16 @@ import logging
 import re
 import uuid
 from collections.abc import Iterator
-from contextvars import ContextVar
 
 import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache
 from strawberry.types import ExecutionContext
 
-from app.services.errors import ServiceError
+from app.errors import ServiceError
+from app.observability.logs import request_id_var
 
 log = logging.getLogger("foodai.errors")
-request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
 
 

@@ -1,75 +1,83 @@
-"""Explicit mapping from stored rows and documents to GraphQL types."""
+"""Explicit mapping from job rows and the domain's documents (app.domain) to GraphQL types.
+
+Each function names both sides: the domain type it reads and the GraphQL type it builds.
+A row's JSON columns are read once, through `JobResult.from_json` and `ReviewedItem.from_json`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import strawberry
 
+from app.domain import ImageResult, JobResult, JobStatus, JobType, Plan, ReceiptFields, ResultItem, ReviewedItem
 from app.jobs import Job
 from app.models import User
 from app.schema import types as t
 
 
-def _item(doc: dict[str, Any]) -> t.RecognizedItem:
-    box = doc.get("box")
+def result_item_to_type(item: ResultItem) -> t.RecognizedItem:
+    """A stored ResultItem as a GraphQL RecognizedItem (an empty box shows as null)."""
     return t.RecognizedItem(
-        name=doc["name"], raw_text=doc["raw_text"], quantity=doc["quantity"], unit=doc["unit"],
-        category=doc["category"], confidence=doc["confidence"], image_index=doc["image_index"],
-        price=doc.get("price"), unit_price=doc.get("unit_price"), storage_days=doc.get("storage_days"),
-        box=[t.Point(x=p[0], y=p[1]) for p in box] if box else None,
+        name=item.name, raw_text=item.raw_text, quantity=item.quantity, unit=item.unit,
+        category=item.category, confidence=item.confidence, image_index=item.image_index,
+        price=item.price, unit_price=item.unit_price, storage_days=item.storage_days,
+        box=[t.Point(x=x, y=y) for x, y in item.box] if item.box else None,
     )
 
 
-def _image(doc: dict[str, Any]) -> t.ImageOutcome:
+def image_result_to_type(image: ImageResult) -> t.ImageOutcome:
+    """A stored ImageResult as a GraphQL ImageOutcome."""
     return t.ImageOutcome(
-        index=doc["index"], status=doc["status"], item_count=doc.get("item_count", 0),
-        duration_ms=doc.get("duration_ms", 0), error=doc.get("error"), note=doc.get("note"),
+        index=image.index, status=image.status.value, item_count=image.item_count,
+        duration_ms=image.duration_ms, error=image.error, note=image.note,
     )
 
 
-def _receipt(doc: dict[str, Any] | None) -> t.ReceiptSummary | None:
-    if doc is None:
-        return None
+def receipt_fields_to_type(receipt: ReceiptFields) -> t.ReceiptSummary:
+    """Stored ReceiptFields as a GraphQL ReceiptSummary."""
     return t.ReceiptSummary(
-        merchant=doc.get("merchant"), purchased_at=doc.get("purchased_at"), currency=doc.get("currency"),
-        total=doc.get("total"), total_matches=bool(doc.get("total_matches")),
-        subtotal=doc.get("subtotal"), tax=doc.get("tax"), address=doc.get("address"),
+        merchant=receipt.merchant, purchased_at=receipt.purchased_at, currency=receipt.currency,
+        total=receipt.total, total_matches=receipt.total_matches,
+        subtotal=receipt.subtotal, tax=receipt.tax, address=receipt.address,
     )
 
 
-def result_to_type(doc: dict[str, Any] | None) -> t.RecognitionResult | None:
-    """The stored result document as GraphQL types."""
-    if doc is None:
-        return None
+def job_result_to_type(result: JobResult) -> t.RecognitionResult:
+    """A JobResult document as a GraphQL RecognitionResult."""
     return t.RecognitionResult(
-        items=[_item(i) for i in doc.get("items", [])],
-        images=[_image(i) for i in doc.get("images", [])],
-        receipt=_receipt(doc.get("receipt")),
+        items=[result_item_to_type(i) for i in result.items],
+        images=[image_result_to_type(i) for i in result.images],
+        receipt=None if result.receipt is None else receipt_fields_to_type(result.receipt),
     )
 
 
-def _confirmed(docs: list[dict[str, Any]] | None) -> list[t.ConfirmedItem] | None:
-    if docs is None:
-        return None
-    return [
-        t.ConfirmedItem(name=d["name"], quantity=d["quantity"], unit=d["unit"], category=d["category"],
-                        raw_text=d.get("raw_text"), price=d.get("price"))
-        for d in docs
-    ]
+def reviewed_item_to_type(item: ReviewedItem) -> t.ConfirmedItem:
+    """A ReviewedItem (one of a job's confirmed items) as a GraphQL ConfirmedItem."""
+    return t.ConfirmedItem(name=item.name, quantity=item.quantity, unit=item.unit, category=item.category,
+                           raw_text=item.raw_text, price=item.price)
+
+
+def _result(doc: Mapping[str, Any] | None) -> t.RecognitionResult | None:
+    return None if doc is None else job_result_to_type(JobResult.from_json(doc))
+
+
+def _confirmed(docs: Sequence[Mapping[str, Any]] | None) -> list[t.ConfirmedItem] | None:
+    return None if docs is None else [reviewed_item_to_type(i) for i in ReviewedItem.list_from_json(docs)]
 
 
 def job_to_type(job: Job) -> t.ProductJob:
     """A job row (app.jobs.Job, from any read or change of the job store) as the GraphQL ProductJob."""
     return t.ProductJob(
         id=strawberry.ID(str(job.id)),
-        job_type=t.ProductJobType(job.job_type),
-        status=t.ProductJobStatus(job.status),
+        job_type=JobType(job.job_type),
+        status=JobStatus(job.status),
         lang=job.lang,
-        user_plan=t.Plan(job.user_plan),
+        user_plan=Plan(job.user_plan),
         image_count=job.image_count,
         images_done=job.images_done,
-        result=result_to_type(job.result),
+        result=_result(job.result),
         error=job.error,
         created_at=job.created_at,
         started_at=job.started_at,
@@ -81,4 +89,4 @@ def job_to_type(job: Job) -> t.ProductJob:
 
 def user_to_type(user: User) -> t.Me:
     """The caller's row as Me."""
-    return t.Me(id=strawberry.ID(str(user.id)), plan=t.Plan(user.plan))
+    return t.Me(id=strawberry.ID(str(user.id)), plan=Plan(user.plan))

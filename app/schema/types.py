@@ -1,31 +1,27 @@
-"""GraphQL output types and enums. Built from models by app.schema.mapping, never from ORM rows directly."""
+"""GraphQL output types, and the domain's enums exposed as GraphQL enums.
+
+Built by app.schema.mapping from job rows and the typed documents of app.domain, never from ORM rows directly.
+Each class is named as its GraphQL type; the domain's documents have other names (ResultItem is shown as
+RecognizedItem, ImageResult as ImageOutcome, ReceiptFields as ReceiptSummary, ReviewedItem as ConfirmedItem).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 
+from app.domain import JobStatus, JobType, Plan
 
-@strawberry.enum(description="What the photos show.")
-class ProductJobType(Enum):
-    RECEIPT = "receipt"
-    PRODUCTS = "products"
-
-
-@strawberry.enum(description="Where a job is: PENDING -> PROCESSING -> DONE or FAILED, never back.")
-class ProductJobStatus(Enum):
-    PENDING = "pending"
-    PROCESSING = "processing"
-    DONE = "done"
-    FAILED = "failed"
-
-
-@strawberry.enum(description="The user's plan; paid jobs are served before free ones.")
-class Plan(Enum):
-    FREE = "free"
-    PAID = "paid"
+# The domain's enums are the GraphQL enums (named as they always were in schema.graphql); these calls
+# register them with strawberry, so this module must be imported before a schema is built (it is:
+# every resolver returns its types).
+strawberry.enum(JobType, name="ProductJobType", description="What the photos show.")
+strawberry.enum(
+    JobStatus, name="ProductJobStatus",
+    description="Where a job is: PENDING -> PROCESSING -> DONE or FAILED, never back.",
+)
+strawberry.enum(Plan, name="Plan", description="The user's plan; paid jobs are served before free ones.")
 
 
 @strawberry.type(description="A point on the image, in pixels from its top-left corner.")
@@ -94,8 +90,8 @@ class ConfirmedItem:
 @strawberry.type(description="An asynchronous recognition job over one or more photos.")
 class ProductJob:
     id: strawberry.ID
-    job_type: ProductJobType
-    status: ProductJobStatus
+    job_type: JobType
+    status: JobStatus
     lang: str
     user_plan: Plan
     image_count: int

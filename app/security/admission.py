@@ -23,10 +23,10 @@ import asyncpg
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth import Identity, TokenVerifier, bearer_token
+from app.errors import QuotaExceeded, Unauthenticated
 from app.security.body_budget import SMALL_BODY_BYTES, BodyBudget, UploadsInFlight, body_cost
 from app.security.http import Refused, content_type, guarded
 from app.services.admission import check_quota_before_upload
-from app.services.errors import QuotaExceeded, Unauthenticated
 from app.services.quotas import QuotaPolicy
 from app.settings import Settings
 

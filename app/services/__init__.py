@@ -1,5 +1,6 @@
-"""Use cases: submit (image intake, quotas, the outbox relay), reading and watching jobs, confirm,
-processing a job the worker claimed (recognize, enrich, finish) and the sweeper.
+"""Use cases: submit (the mutations' photos and policies in submitting, the stored job in submit,
+quotas, the outbox relay), reading and watching jobs, confirm, processing a job the worker
+claimed (recognize, enrich, finish) and the sweeper.
 
-Each state change commits as one transaction; errors meant for the client are in app.services.errors.
+Each state change commits as one transaction; errors meant for the client are in app.errors.
 """

@@ -5,31 +5,20 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 
 import asyncpg
 
 from app.auth import Identity
+from app.domain import JobStatus, ReviewedItem
+from app.errors import BadUserInput, NotFound
 from app.jobs import Job, JobStore
-from app.models import JobStatus
 from app.recognition.enrich import CATEGORIES, UNITS, Alias, alias_key
 from app.repos import users as users_repo
-from app.services.errors import BadUserInput, NotFound
 
 MAX_CONFIRMED_ITEMS = 500
 
 
-@dataclass(frozen=True, slots=True)
-class ConfirmedItem:
-    name: str
-    quantity: float
-    unit: str
-    category: str
-    raw_text: str | None = None
-    price: float | None = None
-
-
-def check_item(item: ConfirmedItem, index: int) -> ConfirmedItem:
+def check_item(item: ReviewedItem, index: int) -> ReviewedItem:
     """Refuse an item a pantry cannot hold; trims the name."""
     field = f"items.{index}"
     name = item.name.strip()
@@ -47,11 +36,11 @@ def check_item(item: ConfirmedItem, index: int) -> ConfirmedItem:
         raise BadUserInput("rawText must be at most 500 characters", field=f"{field}.rawText")
     if item.price is not None and not (math.isfinite(item.price) and 0 <= item.price <= 1_000_000):
         raise BadUserInput("price must be a non-negative number", field=f"{field}.price")
-    return ConfirmedItem(name, item.quantity, item.unit, item.category, item.raw_text, item.price)
+    return ReviewedItem(name, item.quantity, item.unit, item.category, item.raw_text, item.price)
 
 
 async def confirm_job(
-    pool: asyncpg.Pool, identity: Identity, job_id: uuid.UUID, items: Sequence[ConfirmedItem]
+    pool: asyncpg.Pool, identity: Identity, job_id: uuid.UUID, items: Sequence[ReviewedItem]
 ) -> Job:
     """Store the reviewed list on a DONE job of the caller's and upsert their aliases, atomically."""
     if len(items) > MAX_CONFIRMED_ITEMS:
@@ -70,6 +59,6 @@ async def confirm_job(
             for i in checked if i.raw_text and alias_key(i.raw_text)
         }
         await users_repo.upsert_aliases(conn, user_id=identity.user_id, aliases=aliases.items())
-        confirmed = await jobs.set_confirmed(job_id=job_id, items=[asdict(i) for i in checked])
+        confirmed = await jobs.set_confirmed(job_id=job_id, items=ReviewedItem.list_to_json(checked))
     assert confirmed is not None  # the job was read above, in this transaction, and jobs are not deleted
     return confirmed

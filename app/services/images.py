@@ -20,8 +20,8 @@ from base64 import b64decode
 
 from PIL import Image, UnidentifiedImageError
 
+from app.errors import BadUserInput
 from app.jobs import NewImage
-from app.services.errors import BadUserInput
 
 _PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 # In a JPEG's entropy-coded data 0xFF is followed by 0x00 (stuffing), by RST0-7, or by more

@@ -13,16 +13,15 @@ import math
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
+from app.domain import ImageResult, ImageStatus, JobResult, JobStatus, JobType, ReceiptFields, ResultItem
 from app.jobs import ClaimedJob, Job, JobStore, StoredImage
-from app.models import JobStatus
 from app.observability import metrics
 from app.recognition.base import (
-    ImageInput,
     ImageRecognition,
-    JobType,
+    JobImage,
     ReceiptHeader,
     RecognitionError,
     Recognizer,
@@ -45,14 +44,11 @@ class RetryPolicy:
         return min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1))
 
 
-@dataclass(slots=True)
-class ImageOutcome:
-    index: int
-    status: str  # done | failed
-    item_count: int = 0
-    duration_ms: int = 0
-    error: str | None = None
-    note: str | None = None
+@dataclass(frozen=True, slots=True)
+class ImageRead:
+    """One image of a job through its recognizer: the stored outcome, and what was read (None on failure)."""
+
+    result: ImageResult
     recognition: ImageRecognition | None = field(default=None, repr=False)
 
 
@@ -86,7 +82,7 @@ def check_recognition(result: object) -> ImageRecognition:
 
 
 async def recognize_with_retry(
-    recognizer: Recognizer, image: ImageInput, *, job_type: JobType, lang: str, retry: RetryPolicy
+    recognizer: Recognizer, image: JobImage, *, job_type: JobType, lang: str, retry: RetryPolicy
 ) -> ImageRecognition:
     """One image through the recognizer: per-call timeout, retries on retryable failures only."""
     for attempt in range(1, retry.attempts + 1):
@@ -105,22 +101,26 @@ async def recognize_with_retry(
     raise AssertionError("unreachable")
 
 
-async def _recognize_one(deps: ProcessingDeps, job: Job, stored: StoredImage, progress: _Progress) -> ImageOutcome:
+async def _recognize_one(deps: ProcessingDeps, job: Job, stored: StoredImage, progress: _Progress) -> ImageRead:
     job_type = JobType(job.job_type)
-    image = ImageInput(index=stored.index, data=stored.data, mime=stored.mime)
+    image = JobImage(index=stored.index, data=stored.data, mime=stored.mime)
     started = time.perf_counter()
     try:
         recognition = await recognize_with_retry(
             deps.recognizers[job_type], image, job_type=job_type, lang=job.lang, retry=deps.retry
         )
-        outcome = ImageOutcome(stored.index, "done", len(recognition.items), note=recognition.note,
-                               recognition=recognition)
     except RecognitionError as exc:
-        outcome = ImageOutcome(stored.index, "failed", error=str(exc))
-    outcome.duration_ms = round((time.perf_counter() - started) * 1000)
-    metrics.image_finished(job.job_type, outcome.status, outcome.duration_ms)
+        read = ImageRead(ImageResult(stored.index, ImageStatus.FAILED, error=str(exc), duration_ms=_ms(started)))
+    else:
+        read = ImageRead(ImageResult(stored.index, ImageStatus.DONE, len(recognition.items), _ms(started),
+                                     note=recognition.note), recognition)
+    metrics.image_finished(job.job_type, read.result.status.value, read.result.duration_ms)
     await progress.image_finished()
-    return outcome
+    return read
+
+
+def _ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
 
 
 class _Progress:
@@ -157,25 +157,35 @@ def merge_header(recognitions: list[ImageRecognition]) -> ReceiptHeader | None:
     return merged
 
 
-def build_result(outcomes: list[ImageOutcome], items: list[PantryItem]) -> dict[str, Any]:
-    """The stored result document (snake_case; app.schema.mapping turns it into GraphQL types)."""
-    recognitions = [o.recognition for o in outcomes if o.recognition is not None]
-    header = merge_header(recognitions)
-    receipt: dict[str, Any] | None = None
-    if header is not None:
-        receipt = asdict(header)
-        priced = [i.price for i in items if i.price is not None]
-        receipt["total_matches"] = (
-            header.total is not None and bool(priced)
-            and abs(sum(priced) - header.total) <= 0.01 * max(1, len(priced))
-        )
-    return {
-        "items": [asdict(i) for i in items],
-        "images": [
-            {k: v for k, v in asdict(o).items() if k != "recognition"} for o in outcomes
-        ],
-        "receipt": receipt,
-    }
+def receipt_fields(header: ReceiptHeader, items: list[PantryItem]) -> ReceiptFields:
+    """The merged header as stored, with whether the items' prices add up to its total (1 cent per item)."""
+    priced = [i.price for i in items if i.price is not None]
+    return ReceiptFields(
+        merchant=header.merchant, purchased_at=header.purchased_at, currency=header.currency,
+        total=header.total, subtotal=header.subtotal, tax=header.tax, address=header.address,
+        total_matches=(header.total is not None and bool(priced)
+                       and abs(sum(priced) - header.total) <= 0.01 * max(1, len(priced))),
+    )
+
+
+def result_item(item: PantryItem) -> ResultItem:
+    """An enriched item as stored in the result."""
+    return ResultItem(
+        name=item.name, raw_text=item.raw_text, quantity=item.quantity, unit=item.unit, category=item.category,
+        confidence=item.confidence, image_index=item.image_index, price=item.price, unit_price=item.unit_price,
+        storage_days=item.storage_days, box=None if item.box is None else tuple(item.box),
+        catalog_key=item.catalog_key,
+    )
+
+
+def build_result(reads: list[ImageRead], items: list[PantryItem]) -> JobResult:
+    """The result document (app.domain.JobResult; app.schema.mapping turns it into GraphQL types)."""
+    header = merge_header([r.recognition for r in reads if r.recognition is not None])
+    return JobResult(
+        items=tuple(result_item(i) for i in items),
+        images=tuple(r.result for r in reads),
+        receipt=None if header is None else receipt_fields(header, items),
+    )
 
 
 async def process_job(deps: ProcessingDeps, claimed: ClaimedJob) -> Job | None:
@@ -191,15 +201,16 @@ async def process_job(deps: ProcessingDeps, claimed: ClaimedJob) -> Job | None:
     if lost:
         log.warning("job %s: lease lost while processing; leaving it to its new owner", job.id)
         return None
-    outcomes = [t.result() for t in tasks]
-    raw = [(o.index, item) for o in outcomes if o.recognition for item in o.recognition.items]
+    reads = [t.result() for t in tasks]
+    raw = [(r.result.index, item) for r in reads if r.recognition for item in r.recognition.items]
     items = deps.enricher.enrich(raw, lang=job.lang, aliases=claimed.aliases)
-    ok = [o for o in outcomes if o.status == "done"]
+    ok = [r for r in reads if r.result.status is ImageStatus.DONE]
     status = JobStatus.DONE if ok else JobStatus.FAILED
     error = None if ok else "no image could be recognized: " + "; ".join(
-        f"image {o.index}: {o.error}" for o in outcomes
+        f"image {r.result.index}: {r.result.error}" for r in reads
     )
-    return await finish(deps, job.id, status, build_result(outcomes, items), error, images_done=len(stored))
+    result = build_result(reads, items).to_json()
+    return await finish(deps, job.id, status, result, error, images_done=len(stored))
 
 
 async def finish(

@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 import asyncpg
 
 from app.auth import Identity
+from app.errors import BadUserInput
 from app.jobs import Job, JobStore
 from app.models import User
 from app.repos import users as users_repo
-from app.services.errors import BadUserInput
 
 MAX_PAGE = 100
 

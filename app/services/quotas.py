@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.domain import Plan
+from app.errors import QuotaExceeded
 from app.jobs import OverQuota
-from app.services.errors import QuotaExceeded
 from app.settings import Settings
 
 
@@ -20,13 +21,13 @@ class QuotaPolicy:
     @classmethod
     def from_settings(cls, settings: Settings) -> QuotaPolicy:
         return cls({
-            "free": {"minute": settings.quota_free_per_minute, "day": settings.quota_free_per_day},
-            "paid": {"minute": settings.quota_paid_per_minute, "day": settings.quota_paid_per_day},
+            Plan.FREE: {"minute": settings.quota_free_per_minute, "day": settings.quota_free_per_day},
+            Plan.PAID: {"minute": settings.quota_paid_per_minute, "day": settings.quota_paid_per_day},
         })
 
     def limit(self, plan: str, window: str) -> int:
         """Submissions allowed per `window` on `plan` (an unknown plan has the free plan's)."""
-        return self.limits.get(plan, self.limits["free"])[window]
+        return self.limits.get(plan, self.limits[Plan.FREE])[window]
 
     @staticmethod
     def refusal(over: OverQuota) -> QuotaExceeded:

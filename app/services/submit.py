@@ -6,12 +6,12 @@ import re
 from collections.abc import Sequence
 
 from app.auth import Identity
+from app.errors import BadUserInput
 from app.jobs import Job, JobStore, NewImage, OverQuota
 from app.observability import metrics
 from app.queue.hints import announcement
 from app.queue.messages import JobMessage, context_headers
 from app.recognition.base import JobType
-from app.services.errors import BadUserInput
 from app.services.outbox import OutboxRelay
 from app.services.quotas import QuotaPolicy
 from app.settings import Settings

@@ -26,9 +26,9 @@ from broadcaster import Broadcast
 from app.auth import Identity
 from app.backoff import Backoff, retry
 from app.db import DB_ERRORS
+from app.errors import NotFound
 from app.events import job_channel
 from app.jobs import Job, JobStore
-from app.services.errors import NotFound
 
 log = logging.getLogger(__name__)
 BATCH_MAX = 500  # job ids per statement

@@ -23,10 +23,10 @@ from broadcaster import Broadcast, Event
 
 from app.auth import Identity
 from app.embedded import free_port
+from app.errors import NotFound
 from app.events import PostgresNotifyBackend, job_channel
 from app.main import create_app, websocket_server_options
 from app.observability.metrics import REGISTRY
-from app.services.errors import NotFound
 from app.services.watch import read_watched_job
 from app.settings import Settings
 from tests.conftest import make_settings

@@ -9,8 +9,8 @@ from pathlib import Path
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from app.domain import JobStatus
 from app.jobs import JobStore, NewImage
-from app.models import JobStatus
 from app.queue.messages import JobMessage
 from app.settings import Settings
 from tests.stack import committed_all

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from app.recognition.base import ImageInput, JobType, RecognitionError
+from app.recognition.base import JobImage, JobType, RecognitionError
 from app.recognition.openai_compat import OpenAIRecognizer
 from app.settings import Settings
 
-IMAGE = ImageInput(0, b"\xff\xd8\xffFAKEJPEG", "image/jpeg")
+IMAGE = JobImage(0, b"\xff\xd8\xffFAKEJPEG", "image/jpeg")
 GOOD_REPLY = {
     "items": [
         {"text": "VOLLMILCH 3,5% 1L", "name": "Vollmilch", "quantity": 2, "unit": "pcs", "price": 2.38,

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from app.recognition import hybrid
-from app.recognition.base import ImageInput, JobType
+from app.recognition.base import JobImage, JobType
 from app.recognition.enrich import Enricher
 from app.recognition.local import LocalRecognizer
 from app.recognition.tesseract import missing_tesseract
@@ -29,7 +29,7 @@ async def test_a_receipt_in_another_script_is_read_item_for_item_without_its_lan
         recognizer: LocalRecognizer, script: str, seed: int) -> None:
     data, mime, receipt = generate(seed, script=script)
     assert receipt.lang != "en"
-    result = await recognizer.recognize(ImageInput(0, data, mime), job_type=JobType.RECEIPT, lang="en")
+    result = await recognizer.recognize(JobImage(0, data, mime), job_type=JobType.RECEIPT, lang="en")
     items = Enricher().enrich([(0, raw) for raw in result.items], lang="en")
     assert sorted((i.catalog_key or "", round(i.quantity, 3), i.unit, i.price or 0.0) for i in items) == sorted(
         (t.key, round(t.quantity, 3), t.unit, t.price) for t in receipt.items)
@@ -43,5 +43,5 @@ async def test_a_latin_receipt_is_not_checked_for_another_script(
     monkeypatch.setattr(hybrid.HybridEngine, "script_of", refuse)
     for seed in (1, 2, 3):
         data, mime, receipt = generate(seed)
-        result = await recognizer.recognize(ImageInput(0, data, mime), job_type=JobType.RECEIPT, lang=receipt.lang)
+        result = await recognizer.recognize(JobImage(0, data, mime), job_type=JobType.RECEIPT, lang=receipt.lang)
         assert result.items

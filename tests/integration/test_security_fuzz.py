@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema
 
-from app.schema import export_sdl
+from app.graphql import export_sdl
 from tests.conftest import TEST_SECRET
 from tests.integration.security_helpers import Stack, api_with
 from tests.support import b64, new_user, png_bytes

@@ -8,9 +8,9 @@ import uuid
 
 import asyncpg
 
+from app.domain import JobStatus
 from app.jobs import JobStore, NewImage
 from app.jobs.queries import NOTIFY_CHANNEL
-from app.models import JobStatus
 from app.recognition.enrich import Alias
 from app.repos.users import upsert_aliases
 from app.settings import Settings

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from app.domain import JobStatus
+from app.errors import BadUserInput
 from app.jobs import Job
-from app.models import JobStatus
 from app.queue.messages import JobMessage, PoisonMessage
-from app.services.errors import BadUserInput
 from app.services.images import sniff_mime
 from app.services.queries import decode_cursor, encode_cursor
 from app.services.submit import check_lang

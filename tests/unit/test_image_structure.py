@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from app.services.errors import BadUserInput
+from app.errors import BadUserInput
 from app.services.images import accept_image
 
 LIMIT = 1 << 22

@@ -13,9 +13,9 @@ import pytest
 from broadcaster import Broadcast, Event
 
 from app.auth import Identity
+from app.errors import NotFound
 from app.events import RECHECK, RECHECK_SLICES, RESYNC, PostgresNotifyBackend, channel_job, job_channel
 from app.jobs import JobStore
-from app.services.errors import NotFound
 from app.services.watch import JobBatchReader, read_watched_job
 
 

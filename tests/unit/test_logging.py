@@ -11,9 +11,8 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from app.observability.logs import bind_ids, bind_record, configure_logging, ids_from_headers
+from app.observability.logs import bind_ids, bind_record, configure_logging, ids_from_headers, request_id_var
 from app.queue.messages import JobMessage
-from app.schema.errors import request_id_var
 from app.settings import Settings
 
 

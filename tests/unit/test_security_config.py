@@ -17,7 +17,7 @@ from PIL import Image
 from pydantic import ValidationError
 
 from app.auth import SUBJECT_NAMESPACE, TokenVerifier, issue_token
-from app.services.errors import BadUserInput, Unauthenticated
+from app.errors import BadUserInput, Unauthenticated
 from app.services.images import accept_image, decode_base64
 from app.settings import Settings
 from tests.support import ROOT

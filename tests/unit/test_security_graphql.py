@@ -8,8 +8,9 @@ import pytest
 import strawberry
 from graphql import parse
 
-from app.schema import build_schema
-from app.schema.errors import ErrorCodes, FoodaiSchema, request_id_var
+from app.graphql import build_schema
+from app.observability.logs import request_id_var
+from app.schema.errors import ErrorCodes, FoodaiSchema
 from app.security.graphql_limits import DocumentCost
 from app.settings import Settings
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+import zxingcpp
 from PIL import Image
 
 Point = tuple[float, float]
@@ -55,8 +56,6 @@ def _outline(position: object, scale: float) -> list[Point]:
 
 def read_barcodes(image: Image.Image) -> list[Barcode]:
     """The retail codes visible in the image (each code once), with their outline in the image's pixels."""
-    import zxingcpp
-
     scale = 1.0
     scan = image.convert("L")
     if max(scan.size) > _SCAN_SIDE:

@@ -65,7 +65,7 @@ class Backbone:
     """The ONNX embedding network, with one intra-op thread by default (the recognizer's pool parallelises)."""
 
     def __init__(self, path: Path, *, threads: int = 1) -> None:
-        import onnxruntime as ort
+        import onnxruntime as ort  # heavy: loaded when a model is built
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads

@@ -65,7 +65,7 @@ class Surface:
 
 
 def _thumbnail(image: Image.Image) -> tuple[NDArray[np.float32], float]:
-    import cv2
+    import cv2  # heavy: OpenCV, loaded on the first product photo
 
     scale = max(image.size) / _WORK_SIDE
     size = (max(1, round(image.width / scale)), max(1, round(image.height / scale)))
@@ -83,7 +83,7 @@ def _border(pixels: NDArray[np.float32]) -> NDArray[np.float32]:
 
 def _main_colours(border: NDArray[np.float32]) -> NDArray[np.float32]:
     """The border's few main colours (k-means, seeded), each covering a fair share of it."""
-    import cv2
+    import cv2  # heavy: OpenCV, loaded on the first product photo
 
     cv2.setRNGSeed(0)
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
@@ -113,7 +113,7 @@ def estimate_surface(pixels: NDArray[np.float32]) -> Surface:
 
 
 def _foreground(pixels: NDArray[np.float32], surface: Surface) -> NDArray[np.uint8]:
-    import cv2
+    import cv2  # heavy: OpenCV, loaded on the first product photo
 
     raw = (surface.distance(pixels, mixes=True) > max(_MIN_CONTRAST, 3 * surface.spread)).astype(np.uint8)
     kernel = np.ones((3, 3), np.uint8)
@@ -126,7 +126,7 @@ def _foreground(pixels: NDArray[np.float32], surface: Surface) -> NDArray[np.uin
 
 
 def _blobs(mask: NDArray[np.uint8]) -> list[Box]:
-    import cv2
+    import cv2  # heavy: OpenCV, loaded on the first product photo
 
     count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     total = mask.shape[0] * mask.shape[1]

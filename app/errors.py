@@ -1,4 +1,8 @@
-"""Errors a use case raises for the client; the GraphQL layer turns each into `extensions.code`."""
+"""Errors meant for the client, each with a stable code; every layer may raise them.
+
+Services, auth and the HTTP guards raise them; the GraphQL layer (app.schema.errors) hands
+their `extensions` (with `code`) to the client and masks every other exception as INTERNAL.
+"""
 
 from __future__ import annotations
 
