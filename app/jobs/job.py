@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg
 
-from app.domain import JobStatus
+from app.domain import JobStatus, JobType, Plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +28,8 @@ class Job:
 
     id: uuid.UUID
     user_id: uuid.UUID
-    user_plan: str
-    job_type: str
+    user_plan: Plan
+    job_type: JobType
     lang: str
     status: JobStatus
     images_done: int
@@ -57,11 +57,15 @@ class Job:
     def from_row(cls, row: asyncpg.Record) -> Job:
         """The job from a row of app.jobs.queries.COLUMNS (extra columns are ignored)."""
         values = [row[name] for name in COLUMN_NAMES]
-        values[5] = JobStatus(values[5])
+        for index, enum in _ENUMS:
+            values[index] = enum(values[index])
         return cls(*values)
 
 
 COLUMN_NAMES = tuple(f.name for f in fields(Job))
+"""Job's fields in order: the names of app.jobs.queries.COLUMNS."""
+_ENUMS = [(COLUMN_NAMES.index(name), enum) for name, enum in
+          (("user_plan", Plan), ("job_type", JobType), ("status", JobStatus))]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from app.domain import JobStatus
+from app.domain import JobStatus, JobType, Plan
 from app.jobs import queries as q
 from app.jobs.job import Job, NewImage, OverQuota, StoredImage, Submission
 from app.recognition.enrich import Alias
@@ -73,8 +73,8 @@ class JobStore:
         if row["existing"]:  # a retry (rare): the first job as it is now (jobs live as long as their user)
             [first] = await self.get_jobs_by_id([row["id"]])
             return Submission(first, existing=True)
-        return Submission(_new_job(row["id"], row["created_at"], user_id, row["user_plan"], job_type, lang,
-                                   len(images)), existing=False)
+        return Submission(_new_job(row["id"], row["created_at"], user_id, Plan(row["user_plan"]), JobType(job_type),
+                                   lang, len(images)), existing=False)
 
     async def set_confirmed(self, *, job_id: uuid.UUID, items: list[dict[str, Any]]) -> Job | None:
         """Store the user's reviewed items on the job (a later confirm replaces an earlier one); None when
@@ -174,8 +174,8 @@ def _job(row: asyncpg.Record | None) -> Job | None:
     return None if row is None else Job.from_row(row)
 
 
-def _new_job(job_id: uuid.UUID, created_at: datetime, user_id: uuid.UUID, user_plan: str, job_type: str, lang: str,
-             image_count: int) -> Job:
+def _new_job(job_id: uuid.UUID, created_at: datetime, user_id: uuid.UUID, user_plan: Plan, job_type: JobType,
+             lang: str, image_count: int) -> Job:
     """A job as the submit just stored it (the table's defaults), without reading it back."""
     return Job(id=job_id, user_id=user_id, user_plan=user_plan, job_type=job_type, lang=lang, status=JobStatus.PENDING,
                images_done=0, image_count=image_count, attempts=0, error=None, created_at=created_at,
