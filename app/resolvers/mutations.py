@@ -10,7 +10,7 @@ from app.domain import JobType, ReviewedItem
 from app.schema.inputs import ConfirmedItemInput, ImageInput
 from app.schema.mapping import job_to_type
 from app.schema.types import ProductJob
-from app.services import confirm, queries, submitting
+from app.services import confirm, queries, submit
 
 CtxInfo = Info[Context, None]
 
@@ -21,10 +21,10 @@ async def _submit(
     ctx = info.context
     identity = ctx.identity()
     resources = ctx.resources
-    job = await submitting.submit_photos(
+    job = await submit.submit_photos(
         jobs=resources.jobs, outbox=resources.outbox, settings=resources.settings,
         identity=identity, job_type=job_type, lang=lang, idempotency_key=idempotency_key,
-        photos=[submitting.Photo(base64=i.base64 or None, upload=i.upload or None) for i in images],
+        photos=[submit.Photo(base64=i.base64 or None, upload=i.upload or None) for i in images],
     )
     return job_to_type(job)
 
