@@ -23,11 +23,12 @@ import asyncpg
 import pytest
 
 from app.db import create_pool
-from app.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from app.embedded import EmbeddedBroker, EmbeddedPostgres
+from app.embedded.launch import CLEAN_EXIT, ChildProcess, start_api, start_worker, wait_ready
 from app.migrate import migrate
 from app.settings import Settings
 from tests.stack import Stack
-from tests.support import CLEAN_EXIT, Api, ChildProcess, start_child, wait_ready
+from tests.support import Api
 
 TEST_SECRET = "test-secret-" + "x" * 32
 
@@ -121,6 +122,7 @@ def make_settings(database_url: str, kafka_bootstrap: str, **overrides: object) 
         "kafka_topic_paid": f"test.{run}.paid",
         "kafka_topic_free": f"test.{run}.free",
         "kafka_group_id": f"test-{run}",
+        "kafka_session_timeout_ms": 3000,  # Tansu holds a group join for half the session: 1.5 s, not 5
         "jwt_secret": TEST_SECRET,
         "recognizer_receipt": "fake",
         "recognizer_products": "fake",
@@ -147,9 +149,7 @@ def settings(database_url: str, kafka_bootstrap: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def api_process(settings: Settings, work_dir: Path) -> AsyncIterator[tuple[ChildProcess, str]]:
-    port = free_port()
-    child = start_child("api", ["app.cli", "serve", "--port", str(port)], settings, work_dir)
-    url = f"http://127.0.0.1:{port}"
+    child, url = start_api("api", settings, work_dir)
     try:
         await wait_ready(child, url)
         yield child, url
@@ -159,7 +159,7 @@ async def api_process(settings: Settings, work_dir: Path) -> AsyncIterator[tuple
 
 @pytest.fixture(scope="session")
 def worker_process(settings: Settings, work_dir: Path) -> Iterator[ChildProcess]:
-    child = start_child("worker", ["app.worker"], settings, work_dir)
+    child = start_worker("worker", settings, work_dir)
     try:
         yield child
     finally:
