@@ -31,6 +31,48 @@ from tests.stack import Stack
 from tests.support import Api
 
 TEST_SECRET = "test-secret-" + "x" * 32
+# scenarios that start processes of their own or run for many seconds (see pytest_collection_modifyitems)
+_HEAVY_DIRS = ("e2e", "fault")
+_HEAVY_FIXTURES = {"stack_factory"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order for `--dist worksteal` (test.sh), which first hands each of the N processes one
+    contiguous share of the collection: each share starts with its part of the heavy scenarios
+    (dealt round-robin, the slow-marked first), so the processes run them side by side from the
+    start instead of one process running them all in a row; the light tests follow in collection
+    order (a module's tests stay together), and idle processes steal from the ends of the shares."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers < 2:
+        return
+    units: dict[str, list[pytest.Item]] = {}  # a module with a module-scoped fixture is one unit
+    for item in sorted((i for i in items if _weight(i) < 2), key=_weight):
+        units.setdefault(str(item.path) if _module_scoped(item) else item.nodeid, []).append(item)
+    heavy = list(units.values())
+    light = [i for i in items if _weight(i) == 2]
+    ordered: list[pytest.Item] = []
+    remaining = len(items)
+    for k in range(workers):
+        share = remaining // (workers - k)  # what worksteal's first distribution sends to process k
+        remaining -= share
+        mine = [item for unit in heavy[k::workers] for item in unit]
+        cut = max(0, share - len(mine))
+        ordered += mine + light[:cut]
+        light = light[cut:]
+    items[:] = ordered + light
+
+
+def _module_scoped(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    return info is not None and any(d and d[-1].scope == "module" for d in info.name2fixturedefs.values())
+
+
+def _weight(item: pytest.Item) -> int:
+    """0 for the slow-marked (the longest), 1 for other heavy scenarios, 2 for the rest."""
+    if item.get_closest_marker("slow") is not None:
+        return 0
+    heavy = any(d in item.path.parts for d in _HEAVY_DIRS) or _HEAVY_FIXTURES & set(getattr(item, "fixturenames", ()))
+    return 1 if heavy else 2
 
 
 def _with_database(url: str, name: str) -> str:

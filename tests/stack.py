@@ -90,11 +90,19 @@ class Stack:
         self.in_process.append(running)
         return running
 
-    async def run_worker_until_idle(self, deadline_s: float = 60, **overrides: Any) -> WorkerStats:
-        """The real worker on this event loop until nothing is left to do (app.worker's burst mode)."""
+    async def run_worker_until_idle(self, deadline_s: float = 60, **overrides: Any) -> InProcessWorker:
+        """The real worker on this event loop until nothing is left to do (app.worker's burst mode);
+        returned stopped, its stats as attributes."""
         worker = Worker(self.settings.model_copy(update=overrides) if overrides else self.settings)
+        running = InProcessWorker(worker, asyncio.create_task(self._until_idle(worker), name="idle-worker"))
+        self.in_process.append(running)
         async with asyncio.timeout(deadline_s):
-            return await worker.run_until_idle()
+            await asyncio.shield(running.task)
+        return running
+
+    @staticmethod
+    async def _until_idle(worker: Worker) -> None:
+        await worker.run_until_idle()
 
     async def submit(self, user: User, image: bytes, lang: str = "en") -> dict[str, Any]:
         """submitReceipt with one image; the test fails on any error."""
