@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     kafka_fetch_max_wait_ms: int = Field(20, ge=0, le=10_000)
     kafka_send_timeout_s: float = Field(5.0, gt=0)
     kafka_max_poll_interval_ms: int = Field(300_000, ge=1000)  # polling never waits for jobs (app/queue/consumer.py)
+    kafka_session_timeout_ms: int = Field(10_000, ge=1000)  # aiokafka's default; a Tansu join takes half
     jwt_secret: SecretStr = SecretStr(DEV_SECRET_PLACEHOLDER)
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_leeway_s: int = Field(30, ge=0, le=300)

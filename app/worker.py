@@ -34,6 +34,7 @@ from aiokafka.errors import KafkaError
 
 from app.backoff import Backoff, retry
 from app.db import DB_ERRORS, asyncpg_url, create_pool, database_reachable
+from app.domain import JobType
 from app.jobs import ClaimedJob, Job, JobStore
 from app.observability import metrics
 from app.observability.logs import bind_ids, bind_record, configure_logging
@@ -43,7 +44,7 @@ from app.queue.consumer import Hint, PriorityConsumer, Record
 from app.queue.hints import SubmitListener
 from app.queue.messages import JobMessage, PoisonMessage
 from app.queue.producer import JobPublisher, ensure_job_topics
-from app.recognition.base import JobType, Recognizer
+from app.recognition.base import Recognizer
 from app.recognition.catalog import load_catalog
 from app.recognition.enrich import Enricher
 from app.recognition.products.off import BarcodeResolver, OpenFoodFacts, blocking_lookup
@@ -55,11 +56,9 @@ from app.startup import broker_problem, check_database, load_settings, reported
 
 log = logging.getLogger("foodai.worker")
 JOIN_BACKOFF = Backoff(first_s=0.5, cap_s=10.0)
-
-
 @dataclass(slots=True)
 class WorkerStats:
-    """What this worker did, logged when it stops (tests read the line)."""
+    """What this worker did: attributes (`run_until_idle` returns them), logged when it stops."""
 
     claimed: int = 0
     duplicates: int = 0
@@ -69,6 +68,10 @@ class WorkerStats:
 
     def __str__(self) -> str:
         return " ".join(f"{name}={getattr(self, name)}" for name in self.__slots__)
+
+    def as_dict(self) -> dict[str, int]:
+        """Every counter by name, in the order of the logged line."""
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 class Worker:
@@ -95,6 +98,36 @@ class Worker:
     def request_stop(self) -> None:
         """Stop taking work; in-flight jobs get the grace period to finish."""
         self._stop.set()
+
+    async def run_until_idle(self, *, poll_s: float = 0.1) -> WorkerStats:
+        """Run as `run()` does until nothing is left to do, then stop cleanly (arq's burst mode).
+
+        Idle means: partitions assigned and read to their end, every record settled and
+        committed, no job being claimed or processed, and no job pending or processing in the
+        database (a job not yet published is waited for: the outbox or the sweeper sends it).
+        Returns the stats, read as attributes.
+        """
+        watcher = asyncio.create_task(self._stop_when_idle(poll_s), name="idle-watch")
+        try:
+            await self.run()
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+        return self.stats
+
+    async def _stop_when_idle(self, poll_s: float) -> None:
+        conn = await asyncpg.connect(asyncpg_url(self.settings.database_url))
+        try:
+            while not self._stop.is_set():
+                await asyncio.sleep(poll_s)
+                if self._caught_up() and not await JobStore(conn).any_unfinished() and self._caught_up():
+                    self.request_stop()
+        finally:
+            await conn.close()
+
+    def _caught_up(self) -> bool:
+        """Nothing in hand and every assigned partition read and committed to its end."""
+        return self._consumer is not None and not self._handlers and self._consumer.caught_up()
 
     async def readiness(self) -> dict[str, bool]:
         """What the worker's /readyz reports: the database answers and the consumer can work."""

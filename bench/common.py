@@ -3,8 +3,8 @@
 Servers: `DATABASE_URL` / `KAFKA_BOOTSTRAP_SERVERS` name existing ones (a fresh database is
 created per scenario); without them an embedded PostgreSQL and Tansu broker are started
 (127.0.0.1 only). The API and worker run from their real entrypoints (`app.cli serve`,
-`app.worker`) as child processes with settings passed through the environment, exactly as
-the test suite starts them (tests.support). Load comes from separate processes
+`app.worker`) as child processes with settings passed through the environment, started by the
+launcher the test suite uses too (app.embedded.launch). Load comes from separate processes
 (bench.loadgen), never from the process that measures.
 """
 
@@ -37,10 +37,12 @@ from aiokafka import AIOKafkaProducer
 from PIL import Image
 
 from app.auth import issue_token
-from app.embedded import EmbeddedBroker, EmbeddedPostgres, ensure_database, free_port
+from app.embedded import EmbeddedBroker, EmbeddedPostgres, ensure_database
+from app.embedded.launch import ChildProcess, start_child, wait_ready
+from app.embedded.launch import start_api as launch_api
+from app.embedded.launch import start_worker as launch_worker
 from app.migrate import migrate
 from app.settings import Settings
-from tests.support import ChildProcess, start_child, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -166,9 +168,7 @@ def bench_settings(database_url: str, stack: Stack, **overrides: object) -> Sett
 
 def start_api(settings: Settings, stack: Stack, name: str = "api") -> tuple[ChildProcess, str]:
     """The real API entrypoint on a free port, ready (GET /readyz is 200)."""
-    port = free_port()
-    child = start_child(name, ["app.cli", "serve", "--port", str(port)], settings, stack.work_dir)
-    url = f"http://127.0.0.1:{port}"
+    child, url = launch_api(name, settings, stack.work_dir)
     asyncio.run(wait_ready(child, url))
     return child, url
 
@@ -179,7 +179,8 @@ def start_module(name: str, module_args: list[str], settings: Settings, stack: S
 
 
 def start_worker(settings: Settings, stack: Stack, name: str = "worker") -> ChildProcess:
-    return start_child(name, ["app.worker"], settings, stack.work_dir)
+    """The real worker entrypoint (not waited for: see `wait_log` for its partition assignment)."""
+    return launch_worker(name, settings, stack.work_dir)
 
 
 def wait_log(child: ChildProcess, needle: str, timeout_s: float = 60, count: int = 1) -> None:

@@ -20,6 +20,7 @@ import time
 import uuid
 from typing import Any
 
+from app.embedded.launch import ChildProcess, settings_env
 from app.settings import Settings
 from bench.common import (
     ROOT,
@@ -41,7 +42,6 @@ from bench.common import (
     summarize_profile,
     wait_finished,
 )
-from tests.support import ChildProcess, settings_env
 
 CONCURRENCY = 20
 

@@ -23,13 +23,56 @@ import asyncpg
 import pytest
 
 from app.db import create_pool
-from app.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from app.embedded import EmbeddedBroker, EmbeddedPostgres
+from app.embedded.launch import CLEAN_EXIT, ChildProcess, start_api, start_worker, wait_ready
 from app.migrate import migrate
 from app.settings import Settings
 from tests.stack import Stack
-from tests.support import CLEAN_EXIT, Api, ChildProcess, start_child, wait_ready
+from tests.support import Api
 
 TEST_SECRET = "test-secret-" + "x" * 32
+# scenarios that start processes of their own or run for many seconds (see pytest_collection_modifyitems)
+_HEAVY_DIRS = ("e2e", "fault")
+_HEAVY_FIXTURES = {"stack_factory"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order for `--dist worksteal` (test.sh), which first hands each of the N processes one
+    contiguous share of the collection: each share starts with its part of the heavy scenarios
+    (dealt round-robin, the slow-marked first), so the processes run them side by side from the
+    start instead of one process running them all in a row; the light tests follow in collection
+    order (a module's tests stay together), and idle processes steal from the ends of the shares."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers < 2:
+        return
+    units: dict[str, list[pytest.Item]] = {}  # a module with a module-scoped fixture is one unit
+    for item in sorted((i for i in items if _weight(i) < 2), key=_weight):
+        units.setdefault(str(item.path) if _module_scoped(item) else item.nodeid, []).append(item)
+    heavy = list(units.values())
+    light = [i for i in items if _weight(i) == 2]
+    ordered: list[pytest.Item] = []
+    remaining = len(items)
+    for k in range(workers):
+        share = remaining // (workers - k)  # what worksteal's first distribution sends to process k
+        remaining -= share
+        mine = [item for unit in heavy[k::workers] for item in unit]
+        cut = max(0, share - len(mine))
+        ordered += mine + light[:cut]
+        light = light[cut:]
+    items[:] = ordered + light
+
+
+def _module_scoped(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    return info is not None and any(d and d[-1].scope == "module" for d in info.name2fixturedefs.values())
+
+
+def _weight(item: pytest.Item) -> int:
+    """0 for the slow-marked (the longest), 1 for other heavy scenarios, 2 for the rest."""
+    if item.get_closest_marker("slow") is not None:
+        return 0
+    heavy = any(d in item.path.parts for d in _HEAVY_DIRS) or _HEAVY_FIXTURES & set(getattr(item, "fixturenames", ()))
+    return 1 if heavy else 2
 
 
 def _with_database(url: str, name: str) -> str:
@@ -121,6 +164,7 @@ def make_settings(database_url: str, kafka_bootstrap: str, **overrides: object) 
         "kafka_topic_paid": f"test.{run}.paid",
         "kafka_topic_free": f"test.{run}.free",
         "kafka_group_id": f"test-{run}",
+        "kafka_session_timeout_ms": 3000,  # Tansu holds a group join for half the session: 1.5 s, not 5
         "jwt_secret": TEST_SECRET,
         "recognizer_receipt": "fake",
         "recognizer_products": "fake",
@@ -147,9 +191,7 @@ def settings(database_url: str, kafka_bootstrap: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def api_process(settings: Settings, work_dir: Path) -> AsyncIterator[tuple[ChildProcess, str]]:
-    port = free_port()
-    child = start_child("api", ["app.cli", "serve", "--port", str(port)], settings, work_dir)
-    url = f"http://127.0.0.1:{port}"
+    child, url = start_api("api", settings, work_dir)
     try:
         await wait_ready(child, url)
         yield child, url
@@ -159,7 +201,7 @@ async def api_process(settings: Settings, work_dir: Path) -> AsyncIterator[tuple
 
 @pytest.fixture(scope="session")
 def worker_process(settings: Settings, work_dir: Path) -> Iterator[ChildProcess]:
-    child = start_child("worker", ["app.worker"], settings, work_dir)
+    child = start_worker("worker", settings, work_dir)
     try:
         yield child
     finally:

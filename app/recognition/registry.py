@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from app.recognition.base import JobType, Recognizer
+from app.domain import JobType
+from app.recognition.base import Recognizer
 from app.recognition.fake import FakeRecognizer
 from app.recognition.openai_compat import OpenAIRecognizer
 from app.settings import RecognizerName, Settings

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from app.auth import Identity
+from app.domain import JobType
 from app.errors import BadUserInput
 from app.jobs import Job, JobStore, NewImage, OverQuota
 from app.observability import metrics
 from app.queue.hints import announcement
 from app.queue.messages import JobMessage, context_headers
-from app.recognition.base import JobType
 from app.services import images
 from app.services.outbox import OutboxRelay
 from app.services.quotas import QuotaPolicy

@@ -48,9 +48,9 @@ async def test_3_crash_between_commit_and_kafka_send_still_finishes(
     db = await stack.db()
     image = scripted_image("BREAD*1*pcs*2.10")
     job_id = str(await store_job(db, [NewImage(0, "image/png", "0" * 64, len(image), image)]))
-    worker = stack.start_worker()
+    worker = await stack.run_worker_until_idle()
     assert await wait_statuses(db, [job_id], {"done", "failed"}) == {job_id: "done"}
-    assert terminate(worker) == 0
+    assert await worker.stop() == 0
 
 
 async def test_5_hanging_failing_and_garbage_recognizers_end_failed_while_others_flow(
@@ -62,7 +62,7 @@ async def test_5_hanging_failing_and_garbage_recognizers_end_failed_while_others
     user = new_user(stack.settings)
     bad = {kind: await stack.submit(user, png_bytes(f"FOODAI-{kind}")) for kind in ("HANG", "FLAKY", "GARBAGE")}
     good = [await stack.submit(user, scripted_image(f"OK{i}*1*pcs*1")) for i in range(5)]
-    worker = stack.start_worker()
+    worker = await stack.run_worker_until_idle()
     all_ids = [j["id"] for j in (*bad.values(), *good)]
     await wait_statuses(db, all_ids, {"done", "failed"})
     rows = {str(r["id"]): r for r in await db.fetch(
@@ -74,7 +74,7 @@ async def test_5_hanging_failing_and_garbage_recognizers_end_failed_while_others
         "FLAKY": ("failed", "no image could be recognized: image 0: the recognizer is unavailable (scripted)"),
         "GARBAGE": ("failed", "no image could be recognized: image 0: the recognizer returned an invalid item: ''"),
     }
-    assert terminate(worker) == 0
+    assert await worker.stop() == 0
 
 
 async def test_7_poison_messages_on_both_topics_are_skipped_and_counted(
@@ -96,11 +96,11 @@ async def test_7_poison_messages_on_both_topics_are_skipped_and_counted(
     paid, free = new_user(stack.settings, plan="paid"), new_user(stack.settings, plan="free")
     jobs = [await stack.submit(paid, scripted_image("A*1*pcs*1")),
             await stack.submit(free, scripted_image("B*1*pcs*1"))]
-    worker = stack.start_worker()
+    worker = await stack.run_worker_until_idle()
     ids = [j["id"] for j in jobs]
     assert await wait_statuses(db, ids, {"done", "failed"}) == dict.fromkeys(ids, "done")
-    assert terminate(worker) == 0
-    stats = worker_stats(worker)
+    assert await worker.stop() == 0
+    stats = worker.stats.as_dict()
     assert (stats["poison"], stats["claimed"], stats["finished"]) == (8, 2, 2)
 
 

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 from PIL import Image
 
-from app.recognition.base import JobImage, JobType, RecognitionError
+from app.domain import JobType
+from app.recognition.base import JobImage, RecognitionError
 from app.recognition.enrich import Enricher
 from app.recognition.local import NOTE_NO_TEXT, LocalRecognizer
 from bench.corpus import Receipt, generate

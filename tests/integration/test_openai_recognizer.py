@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from app.recognition.base import JobImage, JobType, RecognitionError
+from app.domain import JobType
+from app.recognition.base import JobImage, RecognitionError
 from app.recognition.openai_compat import OpenAIRecognizer
 from app.settings import Settings
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.stack import terminate, wait_statuses, worker_stats
+from tests.stack import wait_statuses
 from tests.support import new_user, scripted_image
 
 
@@ -31,7 +31,7 @@ async def test_free_jobs_leave_the_reserved_slot_to_a_paid_job(stack_factory, tm
     free_user, paid_user = new_user(stack.settings, plan="free"), new_user(stack.settings, plan="paid")
     free = [(await stack.submit(free_user, scripted_image(f"ITEM{i}*1*pcs*1") + f"FOODAI-GATE:{gate}\n".encode()))["id"]
             for i in range(2)]
-    worker = stack.start_worker()
+    worker = stack.start_worker_in_process()
     await _wait_status_counts(db, free, {"processing": 1, "pending": 1})  # one slot is kept for paid work
 
     paid = (await stack.submit(paid_user, scripted_image("MILK 1L*1*l*1.19")))["id"]
@@ -40,5 +40,5 @@ async def test_free_jobs_leave_the_reserved_slot_to_a_paid_job(stack_factory, tm
 
     gate.touch()
     assert await wait_statuses(db, free, {"done", "failed"}) == dict.fromkeys(free, "done")
-    assert terminate(worker) == 0
-    assert worker_stats(worker) == {"claimed": 3, "duplicates": 0, "poison": 0, "finished": 3, "released": 0}
+    assert await worker.stop() == 0
+    assert worker.stats.as_dict() == {"claimed": 3, "duplicates": 0, "poison": 0, "finished": 3, "released": 0}

@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from app.domain import JobType
 from app.recognition import hybrid
-from app.recognition.base import JobImage, JobType
+from app.recognition.base import JobImage
 from app.recognition.enrich import Enricher
 from app.recognition.local import LocalRecognizer
 from app.recognition.tesseract import missing_tesseract
