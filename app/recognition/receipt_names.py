@@ -49,9 +49,15 @@ _QUANTITY_WORDS = frozenset({
 })
 
 
+# 'lb' as OCR often reads it, a digit one for the 'l': '0.81 1b @ 0.99/ 1b'.
+_ONE_FOR_L = re.compile(r"(?<![\w.,])1(?=bs?\b)", re.IGNORECASE)
+
+
 def names_nothing(text: str) -> bool:
     """True when `text` holds no item name: fewer than two letters once the words of a quantity or unit
-    price ('lb', 'ea', 'for', 'qty') and currency codes are left out ('1.08lb@ 0.37/lb', 'Qty 4@ $9.30 ea')."""
+    price ('lb', 'ea', 'for', 'qty') and currency codes are left out ('1.08lb@ 0.37/lb', 'Qty 4@ $9.30 ea',
+    '0.81 1b @ 0.99/ 1b')."""
+    text = _ONE_FOR_L.sub("l", text)
     rest = [w for w in re.findall(r"[^\W\d_]+", text) if fold(w) not in _QUANTITY_WORDS]
     return sum(len(w) for w in rest) < 2
 

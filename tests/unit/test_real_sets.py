@@ -167,6 +167,8 @@ def test_items_are_matched_on_price_and_on_name_and_price() -> None:
     result = score(truth, got)
     assert (result.found, result.expected, result.price_hits, result.name_hits) == (5, 3, 3, 2)
     assert f1(result.price_hits or 0, result.found, result.expected or 0) == pytest.approx(0.75)
+    # over the named items: the unnamed 2.00 leaves the expected items, 'SOMETHING' 2.00 the found ones
+    assert (result.named_found, result.named_expected) == (4, 2)
 
 
 def test_one_predicted_item_matches_at_most_one_expected_item() -> None:

@@ -460,6 +460,15 @@ TOTAL 37.60
 """) == [("BANANAS", 0.4), ("SENSODYNE REPAIR", 37.2)]
 
 
+def test_a_weight_row_whose_lb_ocr_read_as_1b_takes_the_name_above() -> None:
+    assert _priced("""GROCER
+GRANNY SMITH APPLES
+0.81 1b @ 0.99/ 1b 0.80
+RADISHES 1LB 1.49 本
+TOTAL 2.29
+""") == [("GRANNY SMITH APPLES", 0.8), ("RADISHES 1LB", 1.49)]
+
+
 @pytest.mark.parametrize(
     ("line", "expected"),
     [("1.000 STK 20.99 19", ("1.000 STK", 20.99, False)), ("HOT SOUP $4.50 11", ("HOT SOUP", 4.5, False))],
