@@ -179,13 +179,20 @@ class _Builder:
         return sum(item.price or 0.0 for _, item in self.items)
 
     def name_for(self, index: int) -> TextLine | None:
-        """The name-only row above `index` (not yet used), else the one just below it."""
-        for candidate in (self.pending_name, index + 1):
+        """The name-only row above `index` (not yet used), else the one just below it unless the row
+        after that one is a price row without a name too (the name heads its own numbers, below it)."""
+        below = index + 1 if not self._nameless_price(index + 2) else None
+        for candidate in (self.pending_name, below):
             if candidate is not None and candidate < len(self.rows) and candidate not in self.used and (
                     candidate == index - 1 or candidate == index + 1) and self.rows[candidate].name_like:
                 self.used.add(candidate)
                 return self.rows[candidate].line
         return None
+
+    def _nameless_price(self, index: int) -> bool:
+        """True when row `index` ends in an amount and holds no name ('£1.50 £3.00')."""
+        priced = self.rows[index].priced if index < len(self.rows) else None
+        return priced is not None and names_nothing(priced[0])
 
     def add(self, index: int, name: str, price: float, qty: Quantity | None) -> None:
         """Record an item read at row `index`."""

@@ -460,6 +460,27 @@ TOTAL 37.60
 """) == [("BANANAS", 0.4), ("SENSODYNE REPAIR", 37.2)]
 
 
+def test_a_name_row_heads_the_nameless_price_row_below_it_not_the_one_above() -> None:
+    assert _priced("""FISH BAR
+Salad J.P £1.00
+£0.00 £0.00
+Diet Coke
+£1.50 £3.00
+Cake £1.50
+Total: £5.50
+""") == [("Salad J.P", 1.0), ("£0.00", 0.0), ("Diet Coke", 3.0), ("Cake", 1.5)]
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [("RAVA IDLI 1.00*110.00 110.00", "RAVA IDLI"), ("CD GLORIA 139.90 40% 83.94", "CD GLORIA"),
+     ("E 5844 LACTAID FF 4.99", "LACTAID FF"), ("8:3556 KNONUY NIB 4.99", "KNONUY NIB"),
+     ("1000 ISLAND DRESSING 2.49", "1000 ISLAND DRESSING"), ("Martin Ray PN Glass 30.00 plu", "Martin Ray PN Glass")],
+)
+def test_numbers_around_a_name_that_are_no_part_of_it(line: str, name: str) -> None:
+    assert [n for n, _ in _priced(f"SHOP\n{line}\nTOTAL 999.00\n")] == [name]
+
+
 def test_a_weight_row_whose_lb_ocr_read_as_1b_takes_the_name_above() -> None:
     assert _priced("""GROCER
 GRANNY SMITH APPLES
