@@ -481,6 +481,18 @@ def test_numbers_around_a_name_that_are_no_part_of_it(line: str, name: str) -> N
     assert [n for n, _ in _priced(f"SHOP\n{line}\nTOTAL 999.00\n")] == [name]
 
 
+def test_an_item_costing_what_the_items_before_it_cost_together_is_no_total_under_a_larger_subtotal() -> None:
+    assert [p for _, p in _priced("""LURE
+Diet Coca Cola 3.00
+Chowder & Salad 7.95
+Add Salmon 5.00
+Lobster 15.95
+Mahi Mahi 14.95
+Subtotal 46.85
+Total 50.00
+""")] == [3.0, 7.95, 5.0, 15.95, 14.95]
+
+
 def test_a_weight_row_whose_lb_ocr_read_as_1b_takes_the_name_above() -> None:
     assert _priced("""GROCER
 GRANNY SMITH APPLES
