@@ -41,6 +41,8 @@ class Tally:
     expected: int | None = None
     price_hits: int | None = None
     name_hits: int | None = None
+    named_found: int | None = None
+    named_expected: int | None = None
     cpu: list[float] = field(default_factory=list)
     wall: list[float] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
@@ -57,6 +59,8 @@ class Tally:
         self.expected = _plus(self.expected, result.expected)
         self.price_hits = _plus(self.price_hits, result.price_hits)
         self.name_hits = _plus(self.name_hits, result.name_hits)
+        self.named_found = _plus(self.named_found, result.named_found)
+        self.named_expected = _plus(self.named_expected, result.named_expected)
         if outcome.cpu is not None and outcome.wall is not None:
             self.cpu.append(outcome.cpu)
             self.wall.append(outcome.wall)
@@ -121,15 +125,18 @@ def table_row(t: Tally) -> str:
     """One markdown row: accuracies, item F1s and counts, CPU and wall seconds per image."""
     price = "n/a" if t.price_hits is None else f"{f1(t.price_hits, t.found, t.expected or 0):.3f}"
     named = "n/a" if t.name_hits is None else f"{f1(t.name_hits, t.found, t.expected or 0):.3f}"
+    labelled = ("n/a" if t.name_hits is None or t.named_found is None
+                else f"{f1(t.name_hits, t.named_found, t.named_expected or 0):.3f}")
     counts = f"{t.found}/{t.expected}" if t.expected is not None else f"{t.found}/n/a"
-    cells = [t.engine, str(t.receipts), *(_share(t, name) for name in FIELDS), price, named, counts,
+    cells = [t.engine, str(t.receipts), *(_share(t, name) for name in FIELDS), price, named, labelled, counts,
              seconds(t.cpu, 50), seconds(t.cpu, 90), seconds(t.wall, 50)]
     return "| " + " | ".join(cells) + " |" + (f" {t.errors} errors" if t.errors else "")
 
 
 HEADER = ("| engine | receipts | total | date | merchant | currency | item F1 (price) | item F1 (name+price) "
-          "| items found/expected | CPU s/img median | CPU s/img p90 | wall s/img median |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| item F1 (name+price, named items) | items found/expected | CPU s/img median | CPU s/img p90 "
+          "| wall s/img median |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def real_tables(tallies: Sequence[Tally]) -> list[str]:

@@ -2,7 +2,11 @@
 
 Header fields are right or wrong (None when the receipt has no truth for the field); items are
 counted for F1 twice: price-matched (multisets of prices in cents) and name-and-price matched
-(equal price and compacted names at least NAME_RATIO similar, matched one to one).
+(equal price and compacted names at least NAME_RATIO similar, matched one to one). The
+name-and-price F1 is reported twice: over every expected item (an item whose labels give no
+name is a miss whatever we answer), and over the items the labels name, as `bench.real_sets`
+says such an item is expected: for price matching only (it leaves the expected count, and the
+answered item whose price it matches, after the name matches, leaves the found count).
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class ImageScore:
     expected: int | None = None
     price_hits: int | None = None
     name_hits: int | None = None
+    named_found: int | None = None  # found less the answers price-matched to items the labels do not name
+    named_expected: int | None = None  # expected items the labels name
 
 
 def ratio(a: str, b: str) -> float:
@@ -73,6 +79,11 @@ def _cents(price: float | None) -> int | None:
 
 def name_price_hits(expected: Sequence[TruthItem], got: Sequence[tuple[str, float | None]]) -> int:
     """Pairs with equal price and names at least NAME_RATIO similar, matched greedily by similarity."""
+    return len(_name_matches(expected, got))
+
+
+def _name_matches(expected: Sequence[TruthItem], got: Sequence[tuple[str, float | None]]) -> set[int]:
+    """The answers (indices into `got`) matched by `name_price_hits`."""
     pairs = sorted(((ratio(t.name, g[0]), i, j) for i, t in enumerate(expected) for j, g in enumerate(got)
                     if t.name and _cents(t.price) == _cents(g[1])), reverse=True)
     used_t: set[int] = set()
@@ -81,7 +92,14 @@ def name_price_hits(expected: Sequence[TruthItem], got: Sequence[tuple[str, floa
         if similarity >= NAME_RATIO and i not in used_t and j not in used_g:
             used_t.add(i)
             used_g.add(j)
-    return len(used_t)
+    return used_g
+
+
+def unnamed_matches(expected: Sequence[TruthItem], got: Sequence[tuple[str, float | None]], used: set[int]) -> int:
+    """How many answers not in `used` match, by price one to one, an expected item the labels do not name."""
+    want = Counter(_cents(t.price) for t in expected if not t.name)
+    have = Counter(_cents(p) for j, (_, p) in enumerate(got) if j not in used and p is not None)
+    return sum((want & have).values())
 
 
 def score(truth: Truth, got: Prediction) -> ImageScore:
@@ -97,7 +115,10 @@ def score(truth: Truth, got: Prediction) -> ImageScore:
         want = Counter(_cents(t.price) for t in truth.items)
         result.expected = len(truth.items)
         result.price_hits = sum((Counter(_cents(p) for _, p in got.items if p is not None) & want).values())
-        result.name_hits = name_price_hits(truth.items, got.items)
+        used = _name_matches(truth.items, got.items)
+        result.name_hits = len(used)
+        result.named_expected = sum(1 for t in truth.items if t.name)
+        result.named_found = result.found - unnamed_matches(truth.items, got.items, used)
     return result
 
 

@@ -12,7 +12,10 @@ Truth rules that needed a decision (also printed on the benchmark page):
   tilted) that holds a label-15 price (the rightmost price of the row: a unit price may precede
   it); its name is the row's label-11 texts, or else the
   label-11 texts of the row just above when that row has no price of its own (name line above
-  a quantity line); a price with no name anywhere is expected for price matching only.
+  a quantity line); a price with no name anywhere is expected for price matching only. When
+  that leaves a price unnamed or a name unpriced, the page has as many named rows as priced
+  rows, and every price stands the same height (within 0.4 line) less than a line off its name
+  in order, names and prices pair in order (the price boxes were drawn shifted against the names).
 - wildreceipt currency: only from symbols or ISO codes printed in the total/price boxes; a bare
   `$` accepts any dollar currency. Otherwise the receipt has no currency truth.
 - wildreceipt dates: numeric dates whose day-month order is ambiguous accept either reading.
@@ -46,6 +49,7 @@ _SYMBOLS = (("AU$", "AUD"), ("A$", "AUD"), ("CA$", "CAD"), ("C$", "CAD"), ("US$"
 _CODES = frozenset({"EUR", "GBP", "USD", "AUD", "CAD", "AED", "CHF", "MYR", "SGD", "INR", "HKD", "NZD"})
 # wildreceipt label classes (class_list.txt, counted from 0)
 STORE, DATE, ITEM_NAME, QUANTITY, ITEM_PRICE, TOTAL = 1, 7, 11, 13, 15, 23
+_SAME_SHIFT = 0.4  # text lines by which prices paired in order may differ in their height over their names
 
 _MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
            "oct": 10, "nov": 11, "dec": 12, "mai": 5, "okt": 10, "dez": 12, "mrz": 3, "mär": 3,  # de
@@ -222,21 +226,60 @@ def _joined(boxes: Iterable[dict[str, Any]], label: int) -> str:
     return "".join(b["text"] for b in sorted(boxes, key=lambda b: min(b["box"][0::2])) if b["label"] == label)
 
 
-def wild_items(boxes: Sequence[dict[str, Any]]) -> tuple[TruthItem, ...]:
-    """Expected items: one per row holding a readable label-15 price (see the module docstring)."""
-    angle = page_angle([_centre(b) for b in boxes])  # photos are tilted: rows are read on the upright page
-    rows = _rows([b for b in boxes if b["label"] in (ITEM_NAME, QUANTITY, ITEM_PRICE)], angle)
+def _row_items(rows: Sequence[Sequence[dict[str, Any]]]) -> list[tuple[int, float, str]]:
+    """(row index, price, name) per row holding a readable price, named by the rows (module docstring)."""
     items = []
     for index, row in enumerate(rows):
-        prices = [b for b in row if b["label"] == ITEM_PRICE]
-        price = parse_amount(max(prices, key=lambda b: max(b["box"][0::2]))["text"]) if prices else None
+        price = _row_price(row)
         if price is None:
             continue
         name = _joined(row, ITEM_NAME)
         above = rows[index - 1] if index else []
         if not name and not any(b["label"] == ITEM_PRICE for b in above):
             name = _joined(above, ITEM_NAME)
-        quantity = parse_amount(re.sub(r"[^\d.,].*$", "", _joined(row, QUANTITY).lstrip("(")))
+        items.append((index, price, name))
+    return items
+
+
+def _row_price(row: Sequence[dict[str, Any]]) -> float | None:
+    prices = [b for b in row if b["label"] == ITEM_PRICE]
+    return parse_amount(max(prices, key=lambda b: max(b["box"][0::2]))["text"]) if prices else None
+
+
+def _in_order(rows: Sequence[Sequence[dict[str, Any]]], angle: float) -> list[str] | None:
+    """The names of the priced rows paired in order, when the rows pairing left a price unnamed or a name
+    unpriced, the page has as many named rows as priced rows, and every price stands the same height
+    (within 0.4 text line) and less than a text line above or below the name it gets: the labelled boxes
+    of one column shifted against the other's by part of a line. None otherwise."""
+    priced = [row for row in rows if _row_price(row) is not None]
+    named = [row for row in rows if _joined(row, ITEM_NAME)]
+    if not priced or len(priced) != len(named) or all(_joined(row, ITEM_NAME) for row in priced):
+        return None
+
+    def middle(boxes: Iterable[dict[str, Any]]) -> float:
+        spans = [_extent(b, angle) for b in boxes]
+        return sum(a + b for a, b in spans) / (2 * len(spans))
+
+    names = [[b for b in row if b["label"] == ITEM_NAME] for row in named]
+    prices = [[b for b in row if b["label"] == ITEM_PRICE] for row in priced]
+    shifts = [middle(p) - middle(n) for p, n in zip(prices, names, strict=True)]
+    line = sorted(b - a for row in names for a, b in (_extent(x, angle) for x in row))[len(names) // 2]
+    if max(shifts) - min(shifts) > _SAME_SHIFT * line or max(abs(shift) for shift in shifts) > line:
+        return None
+    return [_joined(row, ITEM_NAME) for row in named]
+
+
+def wild_items(boxes: Sequence[dict[str, Any]]) -> tuple[TruthItem, ...]:
+    """Expected items: one per row holding a readable label-15 price (see the module docstring)."""
+    angle = page_angle([_centre(b) for b in boxes])  # photos are tilted: rows are read on the upright page
+    rows = _rows([b for b in boxes if b["label"] in (ITEM_NAME, QUANTITY, ITEM_PRICE)], angle)
+    found = _row_items(rows)
+    ordered = _in_order(rows, angle)
+    if ordered is not None:
+        found = [(index, price, name) for (index, price, _), name in zip(found, ordered, strict=True)]
+    items = []
+    for index, price, name in found:
+        quantity = parse_amount(re.sub(r"[^\d.,].*$", "", _joined(rows[index], QUANTITY).lstrip("(")))
         items.append(TruthItem(name or None, price, quantity))
     return tuple(items)
 

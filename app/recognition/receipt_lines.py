@@ -30,7 +30,7 @@ _AMOUNT = r"(?:\d{1,3}(?: \d{3})+,\d{2}|\d{1,6}(?:[.,']\d{3})*[.,]\d{2}|(?<=\s)\
 # class OCR read as digits may follow the amount ('1.000 STK 20.99 19', '$4.50 11' for 'T1').
 _PRICE_AT_END = re.compile(
     rf"(?P<minus>-)?\s*{_CUR}?\s*(?<![\d.,:/])(?P<amount>-?{_AMOUNT})(?P<minus2>-)?\s*{_CUR}?"
-    rf"(?:\s*(?:[A-Z]{{1,3}}|[a-z]|[АВСЕНКМОРТХ]|ж|[A-Z]?\d|(?<=\s)(?!00)\d{{2}}|[A-Z]?\*|\*[A-Z]?|\([A-Z]\)|#\*?)(?:\s+(?:[A-Z]|#?\*?))?)?\s*$"
+    rf"(?:\s*(?:[A-Z]{{1,3}}|[a-z]{{1,3}}|[АВСЕНКМОРТХ]|ж|[A-Z]?\d|(?<=\s)(?!00)\d{{2}}|[A-Z]?\*|\*[A-Z]?|\([A-Z]\)|#\*?)(?:\s+(?:[A-Z]|#?\*?))?)?\s*$"
 )
 # The multiplication sign: Latin or Cyrillic x (Tesseract reads one for the other), or ×.
 TIMES = "xX\u00d7\u0445\u0425"
@@ -68,6 +68,9 @@ _GLUED_AMOUNTS = re.compile(r"(\d([.,])\d{2})(?=\d{1,6}\2\d{2}(?!\d))")
 _DOT_BEFORE_AMOUNT = re.compile(r"(?<=\s)\.(?=\d{1,4}[.,]\d{2}(?![\d.,]))")
 # A clock time, not an amount: 'Table 51/1 9.38 PM'.
 _TIME_AT_END = re.compile(r"\d[.:]\d{2}\s*[AP]\.?M\.?\s*$", re.IGNORECASE)
+# A tax mark ('*') that an OCR model trained on Chinese text read as an ideograph: 'RADISHES 1LB 1.49 本'.
+# No script the app reads prints ideographs, so after an amount they are only a mark.
+_IDEOGRAPH_MARK = re.compile(r"(?<=\d)\s*[\u3400-\u9fff]{1,3}$")
 _DIGIT_FOR = str.maketrans({"O": "0", "o": "0", "S": "5", "I": "1", "l": "1"})
 _FUZZY_MIN = 5  # letters a first word needs before it is compared with 'total' loosely
 _FUZZY_RATIO = 0.8
@@ -154,7 +157,7 @@ def split_whole_price(text: str) -> tuple[str, float, bool] | None:
 
 def split_price(text: str) -> tuple[str, float, bool] | None:
     """('VOLLMILCH 1L', 1.19, False) for 'VOLLMILCH 1L  1,19 A'; the bool says the price is negative."""
-    text = fix_digits(text)
+    text = fix_digits(_IDEOGRAPH_MARK.sub("", text))
     if _TIME_AT_END.search(text):
         return None
     match = _PRICE_AT_END.search(text)

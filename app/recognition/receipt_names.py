@@ -26,7 +26,8 @@ _TRAILING_COUNT = re.compile(
 # Not part of a name: article codes and barcodes, a weight sold ('0.657KILOS', '0.44lb @ 0.99/lb'),
 # a count at a unit price in brackets ('(2@$1.95)'), columns of numbers before the amount
 # ('O.C.WHITE 2.13 10 1 0 9', 'Nan 1x 212', 'VORTEX98 48.421@ 1.599'), a unit price left
-# of the amount ('IDLI 1.00·110.00'), and a weight printed first ('0.38 CARROT LOOSE').
+# of the amount ('IDLI 1.00·110.00'), a weight printed first ('0.38 CARROT LOOSE'), and a four-digit
+# article number printed first, after a tax flag or a line number ('E 5844 LACTAID', '8:3556 KNONUY').
 _WEIGHT = re.compile(r"\s(?P<kg>\d*[.,]\d+)\s*(?:kg|kil[o0]s?)\b", re.IGNORECASE)
 _NOT_NAME = (
     re.compile(r"(?<!\S)#?\d{5,}(?!\S)|\d{6,}"),
@@ -34,11 +35,14 @@ _NOT_NAME = (
     re.compile(r"\s*\([^)]*\d[.,]\d{2}[^)]*\)"),
     re.compile(r"(?:\s+-?[\d.,]+){2,}$"),
     re.compile(r"^\s*\d*[.,]\d+\s+"),
+    re.compile(r"^\s*(?:[A-Z]\s+|\d:)\d{4}\s+(?=[^\d\s]*[^\W\d_]{3})"),
 )
-# What is left of a count and unit price once a trailing 'count x unit price' was read.
+# What is left of a count and unit price once a trailing 'count x unit price' was read, and a unit
+# price times the amount ('RAVA IDLI 1.00*110.00') or an original price and its cut ('CD 139.90 40%').
 _NUMBERS_LEFT = (
     re.compile(r"(?:\s+[x\u00d7@*]?-?[\d.,\u00b7:]*\d[\d.,\u00b7:]*[x\u00d7@]?){2,}$"),
     re.compile(r"\s+[x\u00d7@]?[\d.,\u00b7]*\d[.,\u00b7]\d{2}[\d.,\u00b7]*$"),
+    re.compile(r"\s+\d+[.,]\d{2}\s*[*x\u00d7@]\s*\d+[.,]\d{2}$|\s+\d+[.,]\d{2}\s+\d{1,2}\s*%$"),
 )
 # Words of a quantity or unit price, of a price cut, and currency marks, that name no item:
 # '1.08lb @ 0.37/lb', 'Qty 4 @ $9.30 ea', '0.20 EA 5 FOR', 'was 3.29 now'.
@@ -49,9 +53,15 @@ _QUANTITY_WORDS = frozenset({
 })
 
 
+# 'lb' as OCR often reads it, a digit one for the 'l': '0.81 1b @ 0.99/ 1b'.
+_ONE_FOR_L = re.compile(r"(?<![\w.,])1(?=bs?\b)", re.IGNORECASE)
+
+
 def names_nothing(text: str) -> bool:
     """True when `text` holds no item name: fewer than two letters once the words of a quantity or unit
-    price ('lb', 'ea', 'for', 'qty') and currency codes are left out ('1.08lb@ 0.37/lb', 'Qty 4@ $9.30 ea')."""
+    price ('lb', 'ea', 'for', 'qty') and currency codes are left out ('1.08lb@ 0.37/lb', 'Qty 4@ $9.30 ea',
+    '0.81 1b @ 0.99/ 1b')."""
+    text = _ONE_FOR_L.sub("l", text)
     rest = [w for w in re.findall(r"[^\W\d_]+", text) if fold(w) not in _QUANTITY_WORDS]
     return sum(len(w) for w in rest) < 2
 

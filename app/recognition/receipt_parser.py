@@ -56,6 +56,7 @@ _STOPS = (Kind.SUBTOTAL, Kind.TAX, Kind.PAYMENT)
 _MIN_SUMMED = 2  # items an amount must add up before it is taken for an unlabelled total
 _BREAKDOWN = 3  # rows of a sum broken down by category or tax rate after the items
 _WHOLE_MODE_ROWS = 3  # rows ending in a whole number that make a receipt one without decimals
+_SUM_SHARE = 0.5  # share of the printed subtotal or total below which a sum of items is no unlabelled total
 _MORE_ITEMS = 3  # items after a subtotal, tax or payment line that show the list goes on
 
 
@@ -179,13 +180,20 @@ class _Builder:
         return sum(item.price or 0.0 for _, item in self.items)
 
     def name_for(self, index: int) -> TextLine | None:
-        """The name-only row above `index` (not yet used), else the one just below it."""
-        for candidate in (self.pending_name, index + 1):
+        """The name-only row above `index` (not yet used), else the one just below it unless the row
+        after that one is a price row without a name too (the name heads its own numbers, below it)."""
+        below = index + 1 if not self._nameless_price(index + 2) else None
+        for candidate in (self.pending_name, below):
             if candidate is not None and candidate < len(self.rows) and candidate not in self.used and (
                     candidate == index - 1 or candidate == index + 1) and self.rows[candidate].name_like:
                 self.used.add(candidate)
                 return self.rows[candidate].line
         return None
+
+    def _nameless_price(self, index: int) -> bool:
+        """True when row `index` ends in an amount and holds no name ('£1.50 £3.00')."""
+        priced = self.rows[index].priced if index < len(self.rows) else None
+        return priced is not None and names_nothing(priced[0])
 
     def add(self, index: int, name: str, price: float, qty: Quantity | None) -> None:
         """Record an item read at row `index`."""
@@ -263,14 +271,16 @@ def _adds_up(items: Sequence[tuple[int, RawItem]], targets: set[float]) -> bool:
     return any(abs(total - target) < 0.011 for target in targets)
 
 
-def _cut_at_sum(items: list[tuple[int, RawItem]]) -> list[tuple[int, RawItem]]:
+def _cut_at_sum(items: list[tuple[int, RawItem]], targets: set[float]) -> list[tuple[int, RawItem]]:
     """Items before the first run of one to three whose amounts add up to the sum of at least two before
     it: a total whose label the lexicons do not know ('KOKKU 63.00'), or the sum broken down by
-    category or tax rate ('food 21.95', 'liquor 6.50')."""
+    category or tax rate ('food 21.95', 'liquor 6.50'). Not when that sum is under half the smallest
+    printed subtotal or total: then an item costs what the ones before it cost together."""
     prices = [item.price or 0.0 for _, item in items]
+    floor = _SUM_SHARE * min(targets) if targets else 0.0
     for position in range(_MIN_SUMMED, len(items)):
         running = round(sum(prices[:position]), 2)
-        if running > 0 and any(_breaks_down(prices, position, end, running)
+        if running > floor and any(_breaks_down(prices, position, end, running)
                                for end in range(position + 1, min(position + _BREAKDOWN, len(items)) + 1)):
             return items[:position]
     return items
@@ -294,7 +304,7 @@ def _choose(rows: list[_Row], items: list[tuple[int, RawItem]], soft_end: int) -
     both add up and several more items follow (sections with their own subtotals)."""
     targets = {row.priced[1] for row in rows if row.priced and row.kind in (Kind.SUBTOTAL, Kind.TOTAL)}
     if not _adds_up(items, targets):
-        items = _cut_at_sum(items)
+        items = _cut_at_sum(items, targets)
     early = [pair for pair in items if pair[0] < soft_end]
     more = len(items) - len(early)
     early_adds, all_adds = _adds_up(early, targets), _adds_up(items, targets)

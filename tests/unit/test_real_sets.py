@@ -167,6 +167,8 @@ def test_items_are_matched_on_price_and_on_name_and_price() -> None:
     result = score(truth, got)
     assert (result.found, result.expected, result.price_hits, result.name_hits) == (5, 3, 3, 2)
     assert f1(result.price_hits or 0, result.found, result.expected or 0) == pytest.approx(0.75)
+    # over the named items: the unnamed 2.00 leaves the expected items, 'SOMETHING' 2.00 the found ones
+    assert (result.named_found, result.named_expected) == (4, 2)
 
 
 def test_one_predicted_item_matches_at_most_one_expected_item() -> None:
@@ -201,3 +203,21 @@ def test_the_data_folder_comes_from_the_flag_then_the_environment(tmp_path: Path
     monkeypatch.setenv("FOODAI_DATASETS", str(tmp_path / "absent"))
     path, note = resolve_data(None)
     assert path is None and note.startswith("real sets skipped") and "FOODAI_DATASETS" in note
+
+
+def test_price_boxes_drawn_shifted_against_their_names_pair_in_order() -> None:
+    # as on WildReceipt 030 and 300: each price box is drawn half a line below its name, so the rows
+    # pair it with the name below
+    level = [_box(0, text, x, y, 50, 25) for y in (20, 50, 200, 230, 260) for x, text in ((60, "KEY"), (160, "VALUE"))]
+    boxes = [*level, _box(11, "Kopi", 60, 100, 80, 25), _box(11, "Wanton", 60, 125, 80, 25),
+             _box(11, "Toast", 60, 150, 80, 25), _box(15, "1.70", 160, 118, 50, 18), _box(15, "8.90", 160, 143, 50, 18),
+             _box(15, "5.90", 160, 168, 50, 18)]
+    assert [(t.name, t.price) for t in wild_items(boxes)] == [("Kopi", 1.7), ("Wanton", 8.9), ("Toast", 5.9)]
+
+
+def test_a_name_over_two_rows_keeps_the_row_pairing() -> None:
+    # a name without a price of its own above the first priced row: the rows pair right, no shift
+    boxes = [_box(11, "(Bottle)", 60, 100, 80, 20), _box(11, "Capisok", 60, 125, 80, 20),
+             _box(15, "8.00", 160, 125, 50, 20), _box(11, "Bread", 60, 150, 80, 20),
+             _box(15, "16.00", 160, 150, 50, 20), _box(15, "33.00", 160, 175, 50, 20)]
+    assert [(t.name, t.price) for t in wild_items(boxes)] == [("Capisok", 8.0), ("Bread", 16.0), (None, 33.0)]

@@ -460,6 +460,48 @@ TOTAL 37.60
 """) == [("BANANAS", 0.4), ("SENSODYNE REPAIR", 37.2)]
 
 
+def test_a_name_row_heads_the_nameless_price_row_below_it_not_the_one_above() -> None:
+    assert _priced("""FISH BAR
+Salad J.P £1.00
+£0.00 £0.00
+Diet Coke
+£1.50 £3.00
+Cake £1.50
+Total: £5.50
+""") == [("Salad J.P", 1.0), ("£0.00", 0.0), ("Diet Coke", 3.0), ("Cake", 1.5)]
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [("RAVA IDLI 1.00*110.00 110.00", "RAVA IDLI"), ("CD GLORIA 139.90 40% 83.94", "CD GLORIA"),
+     ("E 5844 LACTAID FF 4.99", "LACTAID FF"), ("8:3556 KNONUY NIB 4.99", "KNONUY NIB"),
+     ("1000 ISLAND DRESSING 2.49", "1000 ISLAND DRESSING"), ("Martin Ray PN Glass 30.00 plu", "Martin Ray PN Glass")],
+)
+def test_numbers_around_a_name_that_are_no_part_of_it(line: str, name: str) -> None:
+    assert [n for n, _ in _priced(f"SHOP\n{line}\nTOTAL 999.00\n")] == [name]
+
+
+def test_an_item_costing_what_the_items_before_it_cost_together_is_no_total_under_a_larger_subtotal() -> None:
+    assert [p for _, p in _priced("""LURE
+Diet Coca Cola 3.00
+Chowder & Salad 7.95
+Add Salmon 5.00
+Lobster 15.95
+Mahi Mahi 14.95
+Subtotal 46.85
+Total 50.00
+""")] == [3.0, 7.95, 5.0, 15.95, 14.95]
+
+
+def test_a_weight_row_whose_lb_ocr_read_as_1b_takes_the_name_above() -> None:
+    assert _priced("""GROCER
+GRANNY SMITH APPLES
+0.81 1b @ 0.99/ 1b 0.80
+RADISHES 1LB 1.49 本
+TOTAL 2.29
+""") == [("GRANNY SMITH APPLES", 0.8), ("RADISHES 1LB", 1.49)]
+
+
 @pytest.mark.parametrize(
     ("line", "expected"),
     [("1.000 STK 20.99 19", ("1.000 STK", 20.99, False)), ("HOT SOUP $4.50 11", ("HOT SOUP", 4.5, False))],
