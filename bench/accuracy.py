@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.recognition.base import JobImage, JobType, ReceiptHeader
+from app.domain import JobType
+from app.recognition.base import JobImage, ReceiptHeader
 from app.recognition.enrich import Enricher, PantryItem
 from app.recognition.local import DET_MIN_SIDE, REC_MIN_WIDTH, LocalRecognizer
 from app.recognition.text import compact

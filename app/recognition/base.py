@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-# Part of the recognizer contract, defined with the other domain enums; app.worker imports it from here.
-from app.domain import JobType as JobType
+from app.domain import JobType
 
 
 @dataclass(frozen=True, slots=True)
