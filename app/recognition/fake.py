@@ -18,7 +18,8 @@ import asyncio
 import hashlib
 from pathlib import Path
 
-from app.recognition.base import ImageRecognition, JobImage, JobType, RawItem, RecognitionError
+from app.domain import JobType
+from app.recognition.base import ImageRecognition, JobImage, RawItem, RecognitionError
 
 _POOL = (
     ("MILK 1L", 1.0, "l", 1.19),

@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from app.recognition.base import ImageRecognition, JobImage, JobType, RecognitionError
+from app.domain import JobType
+from app.recognition.base import ImageRecognition, JobImage, RecognitionError
 from app.recognition.layout import OcrBox, to_lines
 from app.recognition.ocr import DET_MIN_SIDE, REC_MIN_WIDTH, OcrEngine, build_engine, to_boxes
 from app.recognition.products.model import ProductModel

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from app.domain import JobType
 from app.recognition.base import (
     ImageRecognition,
     JobImage,
-    JobType,
     RawItem,
     ReceiptHeader,
     RecognitionError,
