@@ -14,7 +14,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.stack import terminate, wait_statuses, worker_stats
+from tests.stack import terminate, wait_logged, wait_statuses, worker_stats
 from tests.support import new_user, scripted_image
 
 
@@ -47,6 +47,8 @@ async def test_9_a_consumer_joins_and_one_leaves_during_a_burst_of_500_jobs(
     uuids = [uuid.UUID(i) for i in ids]
     await _wait_done_at_least(db, uuids, 100)
     second = stack.start_worker()
+    # joined (the rebalance is done) before the first leaves: a SIGTERM during its imports would kill it
+    await wait_logged(second, "assigned partitions")
     await _wait_done_at_least(db, uuids, 300)
     assert terminate(first) == 0
     assert await wait_statuses(db, ids, {"done", "failed"}, deadline_s=180) == dict.fromkeys(ids, "done")
