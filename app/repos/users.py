@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
-from app.models import User
 from app.recognition.enrich import Alias
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A user as stored (the users table; app.models.User is the table's reference, not a row type)."""
+
+    id: uuid.UUID
+    plan: str
+    created_at: datetime
+
 
 # Reads when the row is there with that plan: no write, so no commit waiting for the WAL to be flushed
 # (behind a large submit's images that wait is seconds long); inserts or updates it otherwise.
@@ -22,6 +33,8 @@ _UPSERT_USER = """
     )
     SELECT id, plan, created_at FROM current UNION ALL SELECT id, plan, created_at FROM written
 """
+
+
 _UPSERT_ALIASES = """
     INSERT INTO user_item_aliases AS a (user_id, raw_key, name, category, unit)
     SELECT $1, v.raw_key, v.name, v.category, v.unit
@@ -31,13 +44,13 @@ _UPSERT_ALIASES = """
 """
 
 
-async def upsert_user(db: asyncpg.Pool | asyncpg.Connection, *, user_id: uuid.UUID, plan: str | None) -> User:
+async def upsert_user(db: asyncpg.Pool | asyncpg.Connection, *, user_id: uuid.UUID, plan: str | None) -> UserRecord:
     """Create the user on first sight; a given plan (from the token) overwrites the stored one.
-    The row comes back as a detached User. (A submit upserts its user inside foodai_submit_job
+    The row comes back as a UserRecord. (A submit upserts its user inside foodai_submit_job
     instead: app.jobs.store.JobStore.submit.)"""
     row = await db.fetchrow(_UPSERT_USER, user_id, plan)
     assert row is not None
-    return User(id=row["id"], plan=row["plan"], created_at=row["created_at"])
+    return UserRecord(row["id"], row["plan"], row["created_at"])
 
 
 async def upsert_aliases(

@@ -13,7 +13,7 @@ import strawberry
 
 from app.domain import ImageResult, JobResult, JobStatus, JobType, Plan, ReceiptFields, ResultItem, ReviewedItem
 from app.jobs import Job
-from app.models import User
+from app.repos.users import UserRecord
 from app.schema import types as t
 
 
@@ -87,6 +87,6 @@ def job_to_type(job: Job) -> t.ProductJob:
     )
 
 
-def user_to_type(user: User) -> t.Me:
+def user_to_type(user: UserRecord) -> t.Me:
     """The caller's row as Me."""
     return t.Me(id=strawberry.ID(str(user.id)), plan=Plan(user.plan))

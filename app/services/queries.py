@@ -14,8 +14,8 @@ import asyncpg
 from app.auth import Identity
 from app.errors import BadUserInput
 from app.jobs import Job, JobStore
-from app.models import User
 from app.repos import users as users_repo
+from app.repos.users import UserRecord
 
 MAX_PAGE = 100
 
@@ -94,6 +94,6 @@ async def history(
     return HistoryPage(jobs=rows[:first], has_next_page=len(rows) > first)
 
 
-async def me(pool: asyncpg.Pool, identity: Identity) -> User:
+async def me(pool: asyncpg.Pool, identity: Identity) -> UserRecord:
     """The caller's row, provisioned on first sight (the token's plan, if any, is stored)."""
     return await users_repo.upsert_user(pool, user_id=identity.user_id, plan=identity.plan)
