@@ -16,6 +16,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from app.recognition.receipt_parser import TextLine
 
 Point = tuple[float, float]
@@ -83,22 +85,38 @@ def _angle_estimate(boxes: Sequence[OcrBox]) -> float:
     return statistics.median(angles) if angles else 0.0
 
 
-def _left_neighbours(boxes: Sequence[OcrBox]) -> list[list[int]]:
-    """For each box, the boxes wholly to its left on the page as photographed."""
-    spans = [(min(p[0] for p in b.points), max(p[0] for p in b.points)) for b in boxes]
-    return [[j for j, (_, right) in enumerate(spans) if right < left] for left, _ in spans]
+@dataclass(frozen=True, slots=True)
+class _Sample:
+    """The boxes the skew is judged on, as arrays: centres, text heights (at least 1), and for each box
+    which boxes lie wholly to its left on the page as photographed (`left[i, j]`: j is left of i)."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    heights: np.ndarray
+    left: np.ndarray
+    has_left: np.ndarray
+
+    @classmethod
+    def of(cls, boxes: Sequence[OcrBox]) -> _Sample:
+        centres = [b.centre for b in boxes]
+        lefts = np.array([min(p[0] for p in b.points) for b in boxes])
+        rights = np.array([max(p[0] for p in b.points) for b in boxes])
+        left = rights[None, :] < lefts[:, None]
+        return cls(np.array([c[0] for c in centres]), np.array([c[1] for c in centres]),
+                   np.array([max(b.height, 1.0) for b in boxes]), left, np.asarray(left.any(axis=1)))
 
 
-def _alignment_cost(boxes: Sequence[OcrBox], left: list[list[int]], angle: float) -> float:
+def _alignment_cost(sample: _Sample, angle: float) -> float:
     """How badly rows line up at `angle`: the mean vertical distance, in text heights, from each box
     to the nearest box on its left. Rows spaced a line apart also line up one row off at some larger
     angle; the cost of turning away from the boxes' own angle (`_TURN_COST` a degree) prefers the nearer.
     """
     sin, cos = math.sin(angle), math.cos(angle)
-    ys = [-x * sin + y * cos for x, y in (b.centre for b in boxes)]
-    gaps = [min(min(abs(ys[j] - ys[i]) for j in left[i]) / max(box.height, 1.0), 1.0)
-            for i, box in enumerate(boxes) if left[i]]
-    return sum(gaps) / max(len(gaps), 1)
+    ys = -sample.xs * sin + sample.ys * cos
+    apart = np.where(sample.left, np.abs(ys[None, :] - ys[:, None]), np.inf)
+    gaps = np.minimum(apart.min(axis=1)[sample.has_left] / sample.heights[sample.has_left], 1.0)
+    spread: list[float] = gaps.tolist()
+    return sum(spread) / max(len(spread), 1)
 
 
 def estimate_skew(boxes: Sequence[OcrBox]) -> float:
@@ -106,11 +124,10 @@ def estimate_skew(boxes: Sequence[OcrBox]) -> float:
     if not boxes:
         return 0.0
     first = _angle_estimate(boxes)
-    sample = sorted(boxes, key=lambda b: -b.width)[:120]
+    sample = _Sample.of(sorted(boxes, key=lambda b: -b.width)[:120])
     steps = int(_SEARCH_DEG / _SEARCH_STEP_DEG)
     candidates = [first + math.radians(i * _SEARCH_STEP_DEG) for i in range(-steps, steps + 1)]
-    left = _left_neighbours(sample)
-    best = min(candidates, key=lambda a: _alignment_cost(sample, left, a) + _TURN_COST * abs(math.degrees(a - first)))
+    best = min(candidates, key=lambda a: _alignment_cost(sample, a) + _TURN_COST * abs(math.degrees(a - first)))
     return best if abs(math.degrees(best)) <= _MAX_SKEW_DEG else 0.0
 
 

@@ -20,6 +20,7 @@ from app.recognition.receipt_rows import Lexicon
 _LOOK_ALIKE = (
     "o0uqd", "il1tj|!", "bg68", "ce", "s5", "z2", "ae", "nm", "vy", "hk", "ao",
 )
+_NEAR_MEMO = 4096  # texts whose near miss each lexicon remembers
 GAPS_FROM = 9  # shorter phrases less one letter hide inside other words ('totalat' in 'TOTAL ATTER')
 _PAIRS = frozenset((a, b) for group in _LOOK_ALIKE for a in group for b in group if a != b)
 
@@ -47,6 +48,7 @@ class OcrLexicon(Lexicon):
         self.confusable_only = confusable_only
         self.any_from = any_from  # below this length, a single change must be between look-alikes
         # phrases by the letters a window may start with (the phrase's first letter or a look-alike)
+        self._near: dict[str, tuple[str, int] | None] = {}
         self._by_first: dict[str, list[str]] = {}
         for phrase in sorted(self.fuzzy, key=len, reverse=True):
             for first in {phrase[0], *(b for a, b in _PAIRS if a == phrase[0])}:
@@ -79,7 +81,16 @@ class OcrLexicon(Lexicon):
         return found[0] if found and found[1] == 0 and abs(len(found[0]) - len(word)) <= 1 else None
 
     def _near_miss(self, squeezed: str) -> tuple[str, int] | None:
-        """The longest phrase found close to a window of `squeezed`, and where the window starts."""
+        """The longest phrase found close to a window of `squeezed`, and where the window starts.
+        Remembered (the last few thousand texts): a receipt's rows are asked about again and again."""
+        if squeezed in self._near:
+            return self._near[squeezed]
+        if len(self._near) >= _NEAR_MEMO:
+            self._near.clear()
+        found = self._near[squeezed] = self._search(squeezed)
+        return found
+
+    def _search(self, squeezed: str) -> tuple[str, int] | None:
         best: tuple[str, int] | None = None
         for start in range(len(squeezed) - 1, -1, -1):
             for phrase in self._by_first.get(squeezed[start], ()):

@@ -8,6 +8,7 @@ in for its place and every row has the same size.
 
 from __future__ import annotations
 
+import functools
 import re
 import statistics
 from collections.abc import Iterable, Sequence
@@ -42,6 +43,15 @@ def tokens(text: str) -> set[str]:
     return set(_NON_WORD.sub(" ", fold(text)).split())
 
 
+@functools.lru_cache(maxsize=4096)
+def _forms(text: str) -> tuple[str, str, frozenset[str]]:
+    """`text` squeezed, its folded words spaced (and padded) with single spaces, and its words. Cached:
+    a receipt's every row is asked about by a dozen lexicons."""
+    folded = fold(text)
+    spaced = _NON_WORD.sub(" ", folded)
+    return _NON_WORD.sub("", folded), f" {spaced.strip()} ", frozenset(spaced.split())
+
+
 class Lexicon:
     """Phrases of one meaning; long (or Thai) ones match inside glued text, short ones as whole words."""
 
@@ -62,10 +72,9 @@ class Lexicon:
 
     def locate(self, text: str) -> tuple[str, int] | None:
         """The longest phrase in `text` (squeezed) and where its last occurrence starts in `squeeze(text)`."""
-        squeezed = squeeze(text)
-        spaced = f" {_NON_WORD.sub(' ', fold(text)).strip()} "
+        squeezed, spaced, words = _forms(text)
         hits = [p for p in self.parts if p in squeezed]
-        hits += list(self.words & tokens(text))
+        hits += list(self.words & words)
         hits += [squeeze(p) for p in self.spaced if f" {p} " in spaced]
         if hits:
             best = max(hits, key=len)
