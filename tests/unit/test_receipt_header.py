@@ -178,7 +178,7 @@ def test_plain_strings_and_text_lines_give_the_same_fields_without_geometry() ->
     assert parse_header(text) == parse_header([TextLine(t) for t in text])
 
 
-@pytest.mark.slow  # 576 receipts through the header parser: about 15 s of CPU, once per CI run is enough
+@pytest.mark.slow  # 576 receipts through the header parser: about 8 s of CPU, once per CI run is enough
 @pytest.mark.skipif(not (DATASETS / "sroie" / "boxes").is_dir(),
                     reason="no sroie transcriptions (set FOODAI_DATASETS to the shared datasets folder)")
 def test_accuracy_floor_on_the_sroie_human_transcriptions() -> None:
