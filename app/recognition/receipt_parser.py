@@ -58,6 +58,13 @@ _BREAKDOWN = 3  # rows of a sum broken down by category or tax rate after the it
 _WHOLE_MODE_ROWS = 3  # rows ending in a whole number that make a receipt one without decimals
 _SUM_SHARE = 0.5  # share of the printed subtotal or total below which a sum of items is no unlabelled total
 _MORE_ITEMS = 3  # items after a subtotal, tax or payment line that show the list goes on
+_PRODUCT_WORD = 3  # letters of a word that may name a product
+_KEYWORD_VOCABULARY = frozenset(
+    word for phrases in (kw.TOTAL_WORDS, kw.TOTAL_PARTS, kw.SUBTOTAL_WORDS, kw.TOTAL_STRONG, kw.TOTAL_PLAIN,
+                         kw.NOT_TOTAL, kw.SUBTOTAL_LINE, kw.TAX_LINE, kw.TAX_WORDS, kw.PAYMENT_WORDS,
+                         kw.CHANGE_LINE, kw.TENDERED_LINE, kw.CARD_LINE, kw.ROUNDING_LINE, kw.DISCOUNT_LINE,
+                         kw.COUNT_LINE)
+    for phrase in phrases for word in words(phrase).split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +153,7 @@ def _rows(lines: Sequence[TextLine]) -> list[_Row]:
     split = split_whole_price if _whole_amounts(lines) else split_price
     priced = [split(line.text) for line in lines]
     flags = _column_flags(lines, priced)
-    kinds = _kinds(lines)
+    kinds = _named_totals(lines, _kinds(lines), priced)
     return [_Row(line, kind, parse_quantity(line.text), p, flag)
             for line, kind, p, flag in zip(lines, kinds, priced, flags, strict=True)]
 
@@ -158,6 +165,34 @@ def _kinds(lines: Sequence[TextLine]) -> list[Kind]:
     first_sum = next((i for i, kind in enumerate(kinds) if kind in (Kind.TOTAL, Kind.SUBTOTAL)), 0)
     return [Kind.OTHER if kind is Kind.PAYMENT and i < first_sum and _wordy(lines[i].text) else kind
             for i, kind in enumerate(kinds)]
+
+
+def _named_totals(lines: Sequence[TextLine], kinds: list[Kind],
+                  priced: Sequence[tuple[str, float, bool] | None]) -> list[Kind]:
+    """Each line's kind, a total keyword inside a product's name taken back ('13oz SUMMER WIT 2.00',
+    '1 LIST TOTAL CARE 2.77'): the row prints less than a subtotal or total further down, its label holds
+    two words no keyword line uses, and the keyword is only part of a longer word or the row stands
+    between two item rows."""
+    sums = [(i, found[1]) for i, found in enumerate(priced)
+            if found is not None and not found[2] and kinds[i] in (Kind.SUBTOTAL, Kind.TOTAL)]
+
+    def item_like(i: int) -> bool:
+        found = priced[i] if 0 <= i < len(priced) else None
+        return found is not None and not found[2] and kinds[i] is Kind.OTHER and letters(found[0]) >= 2
+
+    out = list(kinds)
+    for i, found in enumerate(priced):
+        if kinds[i] is not Kind.TOTAL or found is None or found[2]:
+            continue
+        if not any(j > i and amount > found[1] + 0.01 for j, amount in sums):
+            continue
+        label = words(found[0]).split()
+        if sum(len(word) >= _PRODUCT_WORD and word not in _KEYWORD_VOCABULARY for word in label) < 2:
+            continue
+        whole_word = bool(set(label) & (kw.TOTAL_WORDS | set(kw.TOTAL_PARTS)))
+        if not whole_word or (item_like(i - 1) and item_like(i + 1)):
+            out[i] = Kind.OTHER
+    return out
 
 
 def _wordy(text: str) -> bool:

@@ -368,6 +368,34 @@ TOTAL 12.37
 """) == [("SC CA PEACH", 0.68), ("NESTLE WATER", 3.48), ("DEODORANT", 3.97)]
 
 
+def test_a_total_keyword_inside_a_product_name_is_an_item() -> None:
+    assert _priced("""BREWERY
+1 16oz NUT BROWN $2.00
+13oz SUMMER WIT $2.00
+MODE 3
+1 BLUE BURGER $10.00
+SUB-TOTAL $14.00
+TOTAL $15.00
+""") == [("16oz NUT BROWN", 2.0), ("13oz SUMMER WIT", 2.0), ("BLUE BURGER", 10.0)]
+    assert _priced("""PHARMACY
+1 ALOE SANITIZER 2Z 1.99T
+1 LIST TOTAL CARE 2.77T
+1 POUCH 18CT 1.57T
+SUBTOTAL 6.33
+TOTAL 6.84
+""") == [("ALOE SANITIZER 2Z", 1.99), ("LIST TOTAL CARE", 2.77), ("POUCH 18CT", 1.57)]
+
+
+def test_a_total_with_its_own_words_between_items_stays_a_total() -> None:
+    assert _priced("""DINER
+BURGER 9.50
+FRIES 3.25
+TOTAL AMOUNT DUE 12.75
+TIP 2.00
+TOTAL 14.75
+""") == [("BURGER", 9.5), ("FRIES", 3.25)]
+
+
 def test_receipts_printed_without_decimals() -> None:
     assert _priced("""MAGASIN CHIN LEE
 Facture au comptant
