@@ -178,7 +178,7 @@ def _named_totals(lines: Sequence[TextLine], kinds: list[Kind],
 
     def item_like(i: int) -> bool:
         found = priced[i] if 0 <= i < len(priced) else None
-        return found is not None and not found[2] and kinds[i] is Kind.OTHER and letters(found[0]) >= 2
+        return found is not None and kinds[i] is Kind.OTHER
 
     out = list(kinds)
     for i, found in enumerate(priced):

@@ -259,6 +259,9 @@ def test_ocr_punctuation_and_boxes_carry_through() -> None:
         ("PIZZA 1 140.00", ("PIZZA 1", 140.0, False)),
         ("NIBH EUISMOD S2.99", ("NIBH EUISMOD", 2.99, False)),
         ("Haakh (Hungry) 300.00300.00", ("Haakh (Hungry) 300.00", 300.0, False)),
+        ("1,000x 20,00 G- 20,00", ("1,000x 20,00 G", 20.0, False)),
+        ("RABATT -0,50", ("RABATT", 0.5, True)),
+        ("COUPON - 1.00", ("COUPON", 1.0, True)),
     ],
 )
 def test_split_price_reads_what_tills_and_ocr_print(line: str, expected: tuple[str, float, bool]) -> None:
