@@ -58,6 +58,10 @@ _BREAKDOWN = 3  # rows of a sum broken down by category or tax rate after the it
 _WHOLE_MODE_ROWS = 3  # rows ending in a whole number that make a receipt one without decimals
 _SUM_SHARE = 0.5  # share of the printed subtotal or total below which a sum of items is no unlabelled total
 _MORE_ITEMS = 3  # items after a subtotal, tax or payment line that show the list goes on
+_ONE_DECIMAL = re.compile(r"(?:^|\s)[$€£S]?(?P<amount>\d{1,4}[.,]\d)\s*$")
+_TIMEISH = re.compile(r"\b\d{1,2}[:h]\d{2}\b")
+_ONE_DECIMAL_AMONG = 3  # rows with two decimals a receipt needs before a one-decimal amount is a price
+_MIN_LETTERS = 3
 _PRODUCT_WORD = 3  # letters of a word that may name a product
 _KEYWORD_VOCABULARY = frozenset(
     word for phrases in (kw.TOTAL_WORDS, kw.TOTAL_PARTS, kw.SUBTOTAL_WORDS, kw.TOTAL_STRONG, kw.TOTAL_PLAIN,
@@ -143,6 +147,16 @@ def _whole_amounts(lines: Sequence[TextLine]) -> bool:
     return decimal == 0 and max(named, grouped) >= _WHOLE_MODE_ROWS
 
 
+def _one_decimal(text: str) -> tuple[str, float, bool] | None:
+    """('RDOL MAGNA', 17.0, False) for 'RDOL MAGNA $17.0': a till that drops a trailing zero, or OCR
+    that lost the last digit; only beside a name, among rows with two decimals."""
+    match = _ONE_DECIMAL.search(text)
+    if match is None or letters(text[: match.start()]) < _MIN_LETTERS or _TIMEISH.search(text):
+        return None
+    value = parse_number(match.group("amount").replace(",", "."))
+    return (text[: match.start()].strip(), value, False) if value is not None else None
+
+
 def _has_cents(text: str) -> bool:
     """True when the line ends in a decimal amount whose cents are not zero ('AMOUNT $83.51')."""
     found = split_price(text)
@@ -152,6 +166,8 @@ def _has_cents(text: str) -> bool:
 def _rows(lines: Sequence[TextLine]) -> list[_Row]:
     split = split_whole_price if _whole_amounts(lines) else split_price
     priced = [split(line.text) for line in lines]
+    if split is split_price and sum(found is not None for found in priced) >= _ONE_DECIMAL_AMONG:
+        priced = [found or _one_decimal(line.text) for found, line in zip(priced, lines, strict=True)]
     flags = _column_flags(lines, priced)
     kinds = _named_totals(lines, _kinds(lines), priced)
     return [_Row(line, kind, parse_quantity(line.text), p, flag)

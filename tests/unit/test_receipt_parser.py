@@ -399,6 +399,16 @@ TOTAL 14.75
 """) == [("BURGER", 9.5), ("FRIES", 3.25)]
 
 
+def test_a_price_printed_with_one_decimal_among_two_decimal_prices() -> None:
+    assert _priced("""SHOP
+UT WISI ENIM $2.99
+NIBH EUISMOD $1.30
+RDOL MAGNA $17.0
+TALIQUAM ERAT $5.10
+TOTAL $26.39
+""") == [("UT WISI ENIM", 2.99), ("NIBH EUISMOD", 1.3), ("RDOL MAGNA", 17.0), ("TALIQUAM ERAT", 5.1)]
+
+
 def test_receipts_printed_without_decimals() -> None:
     assert _priced("""MAGASIN CHIN LEE
 Facture au comptant
