@@ -236,10 +236,18 @@ class _Builder:
         below = index + 1 if not self._nameless_price(index + 2) else None
         for candidate in (self.pending_name, below):
             if candidate is not None and candidate < len(self.rows) and candidate not in self.used and (
-                    candidate == index - 1 or candidate == index + 1) and self.rows[candidate].name_like:
+                    candidate == index - 1 or candidate == index + 1
+                    or (candidate == index - 2 and self._filler(index - 1))) and self.rows[candidate].name_like:
                 self.used.add(candidate)
                 return self.rows[candidate].line
         return None
+
+    def _filler(self, index: int) -> bool:
+        """True when row `index` holds digits and no word: a pack size or code line between an item's
+        name and its amounts ('247G (12)')."""
+        row = self.rows[index]
+        return (row.priced is None and row.kind is Kind.OTHER and letters(row.line.text) <= 1
+                and bool(_DIGITS.search(row.line.text)))
 
     def _nameless_price(self, index: int) -> bool:
         """True when row `index` ends in an amount and holds no name ('£1.50 £3.00')."""
@@ -277,7 +285,11 @@ class _Builder:
         self.add(index, name, price, qty)
 
     def other_row(self, index: int) -> None:
-        """Any other row: remembered as a name when it reads like one."""
+        """Any other row: remembered as a name when it reads like one (a pack size line keeps the name
+        above it pending)."""
+        if self._filler(index) and self.pending_name == index - 1:
+            self.pending_qty = None
+            return
         self.pending_name = index if self.rows[index].name_like and index not in self.used else None
         self.pending_qty = None
 

@@ -409,6 +409,15 @@ TOTAL $26.39
 """) == [("UT WISI ENIM", 2.99), ("NIBH EUISMOD", 1.3), ("RDOL MAGNA", 17.0), ("TALIQUAM ERAT", 5.1)]
 
 
+def test_a_pack_size_line_between_a_name_and_its_amounts_keeps_the_name() -> None:
+    assert _priced("""DUTY FREE SHOP
+405042 NESTLE FAVORITES 20 SNACK
+247G (12)
+$8.99 1 $8.99
+TOTAL $8.99
+""") == [("NESTLE FAVORITES 20 SNACK", 8.99)]
+
+
 def test_receipts_printed_without_decimals() -> None:
     assert _priced("""MAGASIN CHIN LEE
 Facture au comptant
