@@ -5,13 +5,17 @@ its price on the right of the same printed line come back as two boxes. We estim
 the page's skew from the boxes' top edges, refine it by the angle that best lines up
 each box with its left neighbour (photos whose boxes are axis-aligned rectangles carry
 no angle of their own), rotate the box centres upright, group boxes whose vertical
-extents overlap into one row, and order each row by x. Each line keeps its upright
-horizontal extent and height, from which the parser finds the right-aligned amount column.
+extents overlap into one row, and order each row by x. Paper folded or curved between the
+names and the amount column sets the amounts part of a line off their names: the rows found
+tell by how much down the page, the amounts are moved level by it and the rows grouped again.
+Each line keeps its upright horizontal extent and height, from which the parser finds the
+right-aligned amount column.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +30,9 @@ _SAME_ROW = 0.5  # centres closer than this fraction of the smaller box height s
 _SEARCH_DEG = 6.0  # the refinement tries angles this far either side of the box-angle estimate
 _SEARCH_STEP_DEG = 0.25
 _TURN_COST = 0.02
+_AMOUNT = re.compile(r"\d[.,]\d\d(?!\d)")
+_BEND_ROWS = 3  # rows pairing text with an amount whose median offset moves an amount level
+_BEND_MAX = 0.75  # text heights an amount may stand off its row's text and still tell the page's bend
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,10 +159,8 @@ def _find_row(rows: list[_Row], x: float, y: float, box: OcrBox) -> _Row | None:
     return best[1] if best else None
 
 
-def group_rows(boxes: Sequence[OcrBox], skew: float | None = None) -> list[list[OcrBox]]:
-    """Boxes grouped into printed rows (top to bottom), each row ordered left to right."""
-    skew = estimate_skew(boxes) if skew is None else skew
-    placed = sorted(((*_upright(b.centre, skew), b) for b in boxes if b.text.strip()), key=lambda t: t[1])
+def _grouped(placed: list[tuple[float, float, OcrBox]]) -> list[_Row]:
+    """Rows from boxes placed upright, taken top to bottom."""
     rows: list[_Row] = []
     for x, y, box in placed:
         row = _find_row(rows, x, y, box)
@@ -163,6 +168,50 @@ def group_rows(boxes: Sequence[OcrBox], skew: float | None = None) -> list[list[
             row = _Row(y, box.height)
             rows.append(row)
         row.add(x, y, box)
+    return rows
+
+
+def _bend(rows: list[_Row], middle: float) -> list[tuple[float, float]]:
+    """(height, offset) of each row holding text left of the page's middle and an amount right of it:
+    how far, in text heights, its amounts stand below its text (rows more than `_BEND_MAX` off are
+    left out: a neighbouring line, not a bend)."""
+    out = []
+    for row in rows:
+        left = [y for x, y, _ in row.members if x < middle]
+        right = [y for x, y, box in row.members if x >= middle and _AMOUNT.search(box.text)]
+        if left and right:
+            offset = (statistics.mean(right) - statistics.mean(left)) / max(row.height, 1.0)
+            if abs(offset) <= _BEND_MAX:
+                out.append((row.y, offset))
+    return out
+
+
+def _straightened(placed: list[tuple[float, float, OcrBox]], rows: list[_Row]) -> list[tuple[float, float, OcrBox]]:
+    """The boxes with the amounts on the right half of the page moved level with the text on the left:
+    paper folded or curved between a name column and an amount column sets one a fraction of a line
+    off the other, by an amount that changes slowly down the page. Each such amount moves by the median
+    offset of the `_BEND_ROWS` rows nearest it (none when fewer rows pair text with an amount)."""
+    xs = [x for x, _, _ in placed]
+    middle = (min(xs) + max(xs)) / 2
+    bends = _bend(rows, middle)
+    if len(bends) < _BEND_ROWS:
+        return placed
+    out = []
+    for x, y, box in placed:
+        if x >= middle and _AMOUNT.search(box.text):
+            near = sorted(bends, key=lambda b: abs(b[0] - y))[:_BEND_ROWS]
+            y -= statistics.median(offset for _, offset in near) * box.height
+        out.append((x, y, box))
+    return sorted(out, key=lambda t: t[1])
+
+
+def group_rows(boxes: Sequence[OcrBox], skew: float | None = None) -> list[list[OcrBox]]:
+    """Boxes grouped into printed rows (top to bottom), each row ordered left to right."""
+    skew = estimate_skew(boxes) if skew is None else skew
+    placed = sorted(((*_upright(b.centre, skew), b) for b in boxes if b.text.strip()), key=lambda t: t[1])
+    rows = _grouped(placed)
+    if len(placed) > 1:
+        rows = _grouped(_straightened(placed, rows))
     rows.sort(key=lambda r: r.y)
     return [[box for _, _, box in sorted(row.members, key=lambda m: m[0])] for row in rows]
 

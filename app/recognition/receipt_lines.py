@@ -171,8 +171,17 @@ def split_price(text: str) -> tuple[str, float, bool] | None:
     value = parse_number("0" + amount.lstrip("-").replace("'", "").replace(" ", ""))
     if value is None:
         return None
-    negative = bool(match.group("minus") or match.group("minus2") or amount.startswith("-"))
+    negative = bool(_leading_minus(text, match) or match.group("minus2") or amount.startswith("-"))
     return text[: match.start()].strip(), value, negative
+
+
+def _leading_minus(text: str, match: re.Match[str]) -> bool:
+    """True when a minus before the amount is its sign: not a hyphen closing the word before it and
+    set apart from the amount ('1,000x 20,00 G- 20,00': a tax letter and a dash)."""
+    start = match.start("minus")
+    if start < 0:
+        return False
+    return not (start > 0 and text[start - 1].isalpha() and text[start + 1 : start + 2].isspace())
 
 
 def parse_quantity(text: str) -> Quantity | None:

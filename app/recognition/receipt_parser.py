@@ -58,6 +58,17 @@ _BREAKDOWN = 3  # rows of a sum broken down by category or tax rate after the it
 _WHOLE_MODE_ROWS = 3  # rows ending in a whole number that make a receipt one without decimals
 _SUM_SHARE = 0.5  # share of the printed subtotal or total below which a sum of items is no unlabelled total
 _MORE_ITEMS = 3  # items after a subtotal, tax or payment line that show the list goes on
+_ONE_DECIMAL = re.compile(r"(?:^|\s)[$€£S]?(?P<amount>\d{1,4}[.,]\d)\s*$")
+_TIMEISH = re.compile(r"\b\d{1,2}[:h]\d{2}\b")
+_ONE_DECIMAL_AMONG = 3  # rows with two decimals a receipt needs before a one-decimal amount is a price
+_MIN_LETTERS = 3
+_PRODUCT_WORD = 3  # letters of a word that may name a product
+_KEYWORD_VOCABULARY = frozenset(
+    word for phrases in (kw.TOTAL_WORDS, kw.TOTAL_PARTS, kw.SUBTOTAL_WORDS, kw.TOTAL_STRONG, kw.TOTAL_PLAIN,
+                         kw.NOT_TOTAL, kw.SUBTOTAL_LINE, kw.TAX_LINE, kw.TAX_WORDS, kw.PAYMENT_WORDS,
+                         kw.CHANGE_LINE, kw.TENDERED_LINE, kw.CARD_LINE, kw.ROUNDING_LINE, kw.DISCOUNT_LINE,
+                         kw.COUNT_LINE)
+    for phrase in phrases for word in words(phrase).split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +147,16 @@ def _whole_amounts(lines: Sequence[TextLine]) -> bool:
     return decimal == 0 and max(named, grouped) >= _WHOLE_MODE_ROWS
 
 
+def _one_decimal(text: str) -> tuple[str, float, bool] | None:
+    """('RDOL MAGNA', 17.0, False) for 'RDOL MAGNA $17.0': a till that drops a trailing zero, or OCR
+    that lost the last digit; only beside a name, among rows with two decimals."""
+    match = _ONE_DECIMAL.search(text)
+    if match is None or letters(text[: match.start()]) < _MIN_LETTERS or _TIMEISH.search(text):
+        return None
+    value = parse_number(match.group("amount").replace(",", "."))
+    return (text[: match.start()].strip(), value, False) if value is not None else None
+
+
 def _has_cents(text: str) -> bool:
     """True when the line ends in a decimal amount whose cents are not zero ('AMOUNT $83.51')."""
     found = split_price(text)
@@ -145,8 +166,10 @@ def _has_cents(text: str) -> bool:
 def _rows(lines: Sequence[TextLine]) -> list[_Row]:
     split = split_whole_price if _whole_amounts(lines) else split_price
     priced = [split(line.text) for line in lines]
+    if split is split_price and sum(found is not None for found in priced) >= _ONE_DECIMAL_AMONG:
+        priced = [found or _one_decimal(line.text) for found, line in zip(priced, lines, strict=True)]
     flags = _column_flags(lines, priced)
-    kinds = _kinds(lines)
+    kinds = _named_totals(lines, _kinds(lines), priced)
     return [_Row(line, kind, parse_quantity(line.text), p, flag)
             for line, kind, p, flag in zip(lines, kinds, priced, flags, strict=True)]
 
@@ -158,6 +181,34 @@ def _kinds(lines: Sequence[TextLine]) -> list[Kind]:
     first_sum = next((i for i, kind in enumerate(kinds) if kind in (Kind.TOTAL, Kind.SUBTOTAL)), 0)
     return [Kind.OTHER if kind is Kind.PAYMENT and i < first_sum and _wordy(lines[i].text) else kind
             for i, kind in enumerate(kinds)]
+
+
+def _named_totals(lines: Sequence[TextLine], kinds: list[Kind],
+                  priced: Sequence[tuple[str, float, bool] | None]) -> list[Kind]:
+    """Each line's kind, a total keyword inside a product's name taken back ('13oz SUMMER WIT 2.00',
+    '1 LIST TOTAL CARE 2.77'): the row prints less than a subtotal or total further down, its label holds
+    two words no keyword line uses, and the keyword is only part of a longer word or the row stands
+    between two item rows."""
+    sums = [(i, found[1]) for i, found in enumerate(priced)
+            if found is not None and not found[2] and kinds[i] in (Kind.SUBTOTAL, Kind.TOTAL)]
+
+    def item_like(i: int) -> bool:
+        found = priced[i] if 0 <= i < len(priced) else None
+        return found is not None and kinds[i] is Kind.OTHER
+
+    out = list(kinds)
+    for i, found in enumerate(priced):
+        if kinds[i] is not Kind.TOTAL or found is None or found[2]:
+            continue
+        if not any(j > i and amount > found[1] + 0.01 for j, amount in sums):
+            continue
+        label = words(found[0]).split()
+        if sum(len(word) >= _PRODUCT_WORD and word not in _KEYWORD_VOCABULARY for word in label) < 2:
+            continue
+        whole_word = bool(set(label) & (kw.TOTAL_WORDS | set(kw.TOTAL_PARTS)))
+        if not whole_word or (item_like(i - 1) and item_like(i + 1)):
+            out[i] = Kind.OTHER
+    return out
 
 
 def _wordy(text: str) -> bool:
@@ -185,10 +236,18 @@ class _Builder:
         below = index + 1 if not self._nameless_price(index + 2) else None
         for candidate in (self.pending_name, below):
             if candidate is not None and candidate < len(self.rows) and candidate not in self.used and (
-                    candidate == index - 1 or candidate == index + 1) and self.rows[candidate].name_like:
+                    candidate == index - 1 or candidate == index + 1
+                    or (candidate == index - 2 and self._filler(index - 1))) and self.rows[candidate].name_like:
                 self.used.add(candidate)
                 return self.rows[candidate].line
         return None
+
+    def _filler(self, index: int) -> bool:
+        """True when row `index` holds digits and no word: a pack size or code line between an item's
+        name and its amounts ('247G (12)')."""
+        row = self.rows[index]
+        return (row.priced is None and row.kind is Kind.OTHER and letters(row.line.text) <= 1
+                and bool(_DIGITS.search(row.line.text)))
 
     def _nameless_price(self, index: int) -> bool:
         """True when row `index` ends in an amount and holds no name ('£1.50 £3.00')."""
@@ -226,7 +285,11 @@ class _Builder:
         self.add(index, name, price, qty)
 
     def other_row(self, index: int) -> None:
-        """Any other row: remembered as a name when it reads like one."""
+        """Any other row: remembered as a name when it reads like one (a pack size line keeps the name
+        above it pending)."""
+        if self._filler(index) and self.pending_name == index - 1:
+            self.pending_qty = None
+            return
         self.pending_name = index if self.rows[index].name_like and index not in self.used else None
         self.pending_qty = None
 

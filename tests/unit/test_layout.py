@@ -82,3 +82,12 @@ def test_lines_carry_their_upright_extent_and_text_height() -> None:
     [line] = to_lines([_box(10, 10, 100, 20, "MILK"), _box(300, 10, 60, 20, "1.19")])
     assert line.x_span == pytest.approx((10, 360))
     assert line.height == pytest.approx(20)
+
+
+def test_amounts_a_part_of_a_line_off_their_names_on_bent_paper_join_their_names() -> None:
+    names = ["Cajun Chix WRAP", "Oak Smoked Salmon", "Chips SM", "Fries SM", "Coke", "Diet Coke", "Tea", "Cake"]
+    prices = ["£6.95", "£6.25", "£1.25", "£1.50", "£3.00", "£2.00", "£1.00", "£2.50"]
+    lifts = [7.0, 7.2, 8.4, 7.0, 0.0, 0.5, 0.0, 0.0]  # how far each amount stands above its name
+    boxes = [box for i, (name, price, lift) in enumerate(zip(names, prices, lifts, strict=True))
+             for box in (_box(20, 100 + 15 * i, 100, 16, name), _box(225, 100 + 15 * i - lift, 36, 16, price))]
+    assert [line.text for line in to_lines(boxes)] == [f"{n} {p}" for n, p in zip(names, prices, strict=True)]

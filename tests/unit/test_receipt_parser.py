@@ -259,6 +259,9 @@ def test_ocr_punctuation_and_boxes_carry_through() -> None:
         ("PIZZA 1 140.00", ("PIZZA 1", 140.0, False)),
         ("NIBH EUISMOD S2.99", ("NIBH EUISMOD", 2.99, False)),
         ("Haakh (Hungry) 300.00300.00", ("Haakh (Hungry) 300.00", 300.0, False)),
+        ("1,000x 20,00 G- 20,00", ("1,000x 20,00 G", 20.0, False)),
+        ("RABATT -0,50", ("RABATT", 0.5, True)),
+        ("COUPON - 1.00", ("COUPON", 1.0, True)),
     ],
 )
 def test_split_price_reads_what_tills_and_ocr_print(line: str, expected: tuple[str, float, bool]) -> None:
@@ -366,6 +369,53 @@ DEODORANT 3.97 X
 SUBTOTAL 11.67
 TOTAL 12.37
 """) == [("SC CA PEACH", 0.68), ("NESTLE WATER", 3.48), ("DEODORANT", 3.97)]
+
+
+def test_a_total_keyword_inside_a_product_name_is_an_item() -> None:
+    assert _priced("""BREWERY
+1 16oz NUT BROWN $2.00
+13oz SUMMER WIT $2.00
+MODE 3
+1 BLUE BURGER $10.00
+SUB-TOTAL $14.00
+TOTAL $15.00
+""") == [("16oz NUT BROWN", 2.0), ("13oz SUMMER WIT", 2.0), ("BLUE BURGER", 10.0)]
+    assert _priced("""PHARMACY
+1 ALOE SANITIZER 2Z 1.99T
+1 LIST TOTAL CARE 2.77T
+1 POUCH 18CT 1.57T
+SUBTOTAL 6.33
+TOTAL 6.84
+""") == [("ALOE SANITIZER 2Z", 1.99), ("LIST TOTAL CARE", 2.77), ("POUCH 18CT", 1.57)]
+
+
+def test_a_total_with_its_own_words_between_items_stays_a_total() -> None:
+    assert _priced("""DINER
+BURGER 9.50
+FRIES 3.25
+TOTAL AMOUNT DUE 12.75
+TIP 2.00
+TOTAL 14.75
+""") == [("BURGER", 9.5), ("FRIES", 3.25)]
+
+
+def test_a_price_printed_with_one_decimal_among_two_decimal_prices() -> None:
+    assert _priced("""SHOP
+UT WISI ENIM $2.99
+NIBH EUISMOD $1.30
+RDOL MAGNA $17.0
+TALIQUAM ERAT $5.10
+TOTAL $26.39
+""") == [("UT WISI ENIM", 2.99), ("NIBH EUISMOD", 1.3), ("RDOL MAGNA", 17.0), ("TALIQUAM ERAT", 5.1)]
+
+
+def test_a_pack_size_line_between_a_name_and_its_amounts_keeps_the_name() -> None:
+    assert _priced("""DUTY FREE SHOP
+405042 NESTLE FAVORITES 20 SNACK
+247G (12)
+$8.99 1 $8.99
+TOTAL $8.99
+""") == [("NESTLE FAVORITES 20 SNACK", 8.99)]
 
 
 def test_receipts_printed_without_decimals() -> None:
