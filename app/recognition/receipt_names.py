@@ -53,6 +53,27 @@ _QUANTITY_WORDS = frozenset({
 })
 
 
+# The amount printed again at the end of the name, as OCR reads a second column or the amount's own
+# digits ('B10 SEV PURI TACOS 225' at 225.00, 'CACERES 14\u00d700' at 14.00, 'Lamb Biryani 1x B.81' at
+# 8.81): digits, the letters OCR takes for digits, and separators.
+_LAST_TOKEN = re.compile(r"\s+(?P<token>(?=[\dBOoSIlZ.,]*\d)[\dBOoSIlZ.,\u00d7\u00b7:']+)$")
+_DIGIT_LOOKALIKES = str.maketrans("BOoSIlZ", "8005112", ".,\u00d7\u00b7:'")
+
+
+def _without_echoed_price(name: str, price: float | None) -> str:
+    """`name` less a last word that spells `price` again (at least three digits, look-alike letters read
+    as digits), as long as two letters are left."""
+    last = _LAST_TOKEN.search(name)
+    if price is None or price <= 0 or not last:
+        return name
+    digits = last.group("token").translate(_DIGIT_LOOKALIKES)
+    cents = round(price * 100)
+    spellings = {str(cents)} | ({str(cents // 100)} if cents % 100 == 0 else set())
+    if len(digits) >= 3 and digits in spellings and letters(name[: last.start()]) >= 2:
+        return name[: last.start()]
+    return name
+
+
 # 'lb' as OCR often reads it, a digit one for the 'l': '0.81 1b @ 0.99/ 1b'.
 _ONE_FOR_L = re.compile(r"(?<![\w.,])1(?=bs?\b)", re.IGNORECASE)
 
@@ -80,7 +101,7 @@ def clean_name(item: RawItem, name: str) -> str:
     weight = _WEIGHT.search(name)
     if weight and item.price and (kilos := parse_number("0" + weight.group("kg"))):
         item.quantity, item.unit, item.unit_price = kilos, "kg", round(item.price / kilos, 2)
-    name = _without(name, _NOT_NAME)
+    name = _without_echoed_price(_without(name, _NOT_NAME), item.price)
     trailing = _TRAILING_COUNT.search(name)
     if trailing and letters(name[: trailing.start()]) >= 2:
         name = name[: trailing.start()].rstrip(" :")

@@ -627,3 +627,13 @@ Guinness 6.00
 Stella 5.00
 Sub-total: 23.00
 """) == [("Jameson", 8.0), ("Tomato Juice", 3.0), ("Guinness", 6.0), ("Stella", 5.0)]
+
+
+def test_the_amount_printed_again_at_the_end_of_the_name_leaves_it() -> None:
+    assert _priced("""CAFE
+B10 SEV PURI TACOS 225 225.00
+CACERES 14\u00d700 14.00
+Lamb Biryani 1x B.81 8.81
+Pepsi 2 2.00
+TOTAL 250.81
+""") == [("B10 SEV PURI TACOS", 225.0), ("CACERES", 14.0), ("Lamb Biryani", 8.81), ("Pepsi 2", 2.0)]
