@@ -74,6 +74,22 @@ def _without_echoed_price(name: str, price: float | None) -> str:
     return name
 
 
+# A count of one printed inside the text, between words: the quantity column that starts the item's
+# row, with a note or a translation left of it ('smoKED SALMON1 SALMON AHUMADO', 'WAXED PARR 1 PAPEL
+# VEGETAL'); the name is what follows the count. A '1' glued to a lower-case word is an 'l' OCR misread
+# ('Cocktai1 Juice'), and one after a colon a value ('Item(s): 1').
+_INNER_COUNT = re.compile(r"^.*?[^\W\d_]{2}\S*?(?:(?<=[A-Z]{2})|(?<=[^\W\d_)])\s+)1\s+(?=[^\W\d_]{3})")
+
+
+def _after_inner_count(name: str) -> tuple[str, bool]:
+    """`name` from the word after a count of one printed between words, and whether one was found;
+    `name` as it is when none is or fewer than three letters would be left."""
+    inner = _INNER_COUNT.match(name)
+    if not inner or letters(name[inner.end():]) < 3 or fold(name[inner.end():].split()[0]) in _QUANTITY_WORDS:
+        return name, False
+    return name[inner.end():], True
+
+
 # 'lb' as OCR often reads it, a digit one for the 'l': '0.81 1b @ 0.99/ 1b'.
 _ONE_FOR_L = re.compile(r"(?<![\w.,])1(?=bs?\b)", re.IGNORECASE)
 
@@ -110,6 +126,9 @@ def clean_name(item: RawItem, name: str) -> str:
             item.quantity, item.unit = float(count), "pcs"
             item.unit_price = round(item.price / float(count), 2)
     name = _without(name, _NUMBERS_LEFT).strip(" #*-:\u00b7")
+    name, counted = _after_inner_count(name)
+    if counted and item.quantity is None and item.price is not None:
+        item.quantity, item.unit, item.unit_price = 1.0, "pcs", item.price
     leading = _COUNT_PREFIX.match(name)
     if leading:
         name = name[leading.end():]

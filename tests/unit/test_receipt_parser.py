@@ -637,3 +637,13 @@ Lamb Biryani 1x B.81 8.81
 Pepsi 2 2.00
 TOTAL 250.81
 """) == [("B10 SEV PURI TACOS", 225.0), ("CACERES", 14.0), ("Lamb Biryani", 8.81), ("Pepsi 2", 2.0)]
+
+
+def test_a_count_of_one_between_words_starts_the_name() -> None:
+    assert _priced("""MERCADO
+WAXED PARR 1 PAPEL VEGETAL 1.35
+smoKED SALMON1 SALMON AHUMADO 1.88
+Cocktai1 Juice 20.90
+Item(s): 1 Qty(s):1 4.00
+TOTAL 28.13
+""") == [("PAPEL VEGETAL", 1.35), ("SALMON AHUMADO", 1.88), ("Cocktai1 Juice", 20.9), ("Item(s): 1 Qty(s):1", 4.0)]
