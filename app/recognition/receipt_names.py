@@ -77,8 +77,9 @@ def _without_echoed_price(name: str, price: float | None) -> str:
 # A count of one printed inside the text, between words: the quantity column that starts the item's
 # row, with a note or a translation left of it ('smoKED SALMON1 SALMON AHUMADO', 'WAXED PARR 1 PAPEL
 # VEGETAL'); the name is what follows the count. A '1' glued to a lower-case word is an 'l' OCR misread
-# ('Cocktai1 Juice'), and one after a colon a value ('Item(s): 1').
-_INNER_COUNT = re.compile(r"^.*?[^\W\d_]{2}\S*?(?:(?<=[A-Z]{2})|(?<=[^\W\d_)])\s+)1\s+(?=[^\W\d_]{3})")
+# ('Cocktai1 Juice'), and one after a colon a value ('Item(s): 1'). Latin letters only: in Cyrillic
+# names OCR reads stray strokes as '1' ('3 x СВИНСКИ 1 ПОТРБУШИНА').
+_INNER_COUNT = re.compile(r"^.*?[A-Za-z]{2}\S*?(?:(?<=[A-Z]{2})|(?<=[A-Za-z)])\s+)1\s+(?=[A-Za-z]{3})")
 
 
 def _after_inner_count(name: str) -> tuple[str, bool]:
