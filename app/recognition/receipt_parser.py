@@ -63,6 +63,11 @@ _TIMEISH = re.compile(r"\b\d{1,2}[:h]\d{2}\b")
 _ONE_DECIMAL_AMONG = 3  # rows with two decimals a receipt needs before a one-decimal amount is a price
 _MIN_LETTERS = 3
 _PRODUCT_WORD = 3  # letters of a word that may name a product
+# The words of a column header row ('Item Qty Price Total', 'Description'): it names no item.
+_HEADER_WORDS = frozenset({
+    "description", "descr", "desc", "item", "items", "article", "artikel", "bezeichnung", "qty", "quantity",
+    "price", "amount", "total", "menge", "preis", "betrag", "descripcion", "articulo", "cant", "importe",
+})
 _KEYWORD_VOCABULARY = frozenset(
     word for phrases in (kw.TOTAL_WORDS, kw.TOTAL_PARTS, kw.SUBTOTAL_WORDS, kw.TOTAL_STRONG, kw.TOTAL_PLAIN,
                          kw.NOT_TOTAL, kw.SUBTOTAL_LINE, kw.TAX_LINE, kw.TAX_WORDS, kw.PAYMENT_WORDS,
@@ -111,7 +116,8 @@ class _Row:
         text = _CODE.sub("", self.line.text)  # an article code beside the name is no reason to doubt it
         return (self.priced is None and self.quantity is None and self.kind is Kind.OTHER
                 and letters(text) >= 2 and letters(text) >= len(_DIGITS.findall(text))
-                and not set(words(text).split()) & kw.NOT_MERCHANT_WORDS)
+                and not set(words(text).split()) & kw.NOT_MERCHANT_WORDS
+                and not _header(text))
 
 
 def _column_flags(lines: Sequence[TextLine], priced: Sequence[object | None]) -> list[bool]:
@@ -211,6 +217,11 @@ def _named_totals(lines: Sequence[TextLine], kinds: list[Kind],
     return out
 
 
+def _header(text: str) -> bool:
+    """True when every word of `text` is a column header's ('Item Qty Price Total', 'Description')."""
+    return bool(words(text).split()) and set(words(text).split()) <= _HEADER_WORDS
+
+
 def _wordy(text: str) -> bool:
     """Three words or more of two letters or more: a product's name, not a payment line ('VISA 12.00')."""
     return len(_WORD.findall(text)) >= _NAME_WORDS
@@ -225,6 +236,7 @@ class _Builder:
     pending_name: int | None = None
     pending_qty: Quantity | None = None
     used: set[int] = field(default_factory=set)
+    names_below: bool | None = None  # rows of numbers take their names from below (set at the first one)
 
     def running_sum(self) -> float:
         """The sum of the item prices so far."""
@@ -232,15 +244,23 @@ class _Builder:
 
     def name_for(self, index: int) -> TextLine | None:
         """The name-only row above `index` (not yet used), else the one just below it unless the row
-        after that one is a price row without a name too (the name heads its own numbers, below it)."""
-        below = index + 1 if not self._nameless_price(index + 2) else None
-        for candidate in (self.pending_name, below):
+        after that one is a price row without a name too (the name heads its own numbers, below it).
+        When the first row of numbers comes right under a column header and has a name below it, every
+        row of numbers takes the name below it ('107100041 1 2.00 2.00' over 'INARI 2PCS', under a
+        'Description' header)."""
+        if self.names_below is None:
+            self.names_below = index > 0 and _header(self.rows[index - 1].line.text) and self._name_like(index + 1)
+        below = index + 1 if self.names_below or not self._nameless_price(index + 2) else None
+        for candidate in (below, self.pending_name) if self.names_below else (self.pending_name, below):
             if candidate is not None and candidate < len(self.rows) and candidate not in self.used and (
                     candidate == index - 1 or candidate == index + 1
                     or (candidate == index - 2 and self._filler(index - 1))) and self.rows[candidate].name_like:
                 self.used.add(candidate)
                 return self.rows[candidate].line
         return None
+
+    def _name_like(self, index: int) -> bool:
+        return index < len(self.rows) and self.rows[index].name_like
 
     def _filler(self, index: int) -> bool:
         """True when row `index` holds digits and no word: a pack size or code line between an item's

@@ -647,3 +647,16 @@ Cocktai1 Juice 20.90
 Item(s): 1 Qty(s):1 4.00
 TOTAL 28.13
 """) == [("PAPEL VEGETAL", 1.35), ("SALMON AHUMADO", 1.88), ("Cocktai1 Juice", 20.9), ("Item(s): 1 Qty(s):1", 4.0)]
+
+
+def test_rows_of_numbers_under_a_description_header_take_the_name_below() -> None:
+    assert _priced("""ONE WORLD MARKET
+Item Qty Price Total
+Description
+107100041 1 2.00 2.00
+INARI 2PCS
+107100069 1 9.95 9.95
+TODAY'S SPECIAL KITCHEN
+Subtotal 11.95
+Total 11.95
+""") == [("INARI 2PCS", 2.0), ("TODAY'S SPECIAL KITCHEN", 9.95)]
