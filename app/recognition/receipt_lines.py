@@ -66,6 +66,9 @@ _CONFUSED = re.compile(r"(?<![\w.,])(?=[\dOoIl])(?=[\dOoSIl]*\d)([\dOoSIl]{1,4}[
 _GLUED_AMOUNTS = re.compile(r"(\d([.,])\d{2})(?=\d{1,6}\2\d{2}(?!\d))")
 # A dot OCR read from a dotted leader or a bullet before an amount: 'Kingfisher .70.00'.
 _DOT_BEFORE_AMOUNT = re.compile(r"(?<=\s)\.(?=\d{1,4}[.,]\d{2}(?![\d.,]))")
+# An amount OCR split after its decimal point, the point read twice or not: 'Organic 10. 00',
+# 'Hotate 3. .50'.
+_SPLIT_AT_POINT = re.compile(r"(?<=\s)(\d{1,4})([.,])\s+\.?(\d{2})\s*$")
 # A clock time, not an amount: 'Table 51/1 9.38 PM'.
 _TIME_AT_END = re.compile(r"\d[.:]\d{2}\s*[AP]\.?M\.?\s*$", re.IGNORECASE)
 # A tax mark ('*') that an OCR model trained on Chinese text read as an ideograph: 'RADISHES 1LB 1.49 本'.
@@ -134,8 +137,9 @@ class Quantity:
 
 def fix_digits(text: str) -> str:
     """Read the letters OCR puts for digits in an amount at the line's end as digits ('1O.99' -> '10.99'),
-    and part two amounts OCR glued together ('300.00300.00' -> '300.00 300.00')."""
-    text = _DOT_BEFORE_AMOUNT.sub("", _GLUED_AMOUNTS.sub(r"\1 ", text))
+    part two amounts OCR glued together ('300.00300.00' -> '300.00 300.00'), and join one OCR split
+    after its point ('10. 00' -> '10.00')."""
+    text = _SPLIT_AT_POINT.sub(r"\1\2\3", _DOT_BEFORE_AMOUNT.sub("", _GLUED_AMOUNTS.sub(r"\1 ", text)))
     return _CONFUSED.sub(lambda m: m.group(1).translate(_DIGIT_FOR), text)
 
 

@@ -660,3 +660,9 @@ TODAY'S SPECIAL KITCHEN
 Subtotal 11.95
 Total 11.95
 """) == [("INARI 2PCS", 2.0), ("TODAY'S SPECIAL KITCHEN", 9.95)]
+
+
+@pytest.mark.parametrize(("line", "expected"), [("Organic 10. 00", ("Organic", 10.0, False)),
+                                                ("Hotate 3. .50", ("Hotate", 3.5, False))])
+def test_an_amount_split_after_its_point_is_joined(line: str, expected: tuple[str, float, bool]) -> None:
+    assert split_price(line) == expected
