@@ -666,3 +666,11 @@ Total 11.95
                                                 ("Hotate 3. .50", ("Hotate", 3.5, False))])
 def test_an_amount_split_after_its_point_is_joined(line: str, expected: tuple[str, float, bool]) -> None:
     assert split_price(line) == expected
+
+
+def test_a_line_number_and_code_and_a_repeated_letter_word_leave_the_name() -> None:
+    assert _priced("""CAFE
+3: 0942 Rdol magna 17.00
+EEEEE 275113 SWIRLPOPS 8.59
+TOTAL 25.59
+""") == [("Rdol magna", 17.0), ("SWIRLPOPS", 8.59)]
