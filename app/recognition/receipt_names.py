@@ -28,7 +28,8 @@ _TRAILING_COUNT = re.compile(
 # ('O.C.WHITE 2.13 10 1 0 9', 'Nan 1x 212', 'VORTEX98 48.421@ 1.599'), a unit price left
 # of the amount ('IDLI 1.00·110.00'), a weight printed first ('0.38 CARROT LOOSE'), and a four-digit
 # article number printed first, after a tax flag or a line number ('E 5844 LACTAID', '8:3556 KNONUY',
-# '3: 0942 Rdol'), and a word of one letter repeated, OCR's reading of a barcode or a stripe ('EEEEE').
+# '3: 0942 Rdol'), a word of one letter repeated, OCR's reading of a barcode or a stripe ('EEEEE'), and
+# a US tax flag printed before the amount ('COATS T2$10.00').
 _WEIGHT = re.compile(r"\s(?P<kg>\d*[.,]\d+)\s*(?:kg|kil[o0]s?)\b", re.IGNORECASE)
 _NOT_NAME = (
     re.compile(r"(?<!\S)#?\d{5,}(?!\S)|\d{6,}"),
@@ -38,6 +39,7 @@ _NOT_NAME = (
     re.compile(r"^\s*\d*[.,]\d+\s+"),
     re.compile(r"^\s*(?:[A-Z]\s+|\d:\s*)\d{4}\s+(?=[^\d\s]*[^\W\d_]{3})"),
     re.compile(r"(?<!\S)([^\W\d_])\1{3,}(?!\S)"),
+    re.compile(r"\s+T\d$"),
 )
 # What is left of a count and unit price once a trailing 'count x unit price' was read, and a unit
 # price times the amount ('RAVA IDLI 1.00*110.00') or an original price and its cut ('CD 139.90 40%').

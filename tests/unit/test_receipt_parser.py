@@ -674,3 +674,11 @@ def test_a_line_number_and_code_and_a_repeated_letter_word_leave_the_name() -> N
 EEEEE 275113 SWIRLPOPS 8.59
 TOTAL 25.59
 """) == [("Rdol magna", 17.0), ("SWIRLPOPS", 8.59)]
+
+
+def test_a_tax_flag_before_the_amount_leaves_the_name() -> None:
+    assert _priced("""DINER
+CHEESE BURGER T1 4.50
+COATS T2$10.00
+TOTAL 14.50
+""") == [("CHEESE BURGER", 4.5), ("COATS", 10.0)]
