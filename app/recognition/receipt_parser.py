@@ -67,7 +67,9 @@ _PRODUCT_WORD = 3  # letters of a word that may name a product
 _HEADER_WORDS = frozenset({
     "description", "descr", "desc", "item", "items", "article", "artikel", "bezeichnung", "qty", "quantity",
     "price", "amount", "total", "menge", "preis", "betrag", "descripcion", "articulo", "cant", "importe",
+    "gal", "per", "unit",
 })
+_DATE_OR_TIME = re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\b\d{1,2}:\d{2}:\d{2}\b")
 _KEYWORD_VOCABULARY = frozenset(
     word for phrases in (kw.TOTAL_WORDS, kw.TOTAL_PARTS, kw.SUBTOTAL_WORDS, kw.TOTAL_STRONG, kw.TOTAL_PLAIN,
                          kw.NOT_TOTAL, kw.SUBTOTAL_LINE, kw.TAX_LINE, kw.TAX_WORDS, kw.PAYMENT_WORDS,
@@ -300,7 +302,12 @@ class _Builder:
             self.pending_name = None
 
     def price_row(self, index: int, name: str, price: float) -> None:
-        """A row ending in an amount in the column, not a keyword line."""
+        """A row ending in an amount in the column, not a keyword line; a column header or a date and
+        time left of the amount ('Quantity 13.81', 'PRICE/GAL 3.47', 'Date:14/02/18 8111 No. 9') is
+        none."""
+        if _header(name) or _DATE_OR_TIME.search(name):
+            self.other_row(index)
+            return
         qty = self.pending_qty if self.pending_qty is not None and self.pending_qty.matches(price) else None
         self.add(index, name, price, qty)
 

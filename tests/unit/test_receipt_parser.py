@@ -682,3 +682,14 @@ CHEESE BURGER T1 4.50
 COATS T2$10.00
 TOTAL 14.50
 """) == [("CHEESE BURGER", 4.5), ("COATS", 10.0)]
+
+
+def test_a_column_header_or_a_date_left_of_an_amount_is_no_item() -> None:
+    assert _priced("""GAS STATION
+Sep 1, 2017 3:05:24 PM PAX 2.00
+Date:14/02/18 No. 9.00
+PRICE/GAL 3.47
+Quantity 13.81
+UNLEADED REGULAR 47.92
+TOTAL 47.92
+""") == [("UNLEADED REGULAR", 47.92)]
