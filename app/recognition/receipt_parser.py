@@ -8,7 +8,8 @@ geometry and amounts first, keywords second (so that the rules carry across lang
 - its name is the text left of the amount, less counts, codes and unit prices
   (`receipt_names.clean_name`); a row that holds only numbers ('100507 1 7.99  7.99',
   '1PC * 9.00  9.00') takes its name from the name-only row above it, or below it when
-  there is none;
+  there is none (always below once the first such row stands under a column header);
+  a column header or a date left of an amount is no item;
 - quantity lines pair with the item above or below; discounts, deposits, notes (unit
   price, savings), tax, payment and other keyword lines are never items;
 - the list ends at the total, or at a row printing the sum of the items so far whatever
