@@ -70,7 +70,7 @@ Point = tuple[float, float]  # pixels from the image's top-left corner
 
 @dataclass(frozen=True, slots=True)
 class ResultItem:
-    """One pantry item of a result, as enriched (`app.recognition.enrich.PantryItem`) and stored.
+    """One pantry item, as the enricher (`app.recognition.enrich`) makes it and a result stores it.
 
     `catalog_key` names the catalog entry that matched; it is stored, not shown in GraphQL.
     """

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.domain import JobType
+from app.domain import JobType, ResultItem
 from app.recognition.base import JobImage, ReceiptHeader
-from app.recognition.enrich import Enricher, PantryItem
+from app.recognition.enrich import Enricher
 from app.recognition.local import DET_MIN_SIDE, REC_MIN_WIDTH, LocalRecognizer
 from app.recognition.text import compact
 from bench import real_report, real_run
@@ -68,7 +68,7 @@ class SetResult:
         return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp + self.fp + self.fn else 0.0
 
 
-def item_key(item: PantryItem) -> Key:
+def item_key(item: ResultItem) -> Key:
     """What must match between a recognized item and the truth."""
     return (item.catalog_key, round(item.quantity, 3), item.unit,
             None if item.price is None else round(item.price, 2))

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from app.domain import ResultItem
 from app.recognition.base import RawItem
 from app.recognition.catalog import Catalog, CatalogItem, load_catalog
 from app.recognition.text import clean_ocr, parse_number
@@ -71,28 +72,6 @@ class Alias:
     name: str
     category: str
     unit: str
-
-
-@dataclass(slots=True)
-class PantryItem:
-    """One enriched item, as stored in a job's result and shown to clients.
-
-    `catalog_key` names the catalog entry that matched (None for unknown items
-    and user aliases), so clients and benchmarks can compare across languages.
-    """
-
-    name: str
-    raw_text: str
-    quantity: float
-    unit: str
-    category: str
-    confidence: float
-    image_index: int
-    price: float | None = None
-    unit_price: float | None = None
-    storage_days: int | None = None
-    box: list[tuple[float, float]] | None = None
-    catalog_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +155,7 @@ class Enricher:
         *,
         lang: str,
         aliases: Mapping[str, Alias] | None = None,
-    ) -> list[PantryItem]:
+    ) -> list[ResultItem]:
         """Enrich `(image_index, raw_item)` pairs; never raises on unknown words.
 
         Identical lines of the same image come back as one item (quantities and prices summed),
@@ -186,27 +165,23 @@ class Enricher:
         enriched = [self._one(index, raw, lang=lang, aliases=aliases) for index, raw in items]
         return merge_items(enriched)
 
-    def _one(self, image_index: int, raw: RawItem, *, lang: str, aliases: Mapping[str, Alias]) -> PantryItem:
+    def _one(self, image_index: int, raw: RawItem, *, lang: str, aliases: Mapping[str, Alias]) -> ResultItem:
         name = clean_name(raw.raw_text)
         quantity, unit = _quantity(raw, name)
-        item = PantryItem(
+        item = ResultItem(
             name=name.text, raw_text=raw.raw_text, quantity=quantity, unit=unit,
             category=raw.category_hint if raw.category_hint in CATEGORIES else "other",
             confidence=raw.confidence, image_index=image_index, price=raw.price,
-            unit_price=raw.unit_price, box=raw.box,
+            unit_price=raw.unit_price, box=None if raw.box is None else tuple(raw.box),
         )
         alias = aliases.get(alias_key(raw.raw_text))
         if alias is not None:
             return _apply_alias(item, alias)
         match = self._match(raw, name, lang)
         if match is not None:
-            item.name = match.display_name(lang)
-            item.category = match.category
-            item.storage_days = match.storage_days
-            item.catalog_key = match.key
-        elif raw.name_hint:
-            item.name = raw.name_hint
-        return item
+            return replace(item, name=match.display_name(lang), category=match.category,
+                           storage_days=match.storage_days, catalog_key=match.key)
+        return replace(item, name=raw.name_hint) if raw.name_hint else item
 
     def _match(self, raw: RawItem, name: CleanName, lang: str) -> CatalogItem | None:
         for text in (raw.name_hint, name.text):
@@ -217,30 +192,29 @@ class Enricher:
         return None
 
 
-def _apply_alias(item: PantryItem, alias: Alias) -> PantryItem:
-    item.name = alias.name
-    item.category = alias.category if alias.category in CATEGORIES else "other"
-    if alias.unit != item.unit:
-        item.unit = alias.unit if alias.unit in UNITS else "pcs"
-    return item
+def _apply_alias(item: ResultItem, alias: Alias) -> ResultItem:
+    unit = item.unit if alias.unit == item.unit else alias.unit if alias.unit in UNITS else "pcs"
+    return replace(item, name=alias.name, category=alias.category if alias.category in CATEGORIES else "other",
+                   unit=unit)
 
 
-def _merge_key(item: PantryItem) -> tuple[int, str, str, str]:
+def _merge_key(item: ResultItem) -> tuple[int, str, str, str]:
     return (item.image_index, alias_key(clean_name(item.raw_text).text), item.name, item.unit)
 
 
-def merge_items(items: Sequence[PantryItem]) -> list[PantryItem]:
+def merge_items(items: Sequence[ResultItem]) -> list[ResultItem]:
     """Merge items of the same image with the same cleaned text, name and unit: quantities and prices add up."""
-    merged: dict[tuple[int, str, str, str], PantryItem] = {}
+    merged: dict[tuple[int, str, str, str], ResultItem] = {}
     for item in items:
         key = _merge_key(item)
         first = merged.get(key)
         if first is None:
             merged[key] = item
             continue
-        first.quantity = round(first.quantity + item.quantity, 6)
-        first.price = None if first.price is None or item.price is None else round(first.price + item.price, 2)
-        first.confidence = min(first.confidence, item.confidence)
-        if first.unit_price != item.unit_price:
-            first.unit_price = None
+        merged[key] = replace(
+            first, quantity=round(first.quantity + item.quantity, 6),
+            price=None if first.price is None or item.price is None else round(first.price + item.price, 2),
+            confidence=min(first.confidence, item.confidence),
+            unit_price=first.unit_price if first.unit_price == item.unit_price else None,
+        )
     return list(merged.values())

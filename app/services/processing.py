@@ -26,7 +26,7 @@ from app.recognition.base import (
     RecognitionError,
     Recognizer,
 )
-from app.recognition.enrich import Enricher, PantryItem
+from app.recognition.enrich import Enricher
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ def merge_header(recognitions: list[ImageRecognition]) -> ReceiptHeader | None:
     return merged
 
 
-def receipt_fields(header: ReceiptHeader, items: list[PantryItem]) -> ReceiptFields:
+def receipt_fields(header: ReceiptHeader, items: list[ResultItem]) -> ReceiptFields:
     """The merged header as stored, with whether the items' prices add up to its total (1 cent per item)."""
     priced = [i.price for i in items if i.price is not None]
     return ReceiptFields(
@@ -168,21 +168,11 @@ def receipt_fields(header: ReceiptHeader, items: list[PantryItem]) -> ReceiptFie
     )
 
 
-def result_item(item: PantryItem) -> ResultItem:
-    """An enriched item as stored in the result."""
-    return ResultItem(
-        name=item.name, raw_text=item.raw_text, quantity=item.quantity, unit=item.unit, category=item.category,
-        confidence=item.confidence, image_index=item.image_index, price=item.price, unit_price=item.unit_price,
-        storage_days=item.storage_days, box=None if item.box is None else tuple(item.box),
-        catalog_key=item.catalog_key,
-    )
-
-
-def build_result(reads: list[ImageRead], items: list[PantryItem]) -> JobResult:
+def build_result(reads: list[ImageRead], items: list[ResultItem]) -> JobResult:
     """The result document (app.domain.JobResult; app.schema.mapping turns it into GraphQL types)."""
     header = merge_header([r.recognition for r in reads if r.recognition is not None])
     return JobResult(
-        items=tuple(result_item(i) for i in items),
+        items=tuple(items),
         images=tuple(r.result for r in reads),
         receipt=None if header is None else receipt_fields(header, items),
     )

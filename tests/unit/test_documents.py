@@ -20,7 +20,6 @@ from app.domain import (
     ReviewedItem,
 )
 from app.recognition.base import ImageRecognition, RawItem, ReceiptHeader
-from app.recognition.enrich import PantryItem
 from app.schema.mapping import job_result_to_type
 from app.services.processing import ImageRead, build_result
 
@@ -64,9 +63,9 @@ def test_a_stored_document_reads_and_writes_back_byte_for_byte() -> None:
 
 def test_the_worker_builds_the_same_document_as_before() -> None:
     items = [
-        PantryItem("Milk", "MILCH 1L", 1.0, "l", "dairy", 0.9, 0, price=1.29, storage_days=7,
-                   box=[(1.0, 2.0), (3.5, 2.0), (3.5, 4.0), (1.0, 4.0)], catalog_key="milk"),
-        PantryItem("BREAD", "BREAD", 1.0, "pcs", "other", 0.5, 1),
+        ResultItem("Milk", "MILCH 1L", 1.0, "l", "dairy", 0.9, 0, price=1.29, storage_days=7,
+                   box=((1.0, 2.0), (3.5, 2.0), (3.5, 4.0), (1.0, 4.0)), catalog_key="milk"),
+        ResultItem("BREAD", "BREAD", 1.0, "pcs", "other", 0.5, 1),
     ]
     first = ImageRecognition([RawItem("MILCH 1L", 0.9)], ReceiptHeader(merchant="REWE", total=1.29, currency="EUR"))
     second = ImageRecognition([RawItem("BREAD", 0.5)], ReceiptHeader(merchant="X", tax=0.2, address="Main St 1"),
