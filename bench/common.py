@@ -387,21 +387,24 @@ class CpuWindow:
 
 
 class RssSampler:
-    """Samples a process's RSS (MiB) every `interval_s` in a thread, for memory-over-time plots."""
+    """Samples a process's RSS every `interval_s` in a thread: `samples` (seconds, MiB) for
+    memory-over-time plots, and `before` and `peak` in bytes for budgets."""
 
     def __init__(self, pid: int, interval_s: float = 1.0) -> None:
         self._proc = psutil.Process(pid)
         self._interval = interval_s
         self._stop = threading.Event()
         self.samples: list[tuple[float, float]] = []
+        self.before = self.peak = self._proc.memory_info().rss
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._t0 = time.monotonic()
 
     def _run(self) -> None:
         while not self._stop.is_set():
             with contextlib.suppress(psutil.Error):
-                self.samples.append((round(time.monotonic() - self._t0, 2),
-                                     round(self._proc.memory_info().rss / 2**20, 2)))
+                rss = self._proc.memory_info().rss
+                self.peak = max(self.peak, rss)
+                self.samples.append((round(time.monotonic() - self._t0, 2), round(rss / 2**20, 2)))
             self._stop.wait(self._interval)
 
     def __enter__(self) -> RssSampler:

@@ -13,17 +13,16 @@ import asyncio
 import base64
 import io
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import psutil
 from PIL import Image
 
 from app.settings import Settings
+from bench.common import RssSampler
 
 MIB = 1024 * 1024
 SUBMIT = "mutation($images: [ImageInput!]!) { submitReceipt(images: $images) { id } }"
@@ -95,28 +94,6 @@ async def _submit(client: httpx.AsyncClient, url: str, user: str, headers: dict[
     return _outcome(user, response)
 
 
-class PeakRss:
-    """The peak resident memory of a process, sampled every 5 ms by a thread (psutil)."""
-
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
-        self.before = self.peak = self.process.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, self.process.memory_info().rss)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 @dataclass
 class FloodResult:
     outcomes: list[Outcome]
@@ -162,7 +139,7 @@ async def flood(base_url: str, pid: int, settings: Settings, tokens: dict[str, s
     done = asyncio.Event()
     limits = httpx.Limits(max_connections=heavy + other, max_keepalive_connections=0)
     async with httpx.AsyncClient(timeout=300, limits=limits) as client:
-        with PeakRss(pid) as rss:
+        with RssSampler(pid, interval_s=0.005) as rss:
             me = asyncio.create_task(me_loop(url, tokens["me"], me_user_id, done.is_set, result)) if with_me else None
             started = time.monotonic()
             submits = [_submit(client, url, "a", {"Authorization": f"Bearer {tokens['a']}"}, images, None)
