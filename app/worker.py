@@ -56,6 +56,8 @@ from app.startup import broker_problem, check_database, load_settings, reported
 
 log = logging.getLogger("foodai.worker")
 JOIN_BACKOFF = Backoff(first_s=0.5, cap_s=10.0)
+
+
 @dataclass(slots=True)
 class WorkerStats:
     """What this worker did: attributes (`run_until_idle` returns them), logged when it stops."""
