@@ -35,7 +35,7 @@ import asyncpg
 from broadcaster import Broadcast, BroadcastBackend, Event
 
 from app.backoff import Backoff, retry
-from app.db import asyncpg_url
+from app.db import DB_ERRORS, asyncpg_url
 from app.jobs.queries import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,6 @@ RESYNC = "resync"  # the message of the events queued after a reconnect
 RECHECK = "recheck"  # ... and of the sweep's nudges
 LISTEN_APPLICATION_NAME = "foodai-listen"  # plus ":<pid>": how operators (and fault tests) find it
 LISTEN_BACKOFF = Backoff(first_s=0.1, cap_s=5.0)
-LISTEN_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 CHANNEL_PREFIX = "job:"
 
 
@@ -109,10 +108,20 @@ class JobListener:
         conn = await asyncpg.connect(
             self._url, server_settings={"application_name": f"{LISTEN_APPLICATION_NAME}:{os.getpid()}"}
         )
-        conn.add_termination_listener(lambda _conn: self._lost.set())
-        await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        try:
+            await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        except BaseException:
+            conn.terminate()  # nothing is left open on failure
+            raise
+        # only the current connection's loss counts: the close of one that failed to listen or was
+        # replaced must not mark its successor lost (the keepalive notices a loss before this line)
+        conn.add_termination_listener(self._on_termination)
         self._conn = conn
         self._lost.clear()
+
+    def _on_termination(self, closed: object) -> None:
+        if closed is self._conn:
+            self._lost.set()
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         try:
@@ -136,7 +145,7 @@ class JobListener:
             async with asyncio.timeout(self._keepalive_s), self._busy:
                 assert self._conn is not None
                 await self._conn.execute("SELECT 1")
-        except (*LISTEN_ERRORS, TimeoutError):
+        except (*DB_ERRORS, TimeoutError):
             return False
         return True
 
@@ -144,7 +153,7 @@ class JobListener:
         self._lost.set()
         if self._conn is not None:
             self._conn.terminate()
-        await retry(self._open, errors=LISTEN_ERRORS, backoff=self._backoff, what="LISTEN reconnect", log=log)
+        await retry(self._open, errors=DB_ERRORS, backoff=self._backoff, what="LISTEN reconnect", log=log)
         log.info("LISTEN connection re-established")
         self._on_resync()
 

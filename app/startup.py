@@ -25,6 +25,7 @@ import asyncpg
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from app.db import DB_ERRORS
 from app.settings import Settings
 
 EXIT_SETTINGS = 2
@@ -129,7 +130,7 @@ async def check_database(url: str, *, timeout_s: float = 5.0, restart_wait_s: fl
     except (asyncpg.ClientConfigurationError, ValueError):  # their text may quote the URL: left out
         raise StartupError("DATABASE_URL is not a valid PostgreSQL URL: check its form, for example "
                            "postgresql://user:password@host:5432/foodai", EXIT_SETTINGS) from None
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (TimeoutError, *DB_ERRORS) as exc:
         raise StartupError(f"cannot reach PostgreSQL at {where} ({_cause(exc)}): start it or set DATABASE_URL, "
                            + DEV_HINT, EXIT_DATABASE) from None
     await conn.close()

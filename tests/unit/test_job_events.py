@@ -13,8 +13,17 @@ import pytest
 from broadcaster import Broadcast, Event
 
 from app.auth import Identity
+from app.backoff import Backoff
 from app.errors import NotFound
-from app.events import RECHECK, RECHECK_SLICES, RESYNC, PostgresNotifyBackend, channel_job, job_channel
+from app.events import (
+    RECHECK,
+    RECHECK_SLICES,
+    RESYNC,
+    JobListener,
+    PostgresNotifyBackend,
+    channel_job,
+    job_channel,
+)
 from app.jobs import JobStore
 from app.services.watch import JobBatchReader, read_watched_job
 
@@ -147,10 +156,57 @@ async def test_a_failed_batch_read_reaches_every_waiter_and_the_next_read_starts
 
 
 async def test_asyncpg_errors_are_retried_until_the_read_answers() -> None:
-    """A dropped pooled connection and a server still starting are retried, not the end of the watch."""
+    """A dropped pooled connection, a server still starting and a connection that opened as the server
+    went down (asyncpg's InternalClientError) are retried, not the end of the watch."""
     pool = _Pool(asyncpg.ConnectionDoesNotExistError("connection was closed"),
-                 asyncpg.CannotConnectNowError("the database system is starting up"))
+                 asyncpg.CannotConnectNowError("the database system is starting up"),
+                 asyncpg.InternalClientError("cannot switch to state 15; another operation (2) is in progress"))
     identity = Identity(user_id=uuid.uuid4(), plan="free", expires_at=time.time() + 60)
-    with pytest.raises(NotFound):  # the third read answers: no such job
+    with pytest.raises(NotFound):  # the fourth read answers: no such job
         await read_watched_job(JobBatchReader(JobStore(pool)), identity, uuid.uuid4())  # type: ignore[arg-type]
-    assert pool.calls == 3
+    assert pool.calls == 4
+
+
+class _ListenConnection:
+    """What JobListener uses of an asyncpg connection; its LISTEN fails when `listen_error` is given."""
+
+    def __init__(self, listen_error: Exception | None = None) -> None:
+        self.listen_error = listen_error
+        self.terminated = False
+
+    async def add_listener(self, _channel: str, _callback: object) -> None:
+        if self.listen_error is not None:
+            raise self.listen_error
+
+    def add_termination_listener(self, _callback: object) -> None:
+        pass
+
+    def is_closed(self) -> bool:
+        return self.terminated
+
+    def terminate(self) -> None:
+        self.terminated = True
+
+
+async def test_a_listen_that_fails_as_the_server_restarts_is_retried_and_followed_by_one_resync(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The LISTEN of a connection opened as PostgreSQL shuts down raises InternalClientError, which
+    used to end the reconnect loop for good and leave every watcher of the process unwoken."""
+    failing = _ListenConnection(asyncpg.InternalClientError("cannot switch to state 12; another operation in progress"))
+    working = _ListenConnection()
+    connections = iter([failing, working])
+
+    async def connect(*_args: object, **_kwargs: object) -> _ListenConnection:
+        return next(connections)
+
+    monkeypatch.setattr(asyncpg, "connect", connect)
+    resyncs: list[None] = []
+    listener = JobListener("postgresql://unused/never-connected", on_job=lambda *_: None,
+                           on_resync=lambda: resyncs.append(None), backoff=Backoff(first_s=0.001, cap_s=0.001))
+    await listener._reconnect()
+    assert (failing.terminated, working.terminated, listener.connected, len(resyncs)) == (True, False, True, 1)
+    listener._on_termination(failing)  # the failed connection's late close does not mark its successor lost
+    assert listener.connected
+    listener._on_termination(working)
+    assert not listener.connected

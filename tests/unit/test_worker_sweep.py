@@ -15,8 +15,13 @@ from app.services.sweep import SweepReport
 from app.settings import Settings
 
 
+@pytest.mark.parametrize("error", [
+    asyncpg.InterfaceError("connection is closed"),
+    # a pooled connection that reopened as the server went down
+    asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
+], ids=["closed", "reopened-mid-shutdown"])
 async def test_a_sweep_that_fails_on_the_database_is_retried_at_the_next_interval(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, error: Exception,
 ) -> None:
     calls = 0
     swept = asyncio.Event()
@@ -25,7 +30,7 @@ async def test_a_sweep_that_fails_on_the_database_is_retried_at_the_next_interva
         nonlocal calls
         calls += 1
         if calls == 1:
-            raise asyncpg.InterfaceError("connection is closed")
+            raise error
         swept.set()
         await asyncio.Event().wait()  # hold the second sweep until the test cancels the loop
         return SweepReport()
