@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
+import shutil
+import sys
 import time
 import traceback
+from pathlib import Path
 
 from bench.common import open_stack, save_result
 from bench.report import write_report
@@ -27,6 +31,12 @@ def main() -> None:
     parser.add_argument("--label", default="latest")
     parser.add_argument("--only", default="", help="comma-separated scenario prefixes, e.g. s1,s5")
     args = parser.parse_args()
+    # the bench extra's tools, checked before a run of many minutes, not when its report is drawn
+    missing = [] if importlib.util.find_spec("matplotlib") else ["matplotlib"]
+    if args.profile and not (shutil.which("py-spy") or (Path(sys.executable).parent / "py-spy").exists()):
+        missing.append("py-spy")
+    if missing:
+        parser.error(f"{' and '.join(missing)} missing: .venv/bin/pip install -e '.[dev,bench]' (docs/benchmarks.md)")
     chosen = [s for s in SCENARIOS if not args.only or s.split("_")[0] in args.only.split(",")]
     started = time.monotonic()
     with open_stack() as stack:
