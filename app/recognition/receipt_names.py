@@ -41,6 +41,9 @@ _NOT_NAME = (
     re.compile(r"(?<!\S)([^\W\d_])\1{3,}(?!\S)"),
     re.compile(r"\s+T\d$"),
 )
+# A unit price times a count between the name and the amount, as German tills print them
+# ('Jacobs Krönung 3,29 x 2' at 6,58): read only when the two make the amount.
+_PRICE_TIMES_COUNT = re.compile(rf"\s+(?P<unit_price>\d+[.,]\d{{2}})\s*[{TIMES}*]\s*(?P<count>\d{{1,3}})$")
 # What is left of a count and unit price once a trailing 'count x unit price' was read, and a unit
 # price times the amount ('RAVA IDLI 1.00*110.00') or an original price and its cut ('CD 139.90 40%').
 _NUMBERS_LEFT = (
@@ -49,10 +52,12 @@ _NUMBERS_LEFT = (
     re.compile(r"\s+\d+[.,]\d{2}\s*[*x\u00d7@]\s*\d+[.,]\d{2}$|\s+\d+[.,]\d{2}\s+\d{1,2}\s*%$"),
 )
 # Words of a quantity or unit price, of a price cut, and currency marks, that name no item:
-# '1.08lb @ 0.37/lb', 'Qty 4 @ $9.30 ea', '0.20 EA 5 FOR', 'was 3.29 now'.
+# '1.08lb @ 0.37/lb', 'Qty 4 @ $9.30 ea', '0.20 EA 5 FOR', 'was 3.29 now', and the units line ALDI prints over a
+# weight sold ('kg  EUR/kg  EUR').
 _QUANTITY_WORDS = frozenset({
     "lb", "lbs", "ib", "kg", "kgs", "kilo", "kilos", "g", "gr", "oz", "gal", "gallon", "gallons", "l", "ltr", "ml",
-    "ea", "each", "for", "qty", "pcs", "pc", "st", "stk", "x", "szt", "ks", "adet", "rm", "rs", "eur", "usd",
+    "ea", "each", "for", "qty", "pcs", "pc", "st", "stk", "x", "szt", "ks", "adet", "rm", "rs", "eur", "euro",
+    "euros", "usd",
     "шт", "кг", "г", "л", "was", "now",
 })
 
@@ -122,6 +127,12 @@ def clean_name(item: RawItem, name: str) -> str:
     weight = _WEIGHT.search(name)
     if weight and item.price and (kilos := parse_number("0" + weight.group("kg"))):
         item.quantity, item.unit, item.unit_price = kilos, "kg", round(item.price / kilos, 2)
+    times = _PRICE_TIMES_COUNT.search(name)
+    if times and item.price and letters(name[: times.start()]) >= 2:
+        unit_price, count = parse_number(times.group("unit_price")), int(times.group("count"))
+        if unit_price and count and abs(unit_price * count - item.price) < 0.005 * count + 0.001:
+            name = name[: times.start()]
+            item.quantity, item.unit, item.unit_price = float(count), "pcs", unit_price
     name = _without_echoed_price(_without(name, _NOT_NAME), item.price)
     trailing = _TRAILING_COUNT.search(name)
     if trailing and letters(name[: trailing.start()]) >= 2:

@@ -64,11 +64,12 @@ _TIMEISH = re.compile(r"\b\d{1,2}[:h]\d{2}\b")
 _ONE_DECIMAL_AMONG = 3  # rows with two decimals a receipt needs before a one-decimal amount is a price
 _MIN_LETTERS = 3
 _PRODUCT_WORD = 3  # letters of a word that may name a product
-# The words of a column header row ('Item Qty Price Total', 'Description'): it names no item.
+# The words of a column header row ('Item Qty Price Total', 'Description', 'Pos Artikel-Nr. Menge
+# €/Stk €/Ges'): it names no item.
 _HEADER_WORDS = frozenset({
     "description", "descr", "desc", "item", "items", "article", "artikel", "bezeichnung", "qty", "quantity",
     "price", "amount", "total", "menge", "preis", "betrag", "descripcion", "articulo", "cant", "importe",
-    "gal", "per", "unit",
+    "gal", "per", "unit", "pos", "nr", "stk", "ges", "gesamt", "einzelpreis", "anzahl",
 })
 _DATE_OR_TIME = re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\b\d{1,2}:\d{2}:\d{2}\b")
 _KEYWORD_VOCABULARY = frozenset(
@@ -120,7 +121,7 @@ class _Row:
         return (self.priced is None and self.quantity is None and self.kind is Kind.OTHER
                 and letters(text) >= 2 and letters(text) >= len(_DIGITS.findall(text))
                 and not set(words(text).split()) & kw.NOT_MERCHANT_WORDS
-                and not _header(text))
+                and not _header(text) and not names_nothing(text))
 
 
 def _column_flags(lines: Sequence[TextLine], priced: Sequence[object | None]) -> list[bool]:
@@ -221,8 +222,10 @@ def _named_totals(lines: Sequence[TextLine], kinds: list[Kind],
 
 
 def _header(text: str) -> bool:
-    """True when every word of `text` is a column header's ('Item Qty Price Total', 'Description')."""
-    return bool(words(text).split()) and set(words(text).split()) <= _HEADER_WORDS
+    """True when every word of `text` but single letters (a tax column's 'M') is a column header's
+    ('Item Qty Price Total', 'Description')."""
+    named = [word for word in words(text).split() if len(word) > 1]
+    return bool(named) and set(named) <= _HEADER_WORDS
 
 
 def _wordy(text: str) -> bool:
@@ -266,11 +269,14 @@ class _Builder:
         return index < len(self.rows) and self.rows[index].name_like
 
     def _filler(self, index: int) -> bool:
-        """True when row `index` holds digits and no word: a pack size or code line between an item's
-        name and its amounts ('247G (12)')."""
+        """True when row `index` holds digits and no word, or only the words of units: a pack size or
+        code line between an item's name and its amounts ('247G (12)'), or the units ALDI prints over
+        a weight sold ('kg  EUR/kg  EUR' between 'BANANEN LOSE' and '0,158  1,19  0,19')."""
         row = self.rows[index]
-        return (row.priced is None and row.kind is Kind.OTHER and letters(row.line.text) <= 1
-                and bool(_DIGITS.search(row.line.text)))
+        text = row.line.text
+        units_only = letters(text) >= 2 and names_nothing(text)
+        return (row.priced is None and row.kind is Kind.OTHER
+                and ((letters(text) <= 1 and bool(_DIGITS.search(text))) or units_only))
 
     def _nameless_price(self, index: int) -> bool:
         """True when row `index` ends in an amount and holds no name ('£1.50 £3.00')."""

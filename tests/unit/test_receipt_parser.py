@@ -644,9 +644,9 @@ def test_a_count_of_one_between_words_starts_the_name() -> None:
 WAXED PARR 1 PAPEL VEGETAL 1.35
 smoKED SALMON1 SALMON AHUMADO 1.88
 Cocktai1 Juice 20.90
-Item(s): 1 Qty(s):1 4.00
+Size: 1 Gallon Milk 4.00
 TOTAL 28.13
-""") == [("PAPEL VEGETAL", 1.35), ("SALMON AHUMADO", 1.88), ("Cocktai1 Juice", 20.9), ("Item(s): 1 Qty(s):1", 4.0)]
+""") == [("PAPEL VEGETAL", 1.35), ("SALMON AHUMADO", 1.88), ("Cocktai1 Juice", 20.9), ("Size: 1 Gallon Milk", 4.0)]
 
 
 def test_rows_of_numbers_under_a_description_header_take_the_name_below() -> None:
@@ -693,3 +693,35 @@ Quantity 13.81
 UNLEADED REGULAR 47.92
 TOTAL 47.92
 """) == [("UNLEADED REGULAR", 47.92)]
+
+
+def test_the_units_line_over_a_weight_sold_is_no_name_and_the_name_above_it_is() -> None:
+    assert _priced("""ALDI
+MOSER ROTH PREMIUM 1,09 C
+BANANEN LOSE C
+kg EUR/kg EURO
+0,158 1,19 0,19
+KAMILLENTEE 0,59 C
+SUMME 1,87
+""") == [("MOSER ROTH PREMIUM", 1.09), ("BANANEN LOSE C", 0.19), ("KAMILLENTEE", 0.59)]
+
+
+def test_a_unit_price_times_a_count_after_the_name_is_the_quantity_when_they_make_the_amount() -> None:
+    assert _items("""LIDL
+Jacobs Krönung Aroma 3,29 x 2 6,58 A
+Bulgur-Kräuter 0,89 x 2 1,78 A
+Tischtuch 120 x 2 4,99 B
+Summe 13,35
+""") == [("Jacobs Krönung Aroma", 2.0, "pcs", 6.58, 3.29), ("Bulgur-Kräuter", 2.0, "pcs", 1.78, 0.89),
+         ("Tischtuch 120 x 2", None, None, 4.99, None)]
+
+
+def test_a_german_column_header_with_a_tax_column_letter_names_no_item() -> None:
+    assert _priced("""ROLLER
+Pos Artikel-Nr. Menge €/Stk €/Ges M
+1 23530028 03 2,00 14,99 29,98 1
+Duschvorhang
+2 0277003401 2,00 14,99 29,98 1
+WC-Garnitur
+Summe 59,96
+""") == [("Duschvorhang", 29.98), ("WC-Garnitur", 29.98)]
