@@ -129,10 +129,10 @@ def clean_name(item: RawItem, name: str) -> str:
         item.quantity, item.unit, item.unit_price = kilos, "kg", round(item.price / kilos, 2)
     times = _PRICE_TIMES_COUNT.search(name)
     if times and item.price and letters(name[: times.start()]) >= 2:
-        unit_price, count = parse_number(times.group("unit_price")), int(times.group("count"))
-        if unit_price and count and abs(unit_price * count - item.price) < 0.005 * count + 0.001:
+        unit_price, times_count = parse_number(times.group("unit_price")), int(times.group("count"))
+        if unit_price and times_count and abs(unit_price * times_count - item.price) < 0.005 * times_count + 0.001:
             name = name[: times.start()]
-            item.quantity, item.unit, item.unit_price = float(count), "pcs", unit_price
+            item.quantity, item.unit, item.unit_price = float(times_count), "pcs", unit_price
     name = _without_echoed_price(_without(name, _NOT_NAME), item.price)
     trailing = _TRAILING_COUNT.search(name)
     if trailing and letters(name[: trailing.start()]) >= 2:
