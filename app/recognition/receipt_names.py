@@ -10,11 +10,11 @@ from app.recognition.base import RawItem
 from app.recognition.receipt_lines import TIMES, letters
 from app.recognition.text import fold, parse_number
 
-# '2 x MILK', '2xMILK', '3 MILK' (OCR often loses a small 'x'), '1Crab Cake' and '1SODA' (and the
+# '2 x MILK', '2xMILK', '2 * Atemschutzmaske', '3 MILK' (OCR often loses a small 'x'), '1Crab Cake' and '1SODA' (and the
 # space) and '1 3.EGGROLL' (count, then menu number); a Thai name may start with a lone consonant
 # Tesseract split off ('3 x ม าร์ช').
 _COUNT_PREFIX = re.compile(
-    r"^\s*(?P<count>\d{1,2})(?:\s*[xX\u00d7]\s*|\s+|(?=(?-i:[A-Z][a-z]{2}))|(?<=^1)(?=(?-i:[A-Z]{4})))"
+    r"^\s*(?P<count>\d{1,2})(?:\s*[xX\u00d7*]\s*|\s+|(?=(?-i:[A-Z][a-z]{2}))|(?<=^1)(?=(?-i:[A-Z]{4})))"
     r"(?=\S*[^\W\d_]{2}|\S*[\u0e00-\u0e7f]\s[^\W\d_]{2})"
     r"(?!(?:kg|g|l|ml|cl|st|stk)\b)", re.IGNORECASE
 )

@@ -309,12 +309,13 @@ FILETE PECHUGA 0.657KILOS 4.27
 Coffee (2@$1.95) 3.90
 1SODA 2.00
 0.38 CARROT LOOSE 1.20
-TOTAL 124.51
+2 * Atemschutzmaske FFP2 19.90
+TOTAL 144.41
 """)
     assert [(i.raw_text, i.quantity, i.unit_price, i.price) for i in parsed.items] == [
         ("LAMB PASANDA", 2.0, 7.6, 15.2), ("3.EGGROLL", 1.0, 7.95, 7.95), ("JORDAN SUPER.FLY", None, None, 89.99),
         ("FILETE PECHUGA", 0.657, 6.5, 4.27), ("Coffee", None, None, 3.9), ("SODA", 1.0, 2.0, 2.0),
-        ("CARROT LOOSE", None, None, 1.2),
+        ("CARROT LOOSE", None, None, 1.2), ("Atemschutzmaske FFP2", 2.0, 9.95, 19.9),
     ]
 
 
