@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from app.recognition import receipt_words as kw
 from app.recognition.base import RawItem
+from app.recognition.receipt_fuzzy import OcrLexicon
 from app.recognition.text import compact, fold, parse_number, words
 
 _CUR = (r"(?:€|EUR|eur|\$|USD|£|GBP|zł|zl|PLN|CHF|Fr\.?|RM|MYR|Rs\.?|INR|₹|Kč|Kc|CZK|лв\.?|BGN|грн\.?|UAH|₴"
@@ -276,6 +277,11 @@ def _misread_total(text: str) -> Kind | None:
     return None
 
 
+# The long total phrases as OCR misreads them ('Gesantbetrag' for 'Gesamtbetrag'): rows after a total
+# whose label OCR garbled would otherwise be read as items.
+_TOTAL_MISREAD = OcrLexicon(kw.TOTAL_STRONG, fuzzy=9)
+
+
 def classify(text: str) -> Kind:
     """The kind of a non-item line, by its keywords (any language the catalog covers) or its first word."""
     if _has(text, kw.SUBTOTAL_WORDS, kw.SUBTOTAL_PARTS):
@@ -288,6 +294,8 @@ def classify(text: str) -> Kind:
         (Kind.TAX, kw.TAX_WORDS, kw.TAX_PARTS),
     )
     found = next((kind for kind, ws, ps in checks if _has(text, ws, ps)), None)
+    if found is None and _TOTAL_MISREAD.find(text) is not None:
+        found = Kind.TOTAL
     return found or _starts(text) or Kind.OTHER
 
 

@@ -100,6 +100,8 @@ def test_parse_quantity_rejects_other_lines(line: str) -> None:
         ("TOMATO 1.00", Kind.OTHER),
         ("TENDERLOIN 9.78", Kind.OTHER),
         ("CASHEWS 3.49", Kind.OTHER),
+        ("Gesantbetrag 34,00 EUR", Kind.TOTAL),  # a long total phrase as OCR misreads it ('m' for 'n')
+        ("Gesamtbetreuung 34,00", Kind.OTHER),
     ],
 )
 def test_classify_by_keywords_without_false_hits_inside_words(line: str, kind: Kind) -> None:
@@ -726,3 +728,11 @@ Duschvorhang
 WC-Garnitur
 Summe 59,96
 """) == [("Duschvorhang", 29.98), ("WC-Garnitur", 29.98)]
+
+
+def test_rows_after_a_total_whose_label_ocr_misread_are_no_items() -> None:
+    assert _priced("""Westfalen Tankstelle
+*000005 Super bleifrei 34,00 EUR A
+Gesantbetrag 34,00 EUR
+** Kundenbe eg ** 34,00
+""") == [("Super bleifrei", 34.0)]
