@@ -100,6 +100,25 @@ def _after_inner_count(name: str) -> tuple[str, bool]:
     return name[inner.end():], True
 
 
+# A weight and its price per kilogram with no name, left of the amount: ALDI prints them under the
+# name with their units on a line of their own ('0,158  1,19  0,19' under 'kg  EUR/kg  EUR').
+_BARE_WEIGHT = re.compile(
+    r"^\s*(?P<kg>\d{1,3}[.,]\d{3})\s*(?:kg)?\s*[x\u00d7*]?\s*(?P<per_kg>\d{1,4}[.,]\d{2})\s*(?:\S{0,4}/kg)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def read_bare_weight(item: RawItem, text: str) -> None:
+    """Set the item's weight in kilograms and price per kilogram from a nameless `text` left of its
+    amount, when the two make the amount."""
+    found = _BARE_WEIGHT.match(text)
+    if not found or not item.price:
+        return
+    kilos, per_kg = parse_number(found.group("kg")), parse_number(found.group("per_kg"))
+    if kilos and per_kg and abs(kilos * per_kg - item.price) < 0.006:
+        item.quantity, item.unit, item.unit_price = kilos, "kg", per_kg
+
+
 # 'lb' as OCR often reads it, a digit one for the 'l': '0.81 1b @ 0.99/ 1b'.
 _ONE_FOR_L = re.compile(r"(?<![\w.,])1(?=bs?\b)", re.IGNORECASE)
 

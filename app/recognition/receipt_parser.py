@@ -40,7 +40,7 @@ from app.recognition.receipt_lines import (
     split_price,
     split_whole_price,
 )
-from app.recognition.receipt_names import clean_name, names_nothing
+from app.recognition.receipt_names import clean_name, names_nothing, read_bare_weight
 from app.recognition.text import clean_ocr, parse_number, words
 
 __all__ = ["Kind", "ParsedReceipt", "Quantity", "TextLine", "classify", "parse_quantity", "parse_receipt",
@@ -286,10 +286,11 @@ class _Builder:
     def add(self, index: int, name: str, price: float, qty: Quantity | None) -> None:
         """Record an item read at row `index`."""
         line = self.rows[index].line
+        item = RawItem(raw_text="", confidence=line.confidence, price=price, box=line.box)
         if names_nothing(name):
+            read_bare_weight(item, name)
             named = self.name_for(index)
             name = named.text if named is not None else (name or line.text)
-        item = RawItem(raw_text="", confidence=line.confidence, price=price, box=line.box)
         if qty is not None:
             apply_quantity(item, qty)
         item.raw_text = clean_name(item, name)

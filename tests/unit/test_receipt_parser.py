@@ -699,14 +699,15 @@ TOTAL 47.92
 
 
 def test_the_units_line_over_a_weight_sold_is_no_name_and_the_name_above_it_is() -> None:
-    assert _priced("""ALDI
+    assert _items("""ALDI
 MOSER ROTH PREMIUM 1,09 C
 BANANEN LOSE C
 kg EUR/kg EURO
 0,158 1,19 0,19
 KAMILLENTEE 0,59 C
 SUMME 1,87
-""") == [("MOSER ROTH PREMIUM", 1.09), ("BANANEN LOSE C", 0.19), ("KAMILLENTEE", 0.59)]
+""") == [("MOSER ROTH PREMIUM", None, None, 1.09, None), ("BANANEN LOSE C", 0.158, "kg", 0.19, 1.19),
+         ("KAMILLENTEE", None, None, 0.59, None)]
 
 
 def test_a_unit_price_times_a_count_after_the_name_is_the_quantity_when_they_make_the_amount() -> None:
