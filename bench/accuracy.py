@@ -103,9 +103,10 @@ class SyntheticSet:
 
 
 def synthetic_plan(scripts: list[str]) -> list[SyntheticSet]:
-    """Clean and degraded receipts of the original locales, plus a clean set per extra script."""
+    """Clean and degraded receipts of the original locales, plus a clean and a degraded set per extra script."""
     return [SyntheticSet("clean", 1), SyntheticSet("degraded", 1001, degraded=True),
-            *(SyntheticSet(f"clean {script}", 1, script=script) for script in scripts)]
+            *(SyntheticSet(f"{kind} {script}", first, degraded=kind == "degraded", script=script)
+              for script in scripts for kind, first in (("clean", 1), ("degraded", 1001)))]
 
 
 async def run_synthetic(spec: SyntheticSet, count: int, *, engine: str, recognizer: LocalRecognizer,
@@ -163,7 +164,8 @@ def synthetic_table(results: list[SetResult]) -> list[str]:
             "|---|---|---|---|---|---|---|---|---|---|---|---|", *rows, "",
             "`bench/corpus.py`, seeded: `clean` and `degraded` draw from the original nine Latin locales, four",
             "item layouts, DejaVu fonts; the degraded set adds fading, noise, blur, up to 3 degrees of rotation and",
-            "JPEG at quality 60; `clean <script>` draws from that script's locales. An item counts when catalog",
+            "JPEG at quality 60; `clean <script>` and `degraded <script>` draw from that script's locales (bg, ru,",
+            "sr, uk; th). An item counts when catalog",
             "key, quantity, unit and price all equal the truth. Images are read one at a time in one process."]
 
 
