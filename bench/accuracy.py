@@ -164,8 +164,8 @@ def synthetic_table(results: list[SetResult]) -> list[str]:
             "|---|---|---|---|---|---|---|---|---|---|---|---|", *rows, "",
             "`bench/corpus.py`, seeded: `clean` and `degraded` draw from the original nine Latin locales, four",
             "item layouts, DejaVu fonts; the degraded set adds fading, noise, blur, up to 3 degrees of rotation and",
-            "JPEG at quality 60; `clean <script>` and `degraded <script>` draw from that script's locales (bg, ru,",
-            "sr, uk; th). An item counts when catalog",
+            "JPEG at quality 60; `clean <script>` and `degraded <script>` draw from all of that script's locales (the",
+            "nine, cs, tr, en-IN; bg, ru, sr, uk; th). An item counts when catalog",
             "key, quantity, unit and price all equal the truth. Images are read one at a time in one process."]
 
 
@@ -245,8 +245,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=None, help="first N images per real set")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes for live runs of the real sets")
     parser.add_argument("--count", type=int, default=30, help="generated receipts per synthetic set")
-    parser.add_argument("--scripts", default=",".join(s for s in SCRIPTS if s != "latin"),
-                        help="scripts with a clean synthetic set of their own ('' for none)")
+    parser.add_argument("--scripts", default=",".join(SCRIPTS),
+                        help="scripts with a clean and a degraded synthetic set of their own, from all their "
+                             "locales ('latin' adds cs, tr and en-IN to the original nine; '' for none)")
     parser.add_argument("--lang", default=None, help="job language for every generated receipt (default: each "
                         "receipt's own; 'en' is the API's default, as for a client that does not say)")
     parser.add_argument("--out", type=Path, default=None, help=f"page to write (default {PAGE} after a full run)")
