@@ -23,6 +23,8 @@ def _items(text: str) -> list[tuple[str, float | None, str | None, float | None,
         ("Leergut 0,25-", ("Leergut", 0.25, True)),
         ("Forellenfilet 9,181", ("Forellenfilet", 9.18, False)),
         ("CHEESE 4.99*", ("CHEESE", 4.99, False)),
+        ("SALATBAR 2,24×B", ("SALATBAR", 2.24, False)),  # '*' (no discount on it) read as '×'
+        ("Zeitschriften 14,90×B", ("Zeitschriften", 14.90, False)),
         ("SER ZOLTY 12,50 zł", ("SER ZOLTY", 12.50, False)),
     ],
 )
