@@ -62,9 +62,10 @@ _LOST_COUNT = re.compile(
     rf"^\s*(?:(?P<count>\d{{1,2}})\s+(?:[{TIMES}*@]\s*)?|[{TIMES}*@]\s*)"
     rf"(?P<unit_price>\d+[.,]\d{{2}})\s+(?P<total>{_AMOUNT})\s*\S?\s*$"
 )
-# Letters OCR reads for digits inside an amount near the line's end: '1O.99', 'S.49', '4.l9'.
-# A leading 'S' is a misread '$' ('S2.99'), not a 5.
-_CONFUSED = re.compile(r"(?<![\w.,])(?=[\dOoIl])(?=[\dOoSIl]*\d)([\dOoSIl]{1,4}[.,][\dOoSIl]{2})(?=\W*\S{0,2}\W*$)")
+# Letters OCR reads for digits inside an amount near the line's end: '1O.99', 'S.49', '4.l9', and a 'D'
+# for the last zero ('1,4D CW'). A leading 'S' is a misread '$' ('S2.99'), not a 5.
+_CONFUSED = re.compile(
+    r"(?<![\w.,])(?=[\dOoIl])(?=[\dOoSIl]*\d)([\dOoSIl]{1,4}[.,][\dOoSIl][\dOoSIlD])(?=\W*\S{0,2}\W*$)")
 _GLUED_AMOUNTS = re.compile(r"(\d([.,])\d{2})(?=\d{1,6}\2\d{2}(?!\d))")
 # A dot OCR read from a dotted leader or a bullet before an amount: 'Kingfisher .70.00'.
 _DOT_BEFORE_AMOUNT = re.compile(r"(?<=\s)\.(?=\d{1,4}[.,]\d{2}(?![\d.,]))")
@@ -76,7 +77,7 @@ _TIME_AT_END = re.compile(r"\d[.:]\d{2}\s*[AP]\.?M\.?\s*$", re.IGNORECASE)
 # A tax mark ('*') that an OCR model trained on Chinese text read as an ideograph: 'RADISHES 1LB 1.49 本'.
 # No script the app reads prints ideographs, so after an amount they are only a mark.
 _IDEOGRAPH_MARK = re.compile(r"(?<=\d)\s*[\u3400-\u9fff]{1,3}$")
-_DIGIT_FOR = str.maketrans({"O": "0", "o": "0", "S": "5", "I": "1", "l": "1"})
+_DIGIT_FOR = str.maketrans({"O": "0", "o": "0", "S": "5", "I": "1", "l": "1", "D": "0"})
 _FUZZY_MIN = 5  # letters a first word needs before it is compared with 'total' loosely
 _FUZZY_RATIO = 0.8
 

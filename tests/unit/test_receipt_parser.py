@@ -25,6 +25,8 @@ def _items(text: str) -> list[tuple[str, float | None, str | None, float | None,
         ("CHEESE 4.99*", ("CHEESE", 4.99, False)),
         ("SALATBAR 2,24×B", ("SALATBAR", 2.24, False)),  # '*' (no discount on it) read as '×'
         ("Zeitschriften 14,90×B", ("Zeitschriften", 14.90, False)),
+        ("ORANGENSAFT 1,4D CW", ("ORANGENSAFT", 1.40, False)),  # the last zero read as 'D'
+        ("EIER 1,49 D", ("EIER", 1.49, False)),  # a tax class D stays one
         ("SER ZOLTY 12,50 zł", ("SER ZOLTY", 12.50, False)),
     ],
 )
