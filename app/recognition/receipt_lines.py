@@ -26,11 +26,12 @@ _CUR = (r"(?:€|EUR|eur|\$|USD|£|GBP|zł|zl|PLN|CHF|Fr\.?|RM|MYR|Rs\.?|INR|₹
 # US tills drop the leading zero: '.88'.
 _AMOUNT = r"(?:\d{1,3}(?: \d{3})+,\d{2}|\d{1,6}(?:[.,']\d{3})*[.,]\d{2}|(?<=\s)\.\d{2})"
 # The amount must not continue a time ('10:10.23') or a date ('18.04.07').
-# Tesseract reads a tax class 'A'/'B' in its Cyrillic look-alike and a '*' as 'ж'. A tax rate or a tax
-# class OCR read as digits may follow the amount ('1.000 STK 20.99 19', '$4.50 11' for 'T1').
+# Tesseract reads a tax class 'A'/'B' in its Cyrillic look-alike and a '*' as 'ж'; other OCR reads the '*'
+# as a multiplication sign ('SALATBAR 2,42×B'), and some tills flag the amount with a '+' ('2.83 +N'). A tax
+# rate or a tax class OCR read as digits may follow the amount ('1.000 STK 20.99 19', '$4.50 11' for 'T1').
 _PRICE_AT_END = re.compile(
     rf"(?P<minus>-)?\s*{_CUR}?\s*(?<![\d.,:/])(?P<amount>-?{_AMOUNT})(?P<minus2>-)?\s*{_CUR}?"
-    rf"(?:\s*(?:[A-Z]{{1,3}}|[a-z]{{1,3}}|[АВСЕНКМОРТХ]|ж|[A-Z]?\d|(?<=\s)(?!00)\d{{2}}|[A-Z]?\*|\*[A-Z]?|\([A-Z]\)|#\*?)(?:\s+(?:[A-Z]|#?\*?))?)?\s*$"
+    rf"(?:\s*(?:[A-Z]{{1,3}}|[a-z]{{1,3}}|[АВСЕНКМОРТХ]|ж|[A-Z]?\d|(?<=\s)(?!00)\d{{2}}|[A-Z]?\*|[*×+][A-Z]?|\([A-Z]\)|#\*?)(?:\s+(?:[A-Z]|#?\*?))?)?\s*$"
 )
 # The multiplication sign: Latin or Cyrillic x (Tesseract reads one for the other), or ×.
 TIMES = "xX\u00d7\u0445\u0425"

@@ -693,3 +693,13 @@ Quantity 13.81
 UNLEADED REGULAR 47.92
 TOTAL 47.92
 """) == [("UNLEADED REGULAR", 47.92)]
+
+
+def test_a_mark_after_the_amount_read_as_a_times_sign_or_a_plus_leaves_the_price() -> None:
+    assert _priced("""MARKTKAUF
+YC CHICKEN TIKKA 3,99 B
+SALATBAR 2,42×B
+PFAND 0,25×C
+2260064603 TROJAN CONDOMS 2.83 +N
+SUMME EUR 9,49
+""") == [("YC CHICKEN TIKKA", 3.99), ("SALATBAR", 2.42), ("TROJAN CONDOMS", 2.83)]
