@@ -305,10 +305,17 @@ class _Builder:
     def price_row(self, index: int, name: str, price: float) -> None:
         """A row ending in an amount in the column, not a keyword line; a column header or a date and
         time left of the amount ('Quantity 13.81', 'PRICE/GAL 3.47', 'Date:14/02/18 8111 No. 9') is
-        none."""
+        none, and so is an amount printed alone with no name row beside it to take ('$69.60' over the
+        items, '25.00' under 'Tip:'): a total, tip or payment whose label stands elsewhere."""
         if _header(name) or _DATE_OR_TIME.search(name):
             self.other_row(index)
             return
+        if not name.strip():
+            named = self.name_for(index)
+            if named is None:
+                self.other_row(index)
+                return
+            name = named.text
         qty = self.pending_qty if self.pending_qty is not None and self.pending_qty.matches(price) else None
         self.add(index, name, price, qty)
 

@@ -703,3 +703,21 @@ PFAND 0,25×C
 2260064603 TROJAN CONDOMS 2.83 +N
 SUMME EUR 9,49
 """) == [("YC CHICKEN TIKKA", 3.99), ("SALATBAR", 2.42), ("TROJAN CONDOMS", 2.83)]
+
+
+def test_an_amount_printed_alone_with_no_name_beside_it_is_no_item() -> None:
+    assert _priced("""CAFE
+Tax Invoice
+$69.60
+Veggie Burger $14.90
+Chicken Supreme $25.90
+Amount : 0.01
+Tip:
+25.00
+Total $40.80
+""") == [("Veggie Burger", 14.9), ("Chicken Supreme", 25.9)]
+    assert _priced("""DINER
+PANCAKES
+$7.50
+TOTAL 7.50
+""") == [("PANCAKES", 7.5)]
