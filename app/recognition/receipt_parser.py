@@ -64,11 +64,14 @@ _TIMEISH = re.compile(r"\b\d{1,2}[:h]\d{2}\b")
 _ONE_DECIMAL_AMONG = 3  # rows with two decimals a receipt needs before a one-decimal amount is a price
 _MIN_LETTERS = 3
 _PRODUCT_WORD = 3  # letters of a word that may name a product
-# The words of a column header row ('Item Qty Price Total', 'Description'): it names no item.
+# The words of a column header row ('Item Qty Price Total', 'Description'): it names no item. A fuel
+# receipt labels the volume pumped and its price per unit so ('Gallons 13.240', 'Price/g $3.939'): the
+# amount of those rows is no price either.
 _HEADER_WORDS = frozenset({
     "description", "descr", "desc", "item", "items", "article", "artikel", "bezeichnung", "qty", "quantity",
     "price", "amount", "total", "menge", "preis", "betrag", "descripcion", "articulo", "cant", "importe",
-    "gal", "per", "unit",
+    "gal", "per", "unit", "g", "l", "gallon", "gallons", "liter", "litre", "liters", "litres", "ltr", "litros",
+    "litry", "litru", "litrow", "литра", "литри", "літри", "літрів", "ลิตร",
 })
 _DATE_OR_TIME = re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\b\d{1,2}:\d{2}:\d{2}\b")
 _KEYWORD_VOCABULARY = frozenset(

@@ -721,3 +721,14 @@ PANCAKES
 $7.50
 TOTAL 7.50
 """) == [("PANCAKES", 7.5)]
+
+
+def test_the_volume_pumped_and_its_price_per_unit_are_no_items() -> None:
+    assert _priced("""GAS STATION
+Pump 01
+UNLEADED REGULAR
+Gallons 13.240
+Price/g $3.939
+FUEL SALE $52.15
+Total $52.15
+""") == [("FUEL SALE", 52.15)]
