@@ -59,6 +59,7 @@ _BREAKDOWN = 3  # rows of a sum broken down by category or tax rate after the it
 _WHOLE_MODE_ROWS = 3  # rows ending in a whole number that make a receipt one without decimals
 _SUM_SHARE = 0.5  # share of the printed subtotal or total below which a sum of items is no unlabelled total
 _MORE_ITEMS = 3  # items after a subtotal, tax or payment line that show the list goes on
+_ONE_ITEM_TOTAL = 1.5  # times an item's price under which a receipt's total pays for that item alone
 _ONE_DECIMAL = re.compile(r"(?:^|\s)[$€£S]?(?P<amount>\d{1,4}[.,]\d)\s*$")
 _TIMEISH = re.compile(r"\b\d{1,2}[:h]\d{2}\b")
 _ONE_DECIMAL_AMONG = 3  # rows with two decimals a receipt needs before a one-decimal amount is a price
@@ -398,7 +399,20 @@ def _breaks_down(prices: Sequence[float], start: int, end: int, running: float) 
     return start > end - start and all(abs(price - running) < 0.005 for price in prices[end:])
 
 
-def _choose(rows: list[_Row], items: list[tuple[int, RawItem]], soft_end: int) -> list[RawItem]:
+def _one_item_repeated(items: list[tuple[int, RawItem]], total: float | None) -> list[tuple[int, RawItem]]:
+    """The first item alone when the list is two rows of one amount and the receipt's total is under one
+    and a half times it: the second row prints the sum of the first under a label the lexicons do not know
+    ('Issue Postage: $12.35', 'Food 38.00', 'NETT PRICE 22.20'); a second purchase would double the total."""
+    if len(items) != 2 or total is None:
+        return items
+    first, second = (item.price or 0.0 for _, item in items)
+    if first > 0 and abs(first - second) < 0.005 and total < _ONE_ITEM_TOTAL * first:
+        return items[:1]
+    return items
+
+
+def _choose(rows: list[_Row], items: list[tuple[int, RawItem]], soft_end: int,
+            total: float | None = None) -> list[RawItem]:
     """Items before the soft end, or the longer list when that adds up to a printed subtotal or total
     or goes on for several more items (a multi-section receipt, a keyword read inside a name), unless
     the items before the soft end already add up (then the rows after are taxes and charges), or
@@ -410,7 +424,7 @@ def _choose(rows: list[_Row], items: list[tuple[int, RawItem]], soft_end: int) -
     more = len(items) - len(early)
     early_adds, all_adds = _adds_up(early, targets), _adds_up(items, targets)
     longer = more > 0 and (all_adds or more >= _MORE_ITEMS) and (not early_adds or (all_adds and more >= _MORE_ITEMS))
-    return [item for _, item in (items if longer else early)]
+    return [item for _, item in _one_item_repeated(items if longer else early, total)]
 
 
 def _as_lines(lines: Sequence[TextLine | str]) -> list[TextLine]:
@@ -426,8 +440,8 @@ def parse_receipt(lines: Sequence[TextLine | str], *, lang: str | None = None) -
     """
     text_lines = _as_lines(lines)
     rows = _rows(text_lines)
-    items = _choose(rows, *_walk(rows))
     header = parse_header(text_lines, lang=lang)
+    items = _choose(rows, *_walk(rows), header.total)
     return ParsedReceipt(items, header, bool(items) or header.total is not None)
 
 

@@ -732,3 +732,23 @@ Price/g $3.939
 FUEL SALE $52.15
 Total $52.15
 """) == [("FUEL SALE", 52.15)]
+
+
+def test_a_second_row_repeating_the_one_item_is_its_sum_when_the_total_pays_for_one() -> None:
+    assert _priced("""POST OFFICE
+Canada - First-Class $3.81
+Issue PVI: $3.81
+Total: $3.81
+""") == [("Canada - First-Class", 3.81)]
+    assert _priced("""DINER
+2 Breakfast Buffet 38.00
+Food 38.00
+Tax 2.41
+TOTAL 40.41
+""") == [("Breakfast Buffet", 38.0)]
+    assert _priced("""BUFFET
+BUFFET + BEV 32.99
+BUFFET + BEV 32.99
+Discount 9.90
+TOTAL 56.08
+""") == [("BUFFET + BEV", 32.99), ("BUFFET + BEV", 32.99)]
