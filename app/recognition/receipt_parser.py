@@ -323,6 +323,11 @@ class _Builder:
         qty = self.pending_qty if self.pending_qty is not None and self.pending_qty.matches(price) else None
         self.add(index, name, price, qty)
 
+    def note_price(self, index: int, price: float) -> None:
+        """A note row ending in an amount in the column right under a name row that has none ('B8-20 TOP'
+        over 'ItemPrice 32.00 YouSave 25.60 6.40'): the till printed the item's price on its note."""
+        self.add(index, "", price, None)
+
     def other_row(self, index: int) -> None:
         """Any other row: remembered as a name when it reads like one (a pack size line keeps the name
         above it pending)."""
@@ -361,6 +366,9 @@ def _walk(rows: list[_Row]) -> tuple[list[tuple[int, RawItem]], int]:
             builder.other_row(index)
             continue
         name, price, negative = row.priced or ("", 0.0, True)
+        if row.kind is Kind.INFO and not negative and row.in_column and builder.pending_name == index - 1:
+            builder.note_price(index, price)
+            continue
         if row.priced is None or negative or row.kind is not Kind.OTHER or not row.in_column:
             builder.other_row(index)
             continue

@@ -752,3 +752,13 @@ BUFFET + BEV 32.99
 Discount 9.90
 TOTAL 56.08
 """) == [("BUFFET + BEV", 32.99), ("BUFFET + BEV", 32.99)]
+
+
+def test_a_note_row_under_a_name_row_without_an_amount_carries_the_items_price() -> None:
+    assert _priced("""KOHL'S
+BOYS8-20 LNG BT 039304109751 9.20 T1
+ItemPrice 46.00 YouSave 36.80
+B8-20 TOP 789138077879
+ItemPrice 32.00 YouSave 25.60 6.40 T1
+SUBTOTAL 15.60
+""") == [("BOYS8-20 LNG BT", 9.2), ("B8-20 TOP", 6.4)]
