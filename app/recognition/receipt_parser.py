@@ -351,6 +351,7 @@ def _walk(rows: list[_Row]) -> tuple[list[tuple[int, RawItem]], int]:
     """Items up to the total, and the row of the first subtotal, tax or payment line after an item."""
     builder = _Builder(rows)
     soft_end = len(rows)
+    refund = _refund(rows)
     for index, row in enumerate(rows):
         if row.quantity is not None and row.kind is Kind.OTHER:
             builder.quantity_row(index, row.quantity)
@@ -369,11 +370,18 @@ def _walk(rows: list[_Row]) -> tuple[list[tuple[int, RawItem]], int]:
         if row.kind is Kind.INFO and not negative and row.in_column and builder.pending_name == index - 1:
             builder.note_price(index, price)
             continue
-        if row.priced is None or negative or row.kind is not Kind.OTHER or not row.in_column:
+        if row.priced is None or (negative and not refund) or row.kind is not Kind.OTHER or not row.in_column:
             builder.other_row(index)
             continue
         builder.price_row(index, name, price)
     return builder.items, soft_end
+
+
+def _refund(rows: Sequence[_Row]) -> bool:
+    """True when the first total printed with an amount is negative ('TOTAL $108.85-'): a return receipt,
+    whose item rows carry a minus too (the items returned, not discounts)."""
+    first = next((row for row in rows if row.kind is Kind.TOTAL and row.priced is not None), None)
+    return first is not None and first.priced is not None and first.priced[2]
 
 
 def _adds_up(items: Sequence[tuple[int, RawItem]], targets: set[float]) -> bool:
