@@ -777,3 +777,13 @@ MILK 2.49
 Coupon -0.50
 TOTAL 1.99
 """) == [("MILK", 2.49)]
+
+
+@pytest.mark.parametrize("line", ["Serv Chrg @10% 5.50", "SV CHG 10% 8.73", "ServicesCHR 27.00", "Service Chs 11.15"])
+def test_a_service_charge_however_abbreviated_is_no_item(line: str) -> None:
+    assert _priced(f"""CAFE
+Full Platter-E 55.00 S
+{line}
+GST 06% 3.63
+Total: 64.13
+""") == [("Full Platter-E", 55.0)]
