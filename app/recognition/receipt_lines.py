@@ -268,8 +268,12 @@ def _starts(text: str) -> Kind | None:
 
 
 def _misread_total(text: str) -> Kind | None:
-    """'SUBCTAL', 'TCTAL.': a first word OCR garbled from 'subtotal' or 'total' (Latin receipts)."""
-    first = _NON_WORD.sub("", fold(text.split()[0])) if text.split() else ""
+    """'SUBCTAL', 'TCTAL.', 'Sub Tatal:': a first word (or a short first word and the next, as tills print
+    'Sub Total') OCR garbled from 'subtotal' or 'total' (Latin receipts)."""
+    parts = text.split()
+    first = _NON_WORD.sub("", fold(parts[0])) if parts else ""
+    if len(first) < _FUZZY_MIN and len(parts) > 1:
+        first += _NON_WORD.sub("", fold(parts[1]))
     if len(first) < _FUZZY_MIN:
         return None
     for kind, word in ((Kind.SUBTOTAL, "subtotal"), (Kind.TOTAL, "total")):

@@ -787,3 +787,14 @@ Full Platter-E 55.00 S
 GST 06% 3.63
 Total: 64.13
 """) == [("Full Platter-E", 55.0)]
+
+
+def test_a_subtotal_printed_as_two_words_that_ocr_garbled_is_no_item() -> None:
+    assert classify("Sub Tatal: 159.20") is Kind.SUBTOTAL
+    assert classify("TO TAL 4.50") is Kind.TOTAL
+    assert classify("SUB SANDWICH 4.50") is Kind.OTHER
+    assert _priced("""SHOE SHOP
+VLNEO HOOPS LO II 199.00
+Sub Tatal: 199.00
+Total: 199.00
+""") == [("VLNEO HOOPS LO II", 199.0)]
