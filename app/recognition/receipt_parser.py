@@ -74,6 +74,7 @@ _HEADER_WORDS = frozenset({
     "gal", "per", "unit", "g", "l", "gallon", "gallons", "liter", "litre", "liters", "litres", "ltr", "litros",
     "litry", "litru", "litrow", "литра", "литри", "літри", "літрів", "ลิตร",
 })
+_UNIT_WORDS = re.compile(r"@|/|\b(?:ea|each|for|lbs?|kg)\b", re.IGNORECASE)  # a unit price's words ('5 FOR')
 _DATE_OR_TIME = re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\b\d{1,2}:\d{2}:\d{2}\b")
 _KEYWORD_VOCABULARY = frozenset(
     word for phrases in (kw.TOTAL_WORDS, kw.TOTAL_PARTS, kw.SUBTOTAL_WORDS, kw.TOTAL_STRONG, kw.TOTAL_PLAIN,
@@ -276,6 +277,11 @@ class _Builder:
         return (row.priced is None and row.kind is Kind.OTHER and letters(row.line.text) <= 1
                 and bool(_DIGITS.search(row.line.text)))
 
+    def _price_note(self, index: int, name: str) -> bool:
+        """True when row `index`, right under an item row, holds no name but unit words or an '@'."""
+        return (bool(self.items) and self.items[-1][0] == index - 1 and names_nothing(name)
+                and _UNIT_WORDS.search(name) is not None)
+
     def _nameless_price(self, index: int) -> bool:
         """True when row `index` ends in an amount and holds no name ('£1.50 £3.00')."""
         priced = self.rows[index].priced if index < len(self.rows) else None
@@ -310,11 +316,12 @@ class _Builder:
         """A row ending in an amount in the column, not a keyword line; a column header or a date and
         time left of the amount ('Quantity 13.81', 'PRICE/GAL 3.47', 'Date:14/02/18 8111 No. 9') is
         none, and so is an amount printed alone with no name row beside it to take ('$69.60' over the
-        items, '25.00' under 'Tip:'): a total, tip or payment whose label stands elsewhere."""
+        items, '25.00' under 'Tip:'): a total, tip or payment whose label stands elsewhere, or a row of
+        unit prices under an item row with no name to take ('0.20 EA 5 FOR 0.99'): the item's offer."""
         if _header(name) or _DATE_OR_TIME.search(name):
             self.other_row(index)
             return
-        if not name.strip():
+        if not name.strip() or self._price_note(index, name):
             named = self.name_for(index)
             if named is None:
                 self.other_row(index)

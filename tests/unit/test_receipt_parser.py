@@ -798,3 +798,17 @@ VLNEO HOOPS LO II 199.00
 Sub Tatal: 199.00
 Total: 199.00
 """) == [("VLNEO HOOPS LO II", 199.0)]
+
+
+def test_an_offer_row_of_unit_prices_under_an_item_is_no_item() -> None:
+    assert _priced("""SUPERMARKET
+3 ORANGES (FLORIDA) 0.59 TFW
+0.20 EA 5 FOR 0.99
+2 GRAPEFRUIT(LARGE) 1.38 TFW
+SUBTOTAL 1.97
+""") == [("ORANGES (FLORIDA)", 0.59), ("GRAPEFRUIT(LARGE)", 1.38)]
+    assert _priced("""GROCER
+GRANNY SMITH APPLES
+0.81 1b @ 0.99/ 1b 0.80
+TOTAL 0.80
+""") == [("GRANNY SMITH APPLES", 0.8)]
