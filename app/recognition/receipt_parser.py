@@ -21,6 +21,7 @@ geometry and amounts first, keywords second (so that the rules carry across lang
 
 from __future__ import annotations
 
+import difflib
 import re
 import statistics
 from collections.abc import Sequence
@@ -41,7 +42,7 @@ from app.recognition.receipt_lines import (
     split_whole_price,
 )
 from app.recognition.receipt_names import clean_name, names_nothing
-from app.recognition.text import clean_ocr, parse_number, words
+from app.recognition.text import clean_ocr, compact, parse_number, words
 
 __all__ = ["Kind", "ParsedReceipt", "Quantity", "TextLine", "classify", "parse_quantity", "parse_receipt",
            "parse_text", "split_price"]
@@ -60,6 +61,7 @@ _WHOLE_MODE_ROWS = 3  # rows ending in a whole number that make a receipt one wi
 _SUM_SHARE = 0.5  # share of the printed subtotal or total below which a sum of items is no unlabelled total
 _MORE_ITEMS = 3  # items after a subtotal, tax or payment line that show the list goes on
 _ONE_ITEM_TOTAL = 1.5  # times an item's price under which a receipt's total pays for that item alone
+_SAME_NAME = 0.8  # similarity of two names (OCR slips aside) that makes them one product's
 _ONE_DECIMAL = re.compile(r"(?:^|\s)[$€£S]?(?P<amount>\d{1,4}[.,]\d)\s*$")
 _TIMEISH = re.compile(r"\b\d{1,2}[:h]\d{2}\b")
 _ONE_DECIMAL_AMONG = 3  # rows with two decimals a receipt needs before a one-decimal amount is a price
@@ -423,13 +425,16 @@ def _breaks_down(prices: Sequence[float], start: int, end: int, running: float) 
 
 
 def _one_item_repeated(items: list[tuple[int, RawItem]], total: float | None) -> list[tuple[int, RawItem]]:
-    """The first item alone when the list is two rows of one amount and the receipt's total is under one
-    and a half times it: the second row prints the sum of the first under a label the lexicons do not know
-    ('Issue Postage: $12.35', 'Food 38.00', 'NETT PRICE 22.20'); a second purchase would double the total."""
+    """The first item alone when the list is two rows of one amount under different names and the
+    receipt's total is under one and a half times it: the second row prints the sum of the first under a
+    label the lexicons do not know ('Issue Postage: $12.35', 'Food 38.00', 'NETT PRICE 22.20'); a second
+    purchase would double the total (unless coupons paid for it: the same name twice is two purchases)."""
     if len(items) != 2 or total is None:
         return items
-    first, second = (item.price or 0.0 for _, item in items)
-    if first > 0 and abs(first - second) < 0.005 and total < _ONE_ITEM_TOTAL * first:
+    (_, first), (_, second) = items
+    same_name = difflib.SequenceMatcher(None, compact(first.raw_text), compact(second.raw_text)).ratio()
+    if (first.price or 0.0) > 0 and abs((first.price or 0.0) - (second.price or 0.0)) < 0.005 \
+            and total < _ONE_ITEM_TOTAL * (first.price or 0.0) and same_name < _SAME_NAME:
         return items[:1]
     return items
 

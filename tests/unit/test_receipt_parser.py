@@ -812,3 +812,11 @@ GRANNY SMITH APPLES
 0.81 1b @ 0.99/ 1b 0.80
 TOTAL 0.80
 """) == [("GRANNY SMITH APPLES", 0.8)]
+
+
+def test_the_same_item_twice_is_two_purchases_even_when_coupons_pay_for_one() -> None:
+    assert _priced("""METRO
+CASHM.BATH.TISS 2.99 H
+CASHM.BATH.TISS. 2.99 H
+BALANCE 2.24
+""") == [("CASHM.BATH.TISS", 2.99), ("CASHM.BATH.TISS.", 2.99)]
