@@ -76,6 +76,8 @@ _TIME_AT_END = re.compile(r"\d[.:]\d{2}\s*[AP]\.?M\.?\s*$", re.IGNORECASE)
 # No script the app reads prints ideographs, so after an amount they are only a mark.
 _IDEOGRAPH_MARK = re.compile(r"(?<=\d)\s*[\u3400-\u9fff]{1,3}$")
 _DIGIT_FOR = str.maketrans({"O": "0", "o": "0", "S": "5", "I": "1", "l": "1"})
+# A sales tax's abbreviation followed by its rate anywhere in the line: 'H-HST 13%', 'A = GST 6%'.
+_TAX_RATE = re.compile(r"(?<![^\W\d_])(?:hst|gst|pst|qst|cgst|sgst|igst|kdv|dph|ддс|пдв|ндс)\W{0,3}\d{1,2}(?:[.,]\d+)?\s*%")
 _FUZZY_MIN = 5  # letters a first word needs before it is compared with 'total' loosely
 _FUZZY_RATIO = 0.8
 
@@ -294,6 +296,8 @@ def classify(text: str) -> Kind:
         (Kind.TAX, kw.TAX_WORDS, kw.TAX_PARTS),
     )
     found = next((kind for kind, ws, ps in checks if _has(text, ws, ps)), None)
+    if found is None and _TAX_RATE.search(fold(text)):
+        return Kind.TAX
     return found or _starts(text) or Kind.OTHER
 
 

@@ -820,3 +820,13 @@ CASHM.BATH.TISS 2.99 H
 CASHM.BATH.TISS. 2.99 H
 BALANCE 2.24
 """) == [("CASHM.BATH.TISS", 2.99), ("CASHM.BATH.TISS.", 2.99)]
+
+
+@pytest.mark.parametrize("line", ["H-HST 13% .26", "GST 6% 1.20", "SGST@9% 4.50", "ДДС 20% 1,20"])
+def test_a_sales_tax_abbreviation_with_its_rate_is_a_tax_line(line: str) -> None:
+    assert classify(line) is Kind.TAX
+
+
+@pytest.mark.parametrize("line", ["HEALTHY CA (2%) 0.78", "DIVERS 20% 30.00", "ECHTER RUM 40%VOL. 5,69"])
+def test_a_rate_in_a_product_name_is_no_tax(line: str) -> None:
+    assert classify(line) is Kind.OTHER
