@@ -319,17 +319,18 @@ class _Builder:
         time left of the amount ('Quantity 13.81', 'PRICE/GAL 3.47', 'Date:14/02/18 8111 No. 9') is
         none, and so is an amount printed alone with no name row beside it to take ('$69.60' over the
         items, '25.00' under 'Tip:'): a total, tip or payment whose label stands elsewhere, or a row of
-        unit prices under an item row with no name to take ('0.20 EA 5 FOR 0.99'): the item's offer."""
+        unit prices under an item row with no name to take ('0.20 EA 5 FOR 0.99'): the item's offer.
+        An amount that the quantity line above it explains ('2 x 1,29' over '2,58') is that line's item."""
         if _header(name) or _DATE_OR_TIME.search(name):
             self.other_row(index)
             return
-        if not name.strip() or self._price_note(index, name):
+        qty = self.pending_qty if self.pending_qty is not None and self.pending_qty.matches(price) else None
+        if (not name.strip() or self._price_note(index, name)) and qty is None:
             named = self.name_for(index)
             if named is None:
                 self.other_row(index)
                 return
             name = named.text
-        qty = self.pending_qty if self.pending_qty is not None and self.pending_qty.matches(price) else None
         self.add(index, name, price, qty)
 
     def note_price(self, index: int, price: float) -> None:

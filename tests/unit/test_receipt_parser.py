@@ -830,3 +830,13 @@ def test_a_sales_tax_abbreviation_with_its_rate_is_a_tax_line(line: str) -> None
 @pytest.mark.parametrize("line", ["HEALTHY CA (2%) 0.78", "DIVERS 20% 30.00", "ECHTER RUM 40%VOL. 5,69"])
 def test_a_rate_in_a_product_name_is_no_tax(line: str) -> None:
     assert classify(line) is Kind.OTHER
+
+
+def test_an_amount_alone_under_a_quantity_line_it_matches_is_that_lines_item() -> None:
+    assert [(i.price, i.quantity, i.unit_price) for i in parse_text("""SHOP
+MILK
+2 x 1,29
+2,58
+BROT 1,99
+SUMME 4,57
+""").items] == [(2.58, 2.0, 1.29), (1.99, None, None)]
