@@ -77,7 +77,9 @@ _TIME_AT_END = re.compile(r"\d[.:]\d{2}\s*[AP]\.?M\.?\s*$", re.IGNORECASE)
 _IDEOGRAPH_MARK = re.compile(r"(?<=\d)\s*[\u3400-\u9fff]{1,3}$")
 _DIGIT_FOR = str.maketrans({"O": "0", "o": "0", "S": "5", "I": "1", "l": "1"})
 # A sales tax's abbreviation followed by its rate anywhere in the line: 'H-HST 13%', 'A = GST 6%'.
-_TAX_RATE = re.compile(r"(?<![^\W\d_])(?:hst|gst|pst|qst|cgst|sgst|igst|kdv|dph|ддс|пдв|ндс)\W{0,3}\d{1,2}(?:[.,]\d+)?\s*%")
+_TAX_RATE = re.compile(
+    r"(?<![^\W\d_])(?:hst|gst|pst|qst|cgst|sgst|igst|kdv|dph|ддс|пдв|ндс)\W{0,3}\d{1,2}(?:[.,]\d+)?\s*%"
+)
 _FUZZY_MIN = 5  # letters a first word needs before it is compared with 'total' loosely
 _FUZZY_RATIO = 0.8
 
