@@ -76,7 +76,8 @@ _HEADER_WORDS = frozenset({
     "gal", "per", "unit", "g", "l", "gallon", "gallons", "liter", "litre", "liters", "litres", "ltr", "litros",
     "litry", "litru", "litrow", "литра", "литри", "літри", "літрів", "ลิตร",
 })
-_UNIT_WORDS = re.compile(r"@|/|\b(?:ea|each|for|lbs?|kg)\b", re.IGNORECASE)  # a unit price's words ('5 FOR')
+# The words of a unit price or an offer ('0.20 EA 5 FOR', '@ 0.99/lb'), not a half portion ('1/2').
+_UNIT_WORDS = re.compile(r"@|/\s*[^\W\d_]|\b(?:ea|each|for|lbs?|kg)\b", re.IGNORECASE)
 _DATE_OR_TIME = re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\b\d{1,2}:\d{2}:\d{2}\b")
 _KEYWORD_VOCABULARY = frozenset(
     word for phrases in (kw.TOTAL_WORDS, kw.TOTAL_PARTS, kw.SUBTOTAL_WORDS, kw.TOTAL_STRONG, kw.TOTAL_PLAIN,

@@ -840,3 +840,11 @@ MILK
 BROT 1,99
 SUMME 4,57
 """).items] == [(2.58, 2.0, 1.29), (1.99, None, None)]
+
+
+def test_a_half_portion_under_an_item_is_an_item_of_its_own() -> None:
+    assert _priced("""PIZZERIA
+MARGHERITA 12.00
+1/2 6.00
+TOTAL 18.00
+""") == [("MARGHERITA", 12.0), ("1/2", 6.0)]
