@@ -10,12 +10,17 @@ geometry and amounts first, keywords second (so that the rules carry across lang
   '1PC * 9.00  9.00') takes its name from the name-only row above it, or below it when
   there is none (always below once the first such row stands under a column header);
   a column header or a date left of an amount is no item;
+- an amount printed alone is an item only with a name row beside it or a quantity line above
+  it that it matches (else it is a total or tip whose label stands elsewhere); a note row (unit
+  price, savings) carries the price of the name row above it when that row has none;
 - quantity lines pair with the item above or below; discounts, deposits, notes (unit
-  price, savings), tax, payment and other keyword lines are never items;
+  price, savings), tax, payment and other keyword lines are never items (but on a return
+  receipt, whose total is negative, the items carry a minus too);
 - the list ends at the total, or at a row printing the sum of the items so far whatever
   its label. A subtotal, tax or payment line ends it earlier unless the rows after it
   are needed to make the items add up to a printed subtotal or total, or go on for
-  several more items;
+  several more items. Two rows of one amount under different names, on a receipt whose total
+  pays for one, are an item and its sum;
 - receipts whose amount column holds no decimal amounts are read with whole-number prices.
 """
 
@@ -434,11 +439,11 @@ def _one_item_repeated(items: list[tuple[int, RawItem]], total: float | None) ->
     if len(items) != 2 or total is None:
         return items
     (_, first), (_, second) = items
-    same_name = difflib.SequenceMatcher(None, compact(first.raw_text), compact(second.raw_text)).ratio()
-    if (first.price or 0.0) > 0 and abs((first.price or 0.0) - (second.price or 0.0)) < 0.005 \
-            and total < _ONE_ITEM_TOTAL * (first.price or 0.0) and same_name < _SAME_NAME:
-        return items[:1]
-    return items
+    price = first.price or 0.0
+    if price <= 0 or abs(price - (second.price or 0.0)) >= 0.005 or total >= _ONE_ITEM_TOTAL * price:
+        return items
+    similarity = difflib.SequenceMatcher(None, compact(first.raw_text), compact(second.raw_text)).ratio()
+    return items if similarity >= _SAME_NAME else items[:1]
 
 
 def _choose(rows: list[_Row], items: list[tuple[int, RawItem]], soft_end: int,
@@ -446,7 +451,8 @@ def _choose(rows: list[_Row], items: list[tuple[int, RawItem]], soft_end: int,
     """Items before the soft end, or the longer list when that adds up to a printed subtotal or total
     or goes on for several more items (a multi-section receipt, a keyword read inside a name), unless
     the items before the soft end already add up (then the rows after are taxes and charges), or
-    both add up and several more items follow (sections with their own subtotals)."""
+    both add up and several more items follow (sections with their own subtotals); `total` (the
+    receipt's, from its header) tells one item and its sum from two purchases (`_one_item_repeated`)."""
     targets = {row.priced[1] for row in rows if row.priced and row.kind in (Kind.SUBTOTAL, Kind.TOTAL)}
     if not _adds_up(items, targets):
         items = _cut_at_sum(items, targets)
