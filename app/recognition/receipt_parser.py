@@ -14,8 +14,8 @@ geometry and amounts first, keywords second (so that the rules carry across lang
   it that it matches (else it is a total or tip whose label stands elsewhere); a note row (unit
   price, savings) carries the price of the name row above it when that row has none;
 - quantity lines pair with the item above or below; discounts, deposits, notes (unit
-  price, savings), tax, payment and other keyword lines are never items (but on a return
-  receipt, whose total is negative, the items carry a minus too);
+  price, savings), tax, payment and other keyword lines are never items, nor are the negative
+  rows of a return receipt (returned goods are not added to a pantry);
 - the list ends at the total, or at a row printing the sum of the items so far whatever
   its label. A subtotal, tax or payment line ends it earlier unless the rows after it
   are needed to make the items add up to a printed subtotal or total, or go on for
@@ -367,7 +367,6 @@ def _walk(rows: list[_Row]) -> tuple[list[tuple[int, RawItem]], int]:
     """Items up to the total, and the row of the first subtotal, tax or payment line after an item."""
     builder = _Builder(rows)
     soft_end = len(rows)
-    refund = _refund(rows)
     for index, row in enumerate(rows):
         if row.quantity is not None and row.kind is Kind.OTHER:
             builder.quantity_row(index, row.quantity)
@@ -386,18 +385,11 @@ def _walk(rows: list[_Row]) -> tuple[list[tuple[int, RawItem]], int]:
         if row.kind is Kind.INFO and not negative and row.in_column and builder.pending_name == index - 1:
             builder.note_price(index, price)
             continue
-        if row.priced is None or (negative and not refund) or row.kind is not Kind.OTHER or not row.in_column:
+        if row.priced is None or negative or row.kind is not Kind.OTHER or not row.in_column:
             builder.other_row(index)
             continue
         builder.price_row(index, name, price)
     return builder.items, soft_end
-
-
-def _refund(rows: Sequence[_Row]) -> bool:
-    """True when the first total printed with an amount is negative ('TOTAL $108.85-'): a return receipt,
-    whose item rows carry a minus too (the items returned, not discounts)."""
-    first = next((row for row in rows if row.kind is Kind.TOTAL and row.priced is not None), None)
-    return first is not None and first.priced is not None and first.priced[2]
 
 
 def _adds_up(items: Sequence[tuple[int, RawItem]], targets: set[float]) -> bool:
