@@ -290,6 +290,12 @@ class _Builder:
         return (bool(self.items) and self.items[-1][0] == index - 1 and names_nothing(name)
                 and _UNIT_WORDS.search(name) is not None)
 
+    def _bare_amount(self, index: int) -> bool:
+        """True when row `index` holds an amount in the column and nothing else."""
+        row = self.rows[index] if 0 <= index < len(self.rows) else None
+        return (row is not None and row.priced is not None and not row.priced[0].strip()
+                and row.kind is Kind.OTHER and row.in_column)
+
     def _nameless_price(self, index: int) -> bool:
         """True when row `index` ends in an amount and holds no name ('£1.50 £3.00')."""
         priced = self.rows[index].priced if index < len(self.rows) else None
@@ -324,7 +330,8 @@ class _Builder:
         """A row ending in an amount in the column, not a keyword line; a column header or a date and
         time left of the amount ('Quantity 13.81', 'PRICE/GAL 3.47', 'Date:14/02/18 8111 No. 9') is
         none, and so is an amount printed alone with no name row beside it to take ('$69.60' over the
-        items, '25.00' under 'Tip:'): a total, tip or payment whose label stands elsewhere, or a row of
+        items, '25.00' under 'Tip:'): a total, tip or payment whose label stands elsewhere (amounts
+        alone on rows next to each other are items whose names OCR lost: they stay), or a row of
         unit prices under an item row with no name to take ('0.20 EA 5 FOR 0.99'): the item's offer.
         An amount that the quantity line above it explains ('2 x 1,29' over '2,58') is that line's item."""
         if _header(name) or _DATE_OR_TIME.search(name):
@@ -333,10 +340,10 @@ class _Builder:
         qty = self.pending_qty if self.pending_qty is not None and self.pending_qty.matches(price) else None
         if (not name.strip() or self._price_note(index, name)) and qty is None:
             named = self.name_for(index)
-            if named is None:
+            if named is None and not (self._bare_amount(index - 1) or self._bare_amount(index + 1)):
                 self.other_row(index)
                 return
-            name = named.text
+            name = named.text if named is not None else name
         self.add(index, name, price, qty)
 
     def note_price(self, index: int, price: float) -> None:

@@ -842,3 +842,13 @@ MARGHERITA 12.00
 1/2 6.00
 TOTAL 18.00
 """) == [("MARGHERITA", 12.0), ("1/2", 6.0)]
+
+
+def test_amounts_alone_on_rows_next_to_each_other_are_items_whose_names_ocr_lost() -> None:
+    assert _priced("""FISH HOUSE
+Diet Coca Cola 3.00
+7.95
+2.00
+Add Salmon 5.00
+Subtotal 17.95
+""") == [("Diet Coca Cola", 3.0), ("7.95", 7.95), ("2.00", 2.0), ("Add Salmon", 5.0)]
