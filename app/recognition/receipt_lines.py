@@ -27,12 +27,12 @@ _CUR = (r"(?:€|EUR|eur|\$|USD|£|GBP|zł|zl|PLN|CHF|Fr\.?|RM|MYR|Rs\.?|INR|₹
 # US tills drop the leading zero: '.88'.
 _AMOUNT = r"(?:\d{1,3}(?: \d{3})+,\d{2}|\d{1,6}(?:[.,']\d{3})*[.,]\d{2}|(?<=\s)\.\d{2})"
 # The amount must not continue a time ('10:10.23') or a date ('18.04.07').
-# Tesseract reads a tax class 'A'/'B' in its Cyrillic look-alike and a '*' as 'ж' (PP-OCR reads it as
-# '×': '2,24×B'). A tax rate or a tax class OCR read as digits may follow the amount ('1.000 STK 20.99 19',
-# '$4.50 11' for 'T1').
+# Tesseract reads a tax class 'A'/'B' in its Cyrillic look-alike and a '*' as 'ж'; other OCR reads the '*'
+# as a multiplication sign ('SALATBAR 2,42×B'), and some tills flag the amount with a '+' ('2.83 +N'). A tax
+# rate or a tax class OCR read as digits may follow the amount ('1.000 STK 20.99 19', '$4.50 11' for 'T1').
 _PRICE_AT_END = re.compile(
     rf"(?P<minus>-)?\s*{_CUR}?\s*(?<![\d.,:/])(?P<amount>-?{_AMOUNT})(?P<minus2>-)?\s*{_CUR}?"
-    rf"(?:\s*(?:[A-Z]{{1,3}}|[a-z]{{1,3}}|[АВСЕНКМОРТХ]|ж|[A-Z]?\d|(?<=\s)(?!00)\d{{2}}|[A-Z]?[*\u00d7]|[*\u00d7][A-Z]?|\([A-Z]\)|#\*?)(?:\s+(?:[A-Z]|#?\*?))?)?\s*$"
+    rf"(?:\s*(?:[A-Z]{{1,3}}|[a-z]{{1,3}}|[АВСЕНКМОРТХ]|ж|[A-Z]?\d|(?<=\s)(?!00)\d{{2}}|[A-Z]?[*×]|[*×+][A-Z]?|\([A-Z]\)|#\*?)(?:\s+(?:[A-Z]|#?\*?))?)?\s*$"
 )
 # The multiplication sign: Latin or Cyrillic x (Tesseract reads one for the other), or ×.
 TIMES = "xX\u00d7\u0445\u0425"
@@ -78,6 +78,10 @@ _TIME_AT_END = re.compile(r"\d[.:]\d{2}\s*[AP]\.?M\.?\s*$", re.IGNORECASE)
 # No script the app reads prints ideographs, so after an amount they are only a mark.
 _IDEOGRAPH_MARK = re.compile(r"(?<=\d)\s*[\u3400-\u9fff]{1,3}$")
 _DIGIT_FOR = str.maketrans({"O": "0", "o": "0", "S": "5", "I": "1", "l": "1", "D": "0"})
+# A sales tax's abbreviation followed by its rate anywhere in the line: 'H-HST 13%', 'A = GST 6%'.
+_TAX_RATE = re.compile(
+    r"(?<![^\W\d_])(?:hst|gst|pst|qst|cgst|sgst|igst|kdv|dph|ддс|пдв|ндс)\W{0,3}\d{1,2}(?:[.,]\d+)?\s*%"
+)
 _FUZZY_MIN = 5  # letters a first word needs before it is compared with 'total' loosely
 _FUZZY_RATIO = 0.8
 
@@ -91,7 +95,8 @@ ITEM_STOP_PREFIXES: dict[str, tuple[str, ...]] = {
     "subtotal": ("subtotal", "subttl", "subtot", "zwischensumme", "soustotal", "mezisoucet", "aratoplam",
                  "междинна", "проміжна", "промежуточ"),
     "tax": ("tax", "salestax", "hst", "gst", "pst", "sst", "vat", "cgst", "sgst", "igst", "cess", "mwst", "dph",
-            "kdv", "ддс", "пдв", "ндс", "ภาษี", "servicecharge", "svccharge", "svcchg", "gratuity", "tip",
+            "kdv", "ддс", "пдв", "ндс", "ภาษี", "servicecharge", "svccharge", "svcchg", "servchrg", "servchg", "srvchg",
+            "svchg", "servicechs", "servicechr", "serviceschr", "gratuity", "tip",
             "rounding", "roundadj", "rundung", "zaokrouhleni", "zaokraglenie", "округл", "закръгл", "ปัดเศษ"),
     "payment": ("cashtend", "cashpaid", "cashrm", "cashchange", "change", "tendered", "amounttender", "amountpaid",
                 "paid", "payment", "visa",
@@ -269,8 +274,12 @@ def _starts(text: str) -> Kind | None:
 
 
 def _misread_total(text: str) -> Kind | None:
-    """'SUBCTAL', 'TCTAL.': a first word OCR garbled from 'subtotal' or 'total' (Latin receipts)."""
-    first = _NON_WORD.sub("", fold(text.split()[0])) if text.split() else ""
+    """'SUBCTAL', 'TCTAL.', 'Sub Tatal:': a first word (or a short first word and the next, as tills print
+    'Sub Total') OCR garbled from 'subtotal' or 'total' (Latin receipts)."""
+    parts = text.split()
+    first = _NON_WORD.sub("", fold(parts[0])) if parts else ""
+    if len(first) < _FUZZY_MIN and len(parts) > 1:
+        first += _NON_WORD.sub("", fold(parts[1]))
     if len(first) < _FUZZY_MIN:
         return None
     for kind, word in ((Kind.SUBTOTAL, "subtotal"), (Kind.TOTAL, "total")):
@@ -296,6 +305,8 @@ def classify(text: str) -> Kind:
         (Kind.TAX, kw.TAX_WORDS, kw.TAX_PARTS),
     )
     found = next((kind for kind, ws, ps in checks if _has(text, ws, ps)), None)
+    if found is None and _TAX_RATE.search(fold(text)):
+        return Kind.TAX
     if found is None and _TOTAL_MISREAD.find(text) is not None:
         found = Kind.TOTAL
     return found or _starts(text) or Kind.OTHER

@@ -10,17 +10,23 @@ geometry and amounts first, keywords second (so that the rules carry across lang
   '1PC * 9.00  9.00') takes its name from the name-only row above it, or below it when
   there is none (always below once the first such row stands under a column header);
   a column header or a date left of an amount is no item;
+- an amount printed alone is an item only with a name row beside it or a quantity line above
+  it that it matches (else it is a total or tip whose label stands elsewhere); a note row (unit
+  price, savings) carries the price of the name row above it when that row has none;
 - quantity lines pair with the item above or below; discounts, deposits, notes (unit
-  price, savings), tax, payment and other keyword lines are never items;
+  price, savings), tax, payment and other keyword lines are never items, nor are the negative
+  rows of a return receipt (returned goods are not added to a pantry);
 - the list ends at the total, or at a row printing the sum of the items so far whatever
   its label. A subtotal, tax or payment line ends it earlier unless the rows after it
   are needed to make the items add up to a printed subtotal or total, or go on for
-  several more items;
+  several more items. Two rows of one amount under different names, on a receipt whose total
+  pays for one, are an item and its sum;
 - receipts whose amount column holds no decimal amounts are read with whole-number prices.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import statistics
 from collections.abc import Sequence
@@ -41,7 +47,7 @@ from app.recognition.receipt_lines import (
     split_whole_price,
 )
 from app.recognition.receipt_names import clean_name, names_nothing, read_bare_weight
-from app.recognition.text import clean_ocr, parse_number, words
+from app.recognition.text import clean_ocr, compact, parse_number, words
 
 __all__ = ["Kind", "ParsedReceipt", "Quantity", "TextLine", "classify", "parse_quantity", "parse_receipt",
            "parse_text", "split_price"]
@@ -59,18 +65,25 @@ _BREAKDOWN = 3  # rows of a sum broken down by category or tax rate after the it
 _WHOLE_MODE_ROWS = 3  # rows ending in a whole number that make a receipt one without decimals
 _SUM_SHARE = 0.5  # share of the printed subtotal or total below which a sum of items is no unlabelled total
 _MORE_ITEMS = 3  # items after a subtotal, tax or payment line that show the list goes on
+_ONE_ITEM_TOTAL = 1.5  # times an item's price under which a receipt's total pays for that item alone
+_SAME_NAME = 0.8  # similarity of two names (OCR slips aside) that makes them one product's
 _ONE_DECIMAL = re.compile(r"(?:^|\s)[$€£S]?(?P<amount>\d{1,4}[.,]\d)\s*$")
 _TIMEISH = re.compile(r"\b\d{1,2}[:h]\d{2}\b")
 _ONE_DECIMAL_AMONG = 3  # rows with two decimals a receipt needs before a one-decimal amount is a price
 _MIN_LETTERS = 3
 _PRODUCT_WORD = 3  # letters of a word that may name a product
 # The words of a column header row ('Item Qty Price Total', 'Description', 'Pos Artikel-Nr. Menge
-# €/Stk €/Ges'): it names no item.
+# €/Stk €/Ges'): it names no item. A fuel receipt labels the volume pumped and its price per unit so
+# ('Gallons 13.240', 'Price/g $3.939'): the amount of those rows is no price either.
 _HEADER_WORDS = frozenset({
     "description", "descr", "desc", "item", "items", "article", "artikel", "bezeichnung", "qty", "quantity",
     "price", "amount", "total", "menge", "preis", "betrag", "descripcion", "articulo", "cant", "importe",
-    "gal", "per", "unit", "pos", "nr", "stk", "ges", "gesamt", "einzelpreis", "anzahl",
+    "gal", "per", "unit", "pos", "nr", "stk", "ges", "gesamt", "einzelpreis", "anzahl", "gallon", "gallons",
+    "liter", "litre", "liters", "litres", "ltr", "litros", "litry", "litru", "litrow", "литра", "литри", "літри",
+    "літрів", "ลิตร",
 })
+# The words of a unit price or an offer ('0.20 EA 5 FOR', '@ 0.99/lb'), not a half portion ('1/2').
+_UNIT_WORDS = re.compile(r"@|/\s*[^\W\d_]|\b(?:ea|each|for|lbs?|kg)\b", re.IGNORECASE)
 _DATE_OR_TIME = re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\b\d{1,2}:\d{2}:\d{2}\b")
 _KEYWORD_VOCABULARY = frozenset(
     word for phrases in (kw.TOTAL_WORDS, kw.TOTAL_PARTS, kw.SUBTOTAL_WORDS, kw.TOTAL_STRONG, kw.TOTAL_PLAIN,
@@ -278,6 +291,17 @@ class _Builder:
         return (row.priced is None and row.kind is Kind.OTHER
                 and ((letters(text) <= 1 and bool(_DIGITS.search(text))) or units_only))
 
+    def _price_note(self, index: int, name: str) -> bool:
+        """True when row `index`, right under an item row, holds no name but unit words or an '@'."""
+        return (bool(self.items) and self.items[-1][0] == index - 1 and names_nothing(name)
+                and _UNIT_WORDS.search(name) is not None)
+
+    def _bare_amount(self, index: int) -> bool:
+        """True when row `index` holds an amount in the column and nothing else."""
+        row = self.rows[index] if 0 <= index < len(self.rows) else None
+        return (row is not None and row.priced is not None and not row.priced[0].strip()
+                and row.kind is Kind.OTHER and row.in_column)
+
     def _nameless_price(self, index: int) -> bool:
         """True when row `index` ends in an amount and holds no name ('£1.50 £3.00')."""
         priced = self.rows[index].priced if index < len(self.rows) else None
@@ -312,12 +336,27 @@ class _Builder:
     def price_row(self, index: int, name: str, price: float) -> None:
         """A row ending in an amount in the column, not a keyword line; a column header or a date and
         time left of the amount ('Quantity 13.81', 'PRICE/GAL 3.47', 'Date:14/02/18 8111 No. 9') is
-        none."""
+        none, and so is an amount printed alone with no name row beside it to take ('$69.60' over the
+        items, '25.00' under 'Tip:'): a total, tip or payment whose label stands elsewhere (amounts
+        alone on rows next to each other are items whose names OCR lost: they stay), or a row of
+        unit prices under an item row with no name to take ('0.20 EA 5 FOR 0.99'): the item's offer.
+        An amount that the quantity line above it explains ('2 x 1,29' over '2,58') is that line's item."""
         if _header(name) or _DATE_OR_TIME.search(name):
             self.other_row(index)
             return
         qty = self.pending_qty if self.pending_qty is not None and self.pending_qty.matches(price) else None
+        if (not name.strip() or self._price_note(index, name)) and qty is None:
+            named = self.name_for(index)
+            if named is None and not (self._bare_amount(index - 1) or self._bare_amount(index + 1)):
+                self.other_row(index)
+                return
+            name = named.text if named is not None else name
         self.add(index, name, price, qty)
+
+    def note_price(self, index: int, price: float) -> None:
+        """A note row ending in an amount in the column right under a name row that has none ('B8-20 TOP'
+        over 'ItemPrice 32.00 YouSave 25.60 6.40'): the till printed the item's price on its note."""
+        self.add(index, "", price, None)
 
     def other_row(self, index: int) -> None:
         """Any other row: remembered as a name when it reads like one (a pack size line keeps the name
@@ -357,6 +396,9 @@ def _walk(rows: list[_Row]) -> tuple[list[tuple[int, RawItem]], int]:
             builder.other_row(index)
             continue
         name, price, negative = row.priced or ("", 0.0, True)
+        if row.kind is Kind.INFO and not negative and row.in_column and builder.pending_name == index - 1:
+            builder.note_price(index, price)
+            continue
         if row.priced is None or negative or row.kind is not Kind.OTHER or not row.in_column:
             builder.other_row(index)
             continue
@@ -395,11 +437,28 @@ def _breaks_down(prices: Sequence[float], start: int, end: int, running: float) 
     return start > end - start and all(abs(price - running) < 0.005 for price in prices[end:])
 
 
-def _choose(rows: list[_Row], items: list[tuple[int, RawItem]], soft_end: int) -> list[RawItem]:
+def _one_item_repeated(items: list[tuple[int, RawItem]], total: float | None) -> list[tuple[int, RawItem]]:
+    """The first item alone when the list is two rows of one amount under different names and the
+    receipt's total is under one and a half times it: the second row prints the sum of the first under a
+    label the lexicons do not know ('Issue Postage: $12.35', 'Food 38.00', 'NETT PRICE 22.20'); a second
+    purchase would double the total (unless coupons paid for it: the same name twice is two purchases)."""
+    if len(items) != 2 or total is None:
+        return items
+    (_, first), (_, second) = items
+    price = first.price or 0.0
+    if price <= 0 or abs(price - (second.price or 0.0)) >= 0.005 or total >= _ONE_ITEM_TOTAL * price:
+        return items
+    similarity = difflib.SequenceMatcher(None, compact(first.raw_text), compact(second.raw_text)).ratio()
+    return items if similarity >= _SAME_NAME else items[:1]
+
+
+def _choose(rows: list[_Row], items: list[tuple[int, RawItem]], soft_end: int,
+            total: float | None = None) -> list[RawItem]:
     """Items before the soft end, or the longer list when that adds up to a printed subtotal or total
     or goes on for several more items (a multi-section receipt, a keyword read inside a name), unless
     the items before the soft end already add up (then the rows after are taxes and charges), or
-    both add up and several more items follow (sections with their own subtotals)."""
+    both add up and several more items follow (sections with their own subtotals); `total` (the
+    receipt's, from its header) tells one item and its sum from two purchases (`_one_item_repeated`)."""
     targets = {row.priced[1] for row in rows if row.priced and row.kind in (Kind.SUBTOTAL, Kind.TOTAL)}
     if not _adds_up(items, targets):
         items = _cut_at_sum(items, targets)
@@ -407,7 +466,7 @@ def _choose(rows: list[_Row], items: list[tuple[int, RawItem]], soft_end: int) -
     more = len(items) - len(early)
     early_adds, all_adds = _adds_up(early, targets), _adds_up(items, targets)
     longer = more > 0 and (all_adds or more >= _MORE_ITEMS) and (not early_adds or (all_adds and more >= _MORE_ITEMS))
-    return [item for _, item in (items if longer else early)]
+    return [item for _, item in _one_item_repeated(items if longer else early, total)]
 
 
 def _as_lines(lines: Sequence[TextLine | str]) -> list[TextLine]:
@@ -423,8 +482,8 @@ def parse_receipt(lines: Sequence[TextLine | str], *, lang: str | None = None) -
     """
     text_lines = _as_lines(lines)
     rows = _rows(text_lines)
-    items = _choose(rows, *_walk(rows))
     header = parse_header(text_lines, lang=lang)
+    items = _choose(rows, *_walk(rows), header.total)
     return ParsedReceipt(items, header, bool(items) or header.total is not None)
 
 

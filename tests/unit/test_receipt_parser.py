@@ -741,3 +741,162 @@ def test_rows_after_a_total_whose_label_ocr_misread_are_no_items() -> None:
 Gesantbetrag 34,00 EUR
 ** Kundenbe eg ** 34,00
 """) == [("Super bleifrei", 34.0)]
+
+
+def test_a_mark_after_the_amount_read_as_a_times_sign_or_a_plus_leaves_the_price() -> None:
+    assert _priced("""MARKTKAUF
+YC CHICKEN TIKKA 3,99 B
+SALATBAR 2,42×B
+PFAND 0,25×C
+2260064603 TROJAN CONDOMS 2.83 +N
+SUMME EUR 9,49
+""") == [("YC CHICKEN TIKKA", 3.99), ("SALATBAR", 2.42), ("TROJAN CONDOMS", 2.83)]
+
+
+def test_an_amount_printed_alone_with_no_name_beside_it_is_no_item() -> None:
+    assert _priced("""CAFE
+Tax Invoice
+$69.60
+Veggie Burger $14.90
+Chicken Supreme $25.90
+Amount : 0.01
+Tip:
+25.00
+Total $40.80
+""") == [("Veggie Burger", 14.9), ("Chicken Supreme", 25.9)]
+    assert _priced("""DINER
+PANCAKES
+$7.50
+TOTAL 7.50
+""") == [("PANCAKES", 7.5)]
+
+
+def test_the_volume_pumped_and_its_price_per_unit_are_no_items() -> None:
+    assert _priced("""GAS STATION
+Pump 01
+UNLEADED REGULAR
+Gallons 13.240
+Price/g $3.939
+FUEL SALE $52.15
+Total $52.15
+""") == [("FUEL SALE", 52.15)]
+
+
+def test_a_second_row_repeating_the_one_item_is_its_sum_when_the_total_pays_for_one() -> None:
+    assert _priced("""POST OFFICE
+Canada - First-Class $3.81
+Issue PVI: $3.81
+Total: $3.81
+""") == [("Canada - First-Class", 3.81)]
+    assert _priced("""DINER
+2 Breakfast Buffet 38.00
+Food 38.00
+Tax 2.41
+TOTAL 40.41
+""") == [("Breakfast Buffet", 38.0)]
+    assert _priced("""BUFFET
+BUFFET + BEV 32.99
+BUFFET + BEV 32.99
+Discount 9.90
+TOTAL 56.08
+""") == [("BUFFET + BEV", 32.99), ("BUFFET + BEV", 32.99)]
+
+
+def test_a_note_row_under_a_name_row_without_an_amount_carries_the_items_price() -> None:
+    assert _priced("""KOHL'S
+BOYS8-20 LNG BT 039304109751 9.20 T1
+ItemPrice 46.00 YouSave 36.80
+B8-20 TOP 789138077879
+ItemPrice 32.00 YouSave 25.60 6.40 T1
+SUBTOTAL 15.60
+""") == [("BOYS8-20 LNG BT", 9.2), ("B8-20 TOP", 6.4)]
+
+
+def test_a_return_receipt_gives_no_items_returned_goods_leave_the_pantry_alone() -> None:
+    assert _priced("""KOHLS
+GIRLS7-16 DRESS 885872871558 33.99-A
+GIRLS7-16 DRESS 888481966097 33.99-A
+SUBTOTAL 67.98-
+TOTAL $72.57-
+""") == []
+
+
+@pytest.mark.parametrize("line", ["Serv Chrg @10% 5.50", "SV CHG 10% 8.73", "ServicesCHR 27.00", "Service Chs 11.15"])
+def test_a_service_charge_however_abbreviated_is_no_item(line: str) -> None:
+    assert _priced(f"""CAFE
+Full Platter-E 55.00 S
+{line}
+GST 06% 3.63
+Total: 64.13
+""") == [("Full Platter-E", 55.0)]
+
+
+def test_a_subtotal_printed_as_two_words_that_ocr_garbled_is_no_item() -> None:
+    assert classify("Sub Tatal: 159.20") is Kind.SUBTOTAL
+    assert classify("TO TAL 4.50") is Kind.TOTAL
+    assert classify("SUB SANDWICH 4.50") is Kind.OTHER
+    assert _priced("""SHOE SHOP
+VLNEO HOOPS LO II 199.00
+Sub Tatal: 199.00
+Total: 199.00
+""") == [("VLNEO HOOPS LO II", 199.0)]
+
+
+def test_an_offer_row_of_unit_prices_under_an_item_is_no_item() -> None:
+    assert _priced("""SUPERMARKET
+3 ORANGES (FLORIDA) 0.59 TFW
+0.20 EA 5 FOR 0.99
+2 GRAPEFRUIT(LARGE) 1.38 TFW
+SUBTOTAL 1.97
+""") == [("ORANGES (FLORIDA)", 0.59), ("GRAPEFRUIT(LARGE)", 1.38)]
+    assert _priced("""GROCER
+GRANNY SMITH APPLES
+0.81 1b @ 0.99/ 1b 0.80
+TOTAL 0.80
+""") == [("GRANNY SMITH APPLES", 0.8)]
+
+
+def test_the_same_item_twice_is_two_purchases_even_when_coupons_pay_for_one() -> None:
+    assert _priced("""METRO
+CASHM.BATH.TISS 2.99 H
+CASHM.BATH.TISS. 2.99 H
+BALANCE 2.24
+""") == [("CASHM.BATH.TISS", 2.99), ("CASHM.BATH.TISS.", 2.99)]
+
+
+@pytest.mark.parametrize("line", ["H-HST 13% .26", "GST 6% 1.20", "SGST@9% 4.50", "ДДС 20% 1,20"])
+def test_a_sales_tax_abbreviation_with_its_rate_is_a_tax_line(line: str) -> None:
+    assert classify(line) is Kind.TAX
+
+
+@pytest.mark.parametrize("line", ["HEALTHY CA (2%) 0.78", "DIVERS 20% 30.00", "ECHTER RUM 40%VOL. 5,69"])
+def test_a_rate_in_a_product_name_is_no_tax(line: str) -> None:
+    assert classify(line) is Kind.OTHER
+
+
+def test_an_amount_alone_under_a_quantity_line_it_matches_is_that_lines_item() -> None:
+    assert [(i.price, i.quantity, i.unit_price) for i in parse_text("""SHOP
+MILK
+2 x 1,29
+2,58
+BROT 1,99
+SUMME 4,57
+""").items] == [(2.58, 2.0, 1.29), (1.99, None, None)]
+
+
+def test_a_half_portion_under_an_item_is_an_item_of_its_own() -> None:
+    assert _priced("""PIZZERIA
+MARGHERITA 12.00
+1/2 6.00
+TOTAL 18.00
+""") == [("MARGHERITA", 12.0), ("1/2", 6.0)]
+
+
+def test_amounts_alone_on_rows_next_to_each_other_are_items_whose_names_ocr_lost() -> None:
+    assert _priced("""FISH HOUSE
+Diet Coca Cola 3.00
+7.95
+2.00
+Add Salmon 5.00
+Subtotal 17.95
+""") == [("Diet Coca Cola", 3.0), ("7.95", 7.95), ("2.00", 2.0), ("Add Salmon", 5.0)]
