@@ -103,9 +103,13 @@ class SyntheticSet:
 
 
 def synthetic_plan(scripts: list[str]) -> list[SyntheticSet]:
-    """Clean and degraded receipts of the original locales, plus a clean and a degraded set per extra script."""
+    """Clean and degraded receipts of the original locales, plus a clean and a degraded set per script.
+
+    The Latin script's sets start at other seeds: its locales begin with the original nine, so the
+    seeds of `clean` and `degraded` would mostly draw the very same receipts again."""
     return [SyntheticSet("clean", 1), SyntheticSet("degraded", 1001, degraded=True),
-            *(SyntheticSet(f"{kind} {script}", first, degraded=kind == "degraded", script=script)
+            *(SyntheticSet(f"{kind} {script}", first + (2000 if script == "latin" else 0),
+                           degraded=kind == "degraded", script=script)
               for script in scripts for kind, first in (("clean", 1), ("degraded", 1001)))]
 
 
