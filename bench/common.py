@@ -416,6 +416,13 @@ class RssSampler:
         self._thread.join()
 
 
+def py_spy() -> str | None:
+    """The py-spy executable: on PATH, else beside this Python (the bench extra installs it there); None
+    when neither has it."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return shutil.which("py-spy") or (str(beside) if beside.exists() else None)
+
+
 @contextlib.contextmanager
 def profiled(pid: int, name: str, enabled: bool, rate: int = 250) -> Iterator[None]:
     """py-spy on `pid` while the block runs: collapsed stacks to bench/results/profile-<name>.txt."""
@@ -424,7 +431,7 @@ def profiled(pid: int, name: str, enabled: bool, rate: int = 250) -> Iterator[No
         return
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"profile-{name}.txt"
-    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    spy = py_spy() or "py-spy"  # missing: Popen raises FileNotFoundError naming it
     proc = subprocess.Popen(
         [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", str(rate), "--output", str(out),
          "--nonblocking"],

@@ -12,13 +12,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import shutil
-import sys
 import time
 import traceback
-from pathlib import Path
 
-from bench.common import open_stack, save_result
+from bench.common import open_stack, py_spy, save_result
 from bench.report import write_report
 
 SCENARIOS = ["s1_submit", "s2_e2e", "s3_worker", "s4_slow", "s5_subscriptions", "s6_priority", "s7_flood"]
@@ -33,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
     # the bench extra's tools, checked before a run of many minutes, not when its report is drawn
     missing = [] if importlib.util.find_spec("matplotlib") else ["matplotlib"]
-    if args.profile and not (shutil.which("py-spy") or (Path(sys.executable).parent / "py-spy").exists()):
+    if args.profile and py_spy() is None:
         missing.append("py-spy")
     if missing:
         parser.error(f"{' and '.join(missing)} missing: .venv/bin/pip install -e '.[dev,bench]' (docs/benchmarks.md)")
